@@ -1,0 +1,9 @@
+// Node ESM entry of `syncgate` (the "import" export condition).
+//
+// Re-exports the CommonJS build, so `import` and `require` in one process share one WebAssembly
+// instance (no dual-package hazard).
+import syncgate from "./syncgate.cjs";
+
+export const { contentDigest, recomputeModules, signRequest, validatePayload, verifyRequest } =
+  syncgate;
+export default syncgate;

@@ -1,0 +1,168 @@
+#!/usr/bin/env node
+// Builds pkg/: the `syncgate` npm package (Node CJS + Node ESM + browser ESM, one .wasm).
+//
+// What wasm-pack would do, without installing wasm-pack:
+//   1. cargo build --lib --release --target wasm32-unknown-unknown   (features: default, i.e. `wasm`)
+//   2. wasm-bindgen --target nodejs  and  --target web               (CLI version == Cargo.lock's)
+//   3. wasm-opt -Os                                                   (npm binaryen)
+//   4. assemble pkg/ from the templates in js/ and print the .wasm size (raw and gzip)
+//
+// wasm-bindgen emits the same .wasm for both targets, so pkg/ holds one copy that the Node
+// glue (`syncgate.cjs`, reads `${__dirname}/syncgate_bg.wasm`) and the browser entry
+// (`browser.js`, fetches `new URL("./syncgate_bg.wasm", import.meta.url)`) both load.
+//
+// Usage: node scripts/build-pkg.mjs [--skip-cargo]
+
+import { spawnSync } from "node:child_process";
+import { createRequire } from "node:module";
+import {
+  copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const jsDir = join(root, "js");
+const pkgDir = join(root, "pkg");
+const work = join(root, "target", "pkg-build");
+const wasmIn = join(root, "target", "wasm32-unknown-unknown", "release", "syncgate.wasm");
+const wasmOpt = join(root, "node_modules", ".bin", "wasm-opt");
+const EXPORTS = ["verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest"];
+
+function fail(message) {
+  console.error(`build-pkg: ${message}`);
+  process.exit(1);
+}
+
+function run(cmd, args, opts = {}) {
+  console.log(`+ ${cmd} ${args.join(" ")}`);
+  const r = spawnSync(cmd, args, { cwd: root, stdio: "inherit", ...opts });
+  if (r.error) fail(`${cmd}: ${r.error.message}`);
+  if (r.status !== 0) fail(`${cmd} exited with ${r.status}`);
+}
+
+function capture(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: "utf8" });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/** `version = "…"` of the [package] table of Cargo.toml, and its other metadata. */
+function cargoPackage() {
+  const text = readFileSync(join(root, "Cargo.toml"), "utf8");
+  const section = text.split(/^\[/m).find((s) => s.startsWith("package]"));
+  if (!section) fail("Cargo.toml has no [package] table");
+  const field = (name) => section.match(new RegExp(`^${name}\\s*=\\s*"([^"]*)"`, "m"))?.[1];
+  const version = field("version");
+  if (!version) fail("Cargo.toml [package] has no version");
+  return { version, description: field("description"), license: field("license"), repository: field("repository") };
+}
+
+/** The wasm-bindgen version Cargo.lock resolved; the CLI must be exactly this version. */
+function lockedWasmBindgen() {
+  const lock = readFileSync(join(root, "Cargo.lock"), "utf8");
+  const m = lock.match(/\[\[package\]\]\nname = "wasm-bindgen"\nversion = "([^"]+)"/);
+  if (!m) fail("Cargo.lock has no wasm-bindgen package");
+  return m[1];
+}
+
+function gzipSize(path) {
+  return gzipSync(readFileSync(path), { level: 9 }).length;
+}
+
+function kib(n) {
+  return `${n.toLocaleString("en-US")} B (${(n / 1024).toFixed(1)} KiB)`;
+}
+
+// ---------------------------------------------------------------------------------------------
+const skipCargo = process.argv.includes("--skip-cargo");
+const pkgMeta = cargoPackage();
+
+const wantBindgen = lockedWasmBindgen();
+const haveBindgen = capture("wasm-bindgen", ["--version"]);
+if (haveBindgen !== `wasm-bindgen ${wantBindgen}`) {
+  fail(`wasm-bindgen CLI ${wantBindgen} is needed (Cargo.lock), found ${haveBindgen ?? "none"}; run \`make install-tools\``);
+}
+if (!existsSync(wasmOpt)) fail("node_modules/.bin/wasm-opt is missing; run `make node_modules`");
+
+if (!skipCargo) run("cargo", ["build", "--lib", "--release", "--target", "wasm32-unknown-unknown"]);
+if (!existsSync(wasmIn)) fail(`${relative(root, wasmIn)} is missing`);
+
+rmSync(work, { recursive: true, force: true });
+for (const target of ["nodejs", "web"]) {
+  run("wasm-bindgen", ["--target", target, "--no-typescript", "--out-dir", join(work, target), wasmIn]);
+}
+const nodeWasm = readFileSync(join(work, "nodejs", "syncgate_bg.wasm"));
+const webWasm = readFileSync(join(work, "web", "syncgate_bg.wasm"));
+if (!nodeWasm.equals(webWasm)) {
+  fail("wasm-bindgen emitted different .wasm files for --target nodejs and --target web; " +
+    "pkg/ assumes one shared file (check the wasm-bindgen version)");
+}
+
+// Glue: drop wasm-bindgen's `@ts-self-types` pointer (we ship a hand-written index.d.ts).
+const stripSelfTypes = (text) => text.replace(/^\/\* @ts-self-types="[^"]*" \*\/\n/, "");
+const nodeGlue = stripSelfTypes(readFileSync(join(work, "nodejs", "syncgate.js"), "utf8"));
+const webGlue = stripSelfTypes(readFileSync(join(work, "web", "syncgate.js"), "utf8"));
+if (!nodeGlue.includes("`${__dirname}/syncgate_bg.wasm`")) {
+  fail("the nodejs glue no longer loads `${__dirname}/syncgate_bg.wasm`; update scripts/build-pkg.mjs");
+}
+for (const name of EXPORTS) {
+  if (!nodeGlue.includes(`exports.${name} = ${name};`)) fail(`the nodejs glue does not export ${name}`);
+  if (!new RegExp(`^export function ${name}\\(`, "m").test(webGlue)) fail(`the web glue does not export ${name}`);
+}
+
+// Assemble pkg/ in a staging folder, then swap it in, so a failed build leaves no half package.
+const stage = join(work, "pkg");
+mkdirSync(stage, { recursive: true });
+const optimised = join(stage, "syncgate_bg.wasm");
+run(wasmOpt, ["-Os", "--strip-debug", "--strip-producers", join(work, "web", "syncgate_bg.wasm"), "-o", optimised]);
+writeFileSync(join(stage, "syncgate.cjs"), nodeGlue);
+writeFileSync(join(stage, "syncgate_web.js"), webGlue);
+for (const file of ["browser.js", "syncgate.mjs", "index.d.ts", "README.md"]) {
+  copyFileSync(join(jsDir, file), join(stage, file));
+}
+// ESM flavour of the types: the same declarations plus the default export the ESM entries have.
+const dts = readFileSync(join(jsDir, "index.d.ts"), "utf8");
+writeFileSync(join(stage, "index.d.mts"), `${dts}
+/** The five functions as one object (the default export of the ESM entries). */
+declare const syncgate: {
+${EXPORTS.map((n) => `  readonly ${n}: typeof ${n};`).join("\n")}
+};
+export default syncgate;
+`);
+
+const manifest = JSON.parse(readFileSync(join(jsDir, "package.json"), "utf8"));
+manifest.version = pkgMeta.version;
+if (pkgMeta.description) manifest.description = pkgMeta.description;
+if (pkgMeta.license) manifest.license = pkgMeta.license;
+if (pkgMeta.repository) manifest.repository = { type: "git", url: pkgMeta.repository };
+writeFileSync(join(stage, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+
+// Every file the manifest points at must exist.
+const pointed = new Set([manifest.main, manifest.module, manifest.types, manifest.browser]);
+const walk = (v) => (typeof v === "string" ? pointed.add(v) : v && Object.values(v).forEach(walk));
+walk(manifest.exports);
+for (const p of pointed) {
+  if (p && !existsSync(join(stage, p))) fail(`package.json points at ${p}, which is not in pkg/`);
+}
+for (const f of readdirSync(stage)) {
+  if (f !== "package.json" && !manifest.files.includes(f)) fail(`pkg/${f} is not listed in "files"`);
+}
+
+// The CJS build must load and expose the five functions before we call it a package.
+const loaded = createRequire(import.meta.url)(join(stage, "syncgate.cjs"));
+for (const name of EXPORTS) {
+  if (typeof loaded[name] !== "function") fail(`syncgate.cjs does not export a function ${name}`);
+}
+
+rmSync(pkgDir, { recursive: true, force: true });
+renameSync(stage, pkgDir);
+
+const raw = statSync(wasmIn).size;
+const bound = nodeWasm.length;
+const final = statSync(join(pkgDir, "syncgate_bg.wasm")).size;
+console.log(`\npkg/ = npm package syncgate@${pkgMeta.version}: ${readdirSync(pkgDir).sort().join(", ")}`);
+console.log(`wasm, cargo output:         ${kib(raw)}`);
+console.log(`wasm, after wasm-bindgen:   ${kib(bound)}`);
+console.log(`wasm, final (wasm-opt -Os): ${kib(final)}, gzip -9: ${kib(gzipSize(join(pkgDir, "syncgate_bg.wasm")))}`);

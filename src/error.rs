@@ -1,0 +1,398 @@
+//! Rejections: the one error type of syncgate.
+//!
+//! Every way a request can fail — at the edge, in the origin, in the npm package — is one variant
+//! of [`Rejection`], with a stable machine-readable [`code`](Rejection::code), an HTTP
+//! [`status`](Rejection::status) and a short human message (its `Display`). Codes are a contract:
+//! senders, dashboards and the sync log key on them, so they never change once published.
+//!
+//! Messages name fields, paths, groups and key ids, never values: a rejected SMTP block must not
+//! echo its password, and a rejected signature must not echo a secret or a MAC.
+
+use core::fmt;
+
+/// Why a request was refused. One variant per reason; see [`Rejection::code`] for the wire code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rejection {
+    /// The instance code in the path names no known instance (or is not a valid instance code).
+    UnknownInstance,
+    /// The instance exists but is disabled.
+    InstanceDisabled,
+    /// The body exceeds the tenant's `maxBodyBytes`.
+    PayloadTooLarge {
+        /// The tenant's limit in bytes.
+        limit: usize,
+    },
+    /// A sync body must be `application/json`.
+    UnsupportedMediaType,
+    /// None of the tenant's schemes found its signature headers.
+    MissingSignature,
+    /// Signature headers are present but cannot be understood.
+    MalformedSignature {
+        /// What is wrong, without echoing header values.
+        detail: String,
+    },
+    /// The key id is not in this tenant's key ring (or no usable key exists).
+    UnknownKey,
+    /// The key id names a revoked key.
+    RevokedKey,
+    /// The signature's timestamp is older than the skew window allows (or it has expired).
+    StaleTimestamp,
+    /// The signature's timestamp is further in the future than the skew window allows.
+    FutureTimestamp,
+    /// `Content-Digest` is missing, malformed, or does not match the body.
+    DigestMismatch,
+    /// The MAC does not verify.
+    InvalidSignature,
+    /// The payload is not valid JSON or breaks the sync payload schema.
+    InvalidPayload {
+        /// Where in the payload (`smtp.port`, `features.modules[2].key`, or empty for the root).
+        path: String,
+        /// What rule it breaks.
+        reason: String,
+    },
+    /// The payload's `tenant` differs from the routed tenant.
+    TenantMismatch,
+    /// The tenant does not accept this payload type.
+    UnsupportedPayloadType {
+        /// The payload type that was refused.
+        payload_type: String,
+    },
+    /// A module belongs to a group that is blocked on the sync path.
+    BlockedModuleGroup {
+        /// The blocked group.
+        group: String,
+    },
+    /// A module belongs to a group the tenant does not support.
+    UnsupportedModuleGroup {
+        /// The unsupported group.
+        group: String,
+    },
+    /// The nonce was already used inside the replay window.
+    ReplayedNonce {
+        /// The request id of the first request that used it, when known.
+        original_request_id: Option<String>,
+        /// Whether that first request was applied.
+        applied: bool,
+    },
+    /// The same payload (by hash) was already received inside the replay window.
+    DuplicatePayload {
+        /// The request id of the first request that carried it, when known.
+        original_request_id: Option<String>,
+        /// Whether that first request was applied.
+        applied: bool,
+    },
+    /// A config section's version is not newer than the last applied version.
+    StaleVersion {
+        /// The section (`features`, `branding` or `smtp`).
+        section: String,
+        /// The last applied version of that section.
+        applied_version: u64,
+        /// The version this payload carries.
+        received_version: u64,
+    },
+    /// A rate limit is exhausted.
+    RateLimited {
+        /// Seconds until a retry can succeed.
+        retry_after_seconds: u64,
+    },
+    /// The origin failed or timed out; the request was not applied and may be retried.
+    OriginUnavailable,
+    /// Missing, unknown or revoked API key.
+    Unauthorized,
+    /// The API key lacks the scope this route needs.
+    Forbidden {
+        /// The scope that was needed.
+        scope: String,
+    },
+    /// The API key may not write this field.
+    ForbiddenField {
+        /// The field the key does not own.
+        field: String,
+    },
+    /// A customer field is invalid.
+    InvalidField {
+        /// The offending field (`email`, `custom.tier`, …).
+        field: String,
+        /// What rule it breaks.
+        reason: String,
+    },
+    /// No such record for this tenant.
+    NotFound,
+    /// `If-Match` names a version that is no longer current.
+    VersionConflict {
+        /// The record's current version, when known.
+        current_version: Option<u64>,
+    },
+    /// An `Idempotency-Key` was reused with another body.
+    IdempotencyConflict,
+}
+
+impl Rejection {
+    /// The stable wire code, e.g. `invalid_signature`.
+    #[must_use]
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownInstance => "unknown_instance",
+            Self::InstanceDisabled => "instance_disabled",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::MissingSignature => "missing_signature",
+            Self::MalformedSignature { .. } => "malformed_signature",
+            Self::UnknownKey => "unknown_key",
+            Self::RevokedKey => "revoked_key",
+            Self::StaleTimestamp => "stale_timestamp",
+            Self::FutureTimestamp => "future_timestamp",
+            Self::DigestMismatch => "digest_mismatch",
+            Self::InvalidSignature => "invalid_signature",
+            Self::InvalidPayload { .. } => "invalid_payload",
+            Self::TenantMismatch => "tenant_mismatch",
+            Self::UnsupportedPayloadType { .. } => "unsupported_payload_type",
+            Self::BlockedModuleGroup { .. } => "blocked_module_group",
+            Self::UnsupportedModuleGroup { .. } => "unsupported_module_group",
+            Self::ReplayedNonce { .. } => "replayed_nonce",
+            Self::DuplicatePayload { .. } => "duplicate_payload",
+            Self::StaleVersion { .. } => "stale_version",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::OriginUnavailable => "origin_unavailable",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden { .. } => "forbidden",
+            Self::ForbiddenField { .. } => "forbidden_field",
+            Self::InvalidField { .. } => "invalid_field",
+            Self::NotFound => "not_found",
+            Self::VersionConflict { .. } => "version_conflict",
+            Self::IdempotencyConflict => "idempotency_conflict",
+        }
+    }
+
+    /// The HTTP status that goes with the code.
+    #[must_use]
+    pub const fn status(&self) -> u16 {
+        match self {
+            Self::UnknownInstance | Self::NotFound => 404,
+            Self::InstanceDisabled
+            | Self::TenantMismatch
+            | Self::BlockedModuleGroup { .. }
+            | Self::Forbidden { .. }
+            | Self::ForbiddenField { .. } => 403,
+            Self::PayloadTooLarge { .. } => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::MissingSignature
+            | Self::UnknownKey
+            | Self::RevokedKey
+            | Self::StaleTimestamp
+            | Self::FutureTimestamp
+            | Self::InvalidSignature
+            | Self::Unauthorized => 401,
+            Self::MalformedSignature { .. } | Self::DigestMismatch => 400,
+            Self::InvalidPayload { .. }
+            | Self::UnsupportedPayloadType { .. }
+            | Self::UnsupportedModuleGroup { .. }
+            | Self::InvalidField { .. } => 422,
+            Self::ReplayedNonce { .. }
+            | Self::DuplicatePayload { .. }
+            | Self::StaleVersion { .. }
+            | Self::VersionConflict { .. }
+            | Self::IdempotencyConflict => 409,
+            Self::RateLimited { .. } => 429,
+            Self::OriginUnavailable => 503,
+        }
+    }
+
+    /// A short title for `application/problem+json` (RFC 9457).
+    #[must_use]
+    pub const fn title(&self) -> &'static str {
+        match self {
+            Self::UnknownInstance => "Unknown instance",
+            Self::InstanceDisabled => "Instance disabled",
+            Self::PayloadTooLarge { .. } => "Payload too large",
+            Self::UnsupportedMediaType => "Unsupported media type",
+            Self::MissingSignature => "Missing signature",
+            Self::MalformedSignature { .. } => "Malformed signature",
+            Self::UnknownKey => "Unknown key",
+            Self::RevokedKey => "Revoked key",
+            Self::StaleTimestamp => "Stale timestamp",
+            Self::FutureTimestamp => "Future timestamp",
+            Self::DigestMismatch => "Digest mismatch",
+            Self::InvalidSignature => "Invalid signature",
+            Self::InvalidPayload { .. } => "Invalid payload",
+            Self::TenantMismatch => "Tenant mismatch",
+            Self::UnsupportedPayloadType { .. } => "Unsupported payload type",
+            Self::BlockedModuleGroup { .. } => "Blocked module group",
+            Self::UnsupportedModuleGroup { .. } => "Unsupported module group",
+            Self::ReplayedNonce { .. } => "Replayed nonce",
+            Self::DuplicatePayload { .. } => "Duplicate payload",
+            Self::StaleVersion { .. } => "Stale version",
+            Self::RateLimited { .. } => "Rate limited",
+            Self::OriginUnavailable => "Origin unavailable",
+            Self::Unauthorized => "Unauthorized",
+            Self::Forbidden { .. } => "Forbidden",
+            Self::ForbiddenField { .. } => "Forbidden field",
+            Self::InvalidField { .. } => "Invalid field",
+            Self::NotFound => "Not found",
+            Self::VersionConflict { .. } => "Version conflict",
+            Self::IdempotencyConflict => "Idempotency conflict",
+        }
+    }
+
+    /// Whether the same request may succeed when retried unchanged.
+    #[must_use]
+    pub const fn is_retryable(&self) -> bool {
+        matches!(self, Self::OriginUnavailable | Self::RateLimited { .. })
+    }
+
+    /// The field or payload path this rejection is about, when it has one.
+    #[must_use]
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::InvalidPayload { path, .. } => Some(path),
+            Self::ForbiddenField { field } | Self::InvalidField { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn malformed(detail: impl Into<String>) -> Self {
+        Self::MalformedSignature {
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn invalid_payload(path: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidPayload {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn invalid_field(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidField {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownInstance => f.write_str("no such instance"),
+            Self::InstanceDisabled => f.write_str("this instance is disabled"),
+            Self::PayloadTooLarge { limit } => {
+                write!(f, "the body exceeds this instance's limit of {limit} bytes")
+            }
+            Self::UnsupportedMediaType => f.write_str("a sync body must be application/json"),
+            Self::MissingSignature => f.write_str("the request carries no signature"),
+            Self::MalformedSignature { detail } => write!(f, "malformed signature: {detail}"),
+            Self::UnknownKey => f.write_str("the signing key is not known for this instance"),
+            Self::RevokedKey => f.write_str("the signing key has been revoked"),
+            Self::StaleTimestamp => {
+                f.write_str("the signature timestamp is outside the allowed window (too old)")
+            }
+            Self::FutureTimestamp => {
+                f.write_str("the signature timestamp is outside the allowed window (in the future)")
+            }
+            Self::DigestMismatch => f.write_str("content-digest does not match the body"),
+            Self::InvalidSignature => f.write_str("the signature does not verify"),
+            Self::InvalidPayload { path, reason } if path.is_empty() => {
+                write!(f, "invalid payload: {reason}")
+            }
+            Self::InvalidPayload { path, reason } => write!(f, "invalid payload at {path}: {reason}"),
+            Self::TenantMismatch => {
+                f.write_str("the payload's tenant does not match the routed instance")
+            }
+            Self::UnsupportedPayloadType { payload_type } => {
+                write!(f, "payload type {payload_type} is not accepted by this instance")
+            }
+            Self::BlockedModuleGroup { group } => {
+                write!(f, "module group {group} is blocked on the sync path")
+            }
+            Self::UnsupportedModuleGroup { group } => {
+                write!(f, "module group {group} is not supported by this instance")
+            }
+            Self::ReplayedNonce {
+                original_request_id,
+                applied,
+            } => replay_message(f, "nonce", original_request_id.as_deref(), *applied),
+            Self::DuplicatePayload {
+                original_request_id,
+                applied,
+            } => replay_message(f, "payload", original_request_id.as_deref(), *applied),
+            Self::StaleVersion {
+                section,
+                applied_version,
+                received_version,
+            } => write!(
+                f,
+                "{section} version {received_version} is not newer than the applied version {applied_version}"
+            ),
+            Self::RateLimited {
+                retry_after_seconds,
+            } => write!(f, "rate limit reached; retry after {retry_after_seconds} s"),
+            Self::OriginUnavailable => {
+                f.write_str("the origin did not confirm the request; it was not applied, retry it")
+            }
+            Self::Unauthorized => f.write_str("a valid API key is required"),
+            Self::Forbidden { scope } => write!(f, "this API key lacks the {scope} scope"),
+            Self::ForbiddenField { field } => write!(f, "this API key may not write {field}"),
+            Self::InvalidField { field, reason } => write!(f, "{field}: {reason}"),
+            Self::NotFound => f.write_str("no such record"),
+            Self::VersionConflict {
+                current_version: Some(v),
+            } => write!(f, "the record changed; its current version is {v}"),
+            Self::VersionConflict {
+                current_version: None,
+            } => f.write_str("the record changed"),
+            Self::IdempotencyConflict => {
+                f.write_str("this Idempotency-Key was already used with another body")
+            }
+        }
+    }
+}
+
+fn replay_message(
+    f: &mut fmt::Formatter<'_>,
+    what: &str,
+    original: Option<&str>,
+    applied: bool,
+) -> fmt::Result {
+    let outcome = if applied { "applied" } else { "not applied" };
+    match original {
+        Some(id) => write!(f, "this {what} was already received in request {id} ({outcome})"),
+        None => write!(f, "this {what} was already received ({outcome})"),
+    }
+}
+
+impl core::error::Error for Rejection {}
+
+/// Every wire code, in the order of the brief. Tests and docs iterate over it.
+pub const ALL_CODES: [&str; 29] = [
+    "unknown_instance",
+    "instance_disabled",
+    "payload_too_large",
+    "unsupported_media_type",
+    "missing_signature",
+    "malformed_signature",
+    "unknown_key",
+    "revoked_key",
+    "stale_timestamp",
+    "future_timestamp",
+    "digest_mismatch",
+    "invalid_signature",
+    "invalid_payload",
+    "tenant_mismatch",
+    "unsupported_payload_type",
+    "blocked_module_group",
+    "unsupported_module_group",
+    "replayed_nonce",
+    "duplicate_payload",
+    "stale_version",
+    "rate_limited",
+    "origin_unavailable",
+    "unauthorized",
+    "forbidden",
+    "forbidden_field",
+    "invalid_field",
+    "not_found",
+    "version_conflict",
+    "idempotency_conflict",
+];

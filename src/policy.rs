@@ -1,0 +1,343 @@
+//! The tenant policy: everything an instance's requests are verified against.
+//!
+//! The same JSON shape is stored (sealed) in the edge's KV, sent to the admin API, and passed to
+//! `verifyRequest` in the npm package. Omitted fields take the defaults documented on each field,
+//! so a minimal policy is just `instance`, `tenant` and `keys`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Rejection;
+use crate::keys::KeyRing;
+
+/// A signature scheme the edge can verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Scheme {
+    /// RFC 9421 HTTP Message Signatures with `hmac-sha256` and an RFC 9530 `Content-Digest`.
+    #[serde(rename = "rfc9421")]
+    Rfc9421,
+    /// Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
+    #[serde(rename = "standard-webhooks")]
+    StandardWebhooks,
+}
+
+impl Scheme {
+    /// The wire name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Rfc9421 => "rfc9421",
+            Self::StandardWebhooks => "standard-webhooks",
+        }
+    }
+}
+
+/// A sync payload's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadType {
+    /// Feature modules, permissions, plan defaults and overrides.
+    Features,
+    /// Title, logos, colours and footer.
+    Branding,
+    /// Outbound mail server settings.
+    Smtp,
+    /// Two or more of the above in one request.
+    Combined,
+}
+
+impl PayloadType {
+    /// Every payload type, in wire order.
+    pub const ALL: [Self; 4] = [Self::Features, Self::Branding, Self::Smtp, Self::Combined];
+
+    /// The wire name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Features => "features",
+            Self::Branding => "branding",
+            Self::Smtp => "smtp",
+            Self::Combined => "combined",
+        }
+    }
+
+    /// Parses a wire name.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+}
+
+/// Token-bucket limits for the customer API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimits {
+    /// Requests per API key per minute. Default 600.
+    #[serde(default = "default_per_key")]
+    pub per_key_per_minute: u32,
+    /// Requests per tenant per minute. Default 3000.
+    #[serde(default = "default_per_tenant")]
+    pub per_tenant_per_minute: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            per_key_per_minute: default_per_key(),
+            per_tenant_per_minute: default_per_tenant(),
+        }
+    }
+}
+
+/// Default skew window in seconds, both directions.
+pub const DEFAULT_SKEW_SECONDS: u64 = 300;
+/// Default body limit: 256 KiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+/// Module groups a tenant supports unless its policy says otherwise.
+pub const DEFAULT_SUPPORTED_GROUPS: [&str; 6] =
+    ["crm", "sales", "marketing", "support", "billing", "reports"];
+/// Module groups blocked on the sync path unless the policy says otherwise.
+pub const DEFAULT_BLOCKED_GROUPS: [&str; 2] = ["website", "landing_page"];
+
+/// Largest accepted skew window (one day).
+pub const MAX_SKEW_SECONDS: u64 = 86_400;
+/// Largest accepted body limit (8 MiB).
+pub const MAX_BODY_LIMIT: usize = 8 * 1024 * 1024;
+
+fn default_true() -> bool {
+    true
+}
+fn default_schemes() -> Vec<Scheme> {
+    vec![Scheme::Rfc9421, Scheme::StandardWebhooks]
+}
+fn default_skew() -> u64 {
+    DEFAULT_SKEW_SECONDS
+}
+fn default_max_body() -> usize {
+    DEFAULT_MAX_BODY_BYTES
+}
+fn default_payload_types() -> Vec<PayloadType> {
+    PayloadType::ALL.to_vec()
+}
+fn default_per_key() -> u32 {
+    600
+}
+fn default_per_tenant() -> u32 {
+    3000
+}
+fn default_supported_groups() -> Vec<String> {
+    DEFAULT_SUPPORTED_GROUPS.map(String::from).to_vec()
+}
+fn default_blocked_groups() -> Vec<String> {
+    DEFAULT_BLOCKED_GROUPS.map(String::from).to_vec()
+}
+
+/// The configuration an instance is verified against (brief §3 "Tenant policy").
+///
+/// Serialising a policy never includes secrets (see [`crate::keys::Secret`]), so the serialised
+/// form is the redacted view the admin API answers with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantPolicy {
+    /// Instance code routed in the path (`[a-z0-9][a-z0-9-]{1,62}`).
+    pub instance: String,
+    /// Tenant id; a payload's `tenant` must equal it.
+    pub tenant: String,
+    /// Whether the instance accepts traffic. Default `true`.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Base URL of the origin CRM that accepted requests are forwarded to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// Accepted schemes. Default both.
+    #[serde(default = "default_schemes")]
+    pub schemes: Vec<Scheme>,
+    /// Signing keys.
+    #[serde(default)]
+    pub keys: KeyRing,
+    /// Allowed clock skew in seconds, both directions. Default 300.
+    #[serde(default = "default_skew")]
+    pub skew_seconds: u64,
+    /// Largest accepted body in bytes. Default 262144.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+    /// Accepted payload types. Default all four.
+    #[serde(default = "default_payload_types")]
+    pub payload_types: Vec<PayloadType>,
+    /// Customer API rate limits.
+    #[serde(default)]
+    pub rate_limits: RateLimits,
+    /// Module groups a payload may carry. Default the six CRM groups.
+    #[serde(default = "default_supported_groups")]
+    pub supported_module_groups: Vec<String>,
+    /// Module groups never accepted on the sync path. Default `website`, `landing_page`.
+    #[serde(default = "default_blocked_groups")]
+    pub blocked_module_groups: Vec<String>,
+}
+
+/// Whether `code` is a well-formed instance code: `[a-z0-9][a-z0-9-]{1,62}`.
+#[must_use]
+pub fn is_valid_instance_code(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    let Some((first, rest)) = bytes.split_first() else {
+        return false;
+    };
+    (1..=62).contains(&rest.len())
+        && (first.is_ascii_lowercase() || first.is_ascii_digit())
+        && rest
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+}
+
+impl TenantPolicy {
+    /// Parses a policy from JSON and checks it with [`TenantPolicy::validate`].
+    ///
+    /// # Errors
+    /// `invalid_field` naming the offending field.
+    pub fn from_json(json: &str) -> Result<Self, Rejection> {
+        let policy: Self = serde_json::from_str(json)
+            .map_err(|e| Rejection::invalid_field("policy", crate::json::describe_error(&e)))?;
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    /// Checks what serde cannot: identifiers, ranges and uniqueness.
+    ///
+    /// # Errors
+    /// `invalid_field` naming the offending field.
+    pub fn validate(&self) -> Result<(), Rejection> {
+        if !is_valid_instance_code(&self.instance) {
+            return Err(Rejection::invalid_field(
+                "instance",
+                "must match [a-z0-9][a-z0-9-]{1,62}",
+            ));
+        }
+        if !is_identifier(&self.tenant, 64) {
+            return Err(Rejection::invalid_field(
+                "tenant",
+                "must be 1 to 64 characters of a-z, 0-9, '-', '_' or '.'",
+            ));
+        }
+        if self.schemes.is_empty() {
+            return Err(Rejection::invalid_field("schemes", "must not be empty"));
+        }
+        if self.skew_seconds == 0 || self.skew_seconds > MAX_SKEW_SECONDS {
+            return Err(Rejection::invalid_field(
+                "skewSeconds",
+                "must be between 1 and 86400",
+            ));
+        }
+        if self.max_body_bytes == 0 || self.max_body_bytes > MAX_BODY_LIMIT {
+            return Err(Rejection::invalid_field(
+                "maxBodyBytes",
+                "must be between 1 and 8388608",
+            ));
+        }
+        if let Some(origin) = &self.origin
+            && !(origin.starts_with("https://") || origin.starts_with("http://"))
+        {
+            return Err(Rejection::invalid_field("origin", "must be an http(s) URL"));
+        }
+        if self.rate_limits.per_key_per_minute == 0 || self.rate_limits.per_tenant_per_minute == 0
+        {
+            return Err(Rejection::invalid_field("rateLimits", "limits must be positive"));
+        }
+        if self.keys.0.len() > 16 {
+            return Err(Rejection::invalid_field("keys", "at most 16 keys"));
+        }
+        for (i, key) in self.keys.0.iter().enumerate() {
+            if !is_identifier(&key.kid, 128) {
+                return Err(Rejection::invalid_field(
+                    format!("keys[{i}].kid"),
+                    "must be 1 to 128 characters of a-z, A-Z, 0-9, '-', '_' or '.'",
+                ));
+            }
+            if self.keys.0.iter().filter(|k| k.kid == key.kid).count() > 1 {
+                return Err(Rejection::invalid_field(
+                    format!("keys[{i}].kid"),
+                    "duplicate key id",
+                ));
+            }
+        }
+        for (name, groups) in [
+            ("supportedModuleGroups", &self.supported_module_groups),
+            ("blockedModuleGroups", &self.blocked_module_groups),
+        ] {
+            if let Some(i) = groups.iter().position(|g| !is_identifier(g, 64)) {
+                return Err(Rejection::invalid_field(
+                    format!("{name}[{i}]"),
+                    "must be a group name",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the policy accepts this scheme.
+    #[must_use]
+    pub fn accepts(&self, scheme: Scheme) -> bool {
+        self.schemes.contains(&scheme)
+    }
+}
+
+/// ASCII identifier of 1..=`max` characters: letters, digits, `-`, `_`, `.`.
+pub(crate) fn is_identifier(text: &str, max: usize) -> bool {
+    !text.is_empty()
+        && text.len() <= max
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_a_minimal_policy() {
+        let p = TenantPolicy::from_json(r#"{"instance":"acme-eu1","tenant":"acme"}"#).unwrap();
+        assert!(p.enabled);
+        assert_eq!(p.schemes, vec![Scheme::Rfc9421, Scheme::StandardWebhooks]);
+        assert_eq!(p.skew_seconds, 300);
+        assert_eq!(p.max_body_bytes, 262_144);
+        assert_eq!(p.payload_types.len(), 4);
+        assert_eq!(p.rate_limits.per_key_per_minute, 600);
+        assert_eq!(p.rate_limits.per_tenant_per_minute, 3000);
+        assert_eq!(p.supported_module_groups.len(), 6);
+        assert_eq!(p.blocked_module_groups, vec!["website", "landing_page"]);
+    }
+
+    #[test]
+    fn instance_codes() {
+        assert!(is_valid_instance_code("acme-eu1"));
+        assert!(is_valid_instance_code("a1"));
+        assert!(!is_valid_instance_code("a"));
+        assert!(!is_valid_instance_code("-acme"));
+        assert!(!is_valid_instance_code("Acme"));
+        assert!(!is_valid_instance_code(&"a".repeat(64)));
+        assert!(is_valid_instance_code(&"a".repeat(63)));
+    }
+
+    #[test]
+    fn serialised_policy_has_no_secret() {
+        let p = TenantPolicy::from_json(
+            r#"{"instance":"acme-eu1","tenant":"acme","keys":[{"kid":"k1","version":1,"status":"active","secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}]}"#,
+        )
+        .unwrap();
+        let out = serde_json::to_string(&p).unwrap();
+        assert!(!out.contains("MfKQ9r8"));
+        assert!(out.contains("\"kid\":\"k1\""));
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_values_name_the_field() {
+        let e = TenantPolicy::from_json(r#"{"instance":"acme-eu1","tenant":"acme","x":1}"#)
+            .unwrap_err();
+        assert_eq!(e.code(), "invalid_field");
+        let e = TenantPolicy::from_json(r#"{"instance":"ACME","tenant":"acme"}"#).unwrap_err();
+        assert_eq!(e.field(), Some("instance"));
+        let e =
+            TenantPolicy::from_json(r#"{"instance":"acme-eu1","tenant":"acme","skewSeconds":0}"#)
+                .unwrap_err();
+        assert_eq!(e.field(), Some("skewSeconds"));
+    }
+}

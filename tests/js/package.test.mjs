@@ -1,0 +1,93 @@
+// The package as an npm user gets it: packed, installed, loaded by name with `import` and
+// `require`, with the files and metadata it promises.
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+
+import {
+  FUNCTIONS, importSyncgate, installedDir, packInfo, projectDir, requireSyncgate, root,
+} from "./support/package.mjs";
+import { brandingPayload } from "./support/fixtures.mjs";
+
+const cargoVersion = readFileSync(join(root, "Cargo.toml"), "utf8")
+  .split(/^\[/m).find((s) => s.startsWith("package]"))
+  .match(/^version\s*=\s*"([^"]+)"/m)[1];
+
+test("ESM import exposes the five functions, as named and default exports", async () => {
+  const esm = await importSyncgate();
+  for (const name of FUNCTIONS) {
+    assert.equal(typeof esm[name], "function", name);
+    assert.equal(esm.default[name], esm[name], `default.${name}`);
+  }
+  assert.equal(esm.contentDigest("hello"), "sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:");
+});
+
+test("CJS require exposes the five functions", () => {
+  const cjs = requireSyncgate();
+  for (const name of FUNCTIONS) assert.equal(typeof cjs[name], "function", name);
+  assert.equal(cjs.contentDigest("hello"), "sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:");
+});
+
+test("import and require share one WebAssembly instance (no dual-package hazard)", async () => {
+  const esm = await importSyncgate();
+  const cjs = requireSyncgate();
+  for (const name of FUNCTIONS) assert.equal(esm[name], cjs[name], name);
+});
+
+test("a plain `node` script in the project can import and require it by name", () => {
+  const script = [
+    'import { validatePayload } from "syncgate";',
+    'import { createRequire } from "node:module";',
+    'const cjs = createRequire(import.meta.url)("syncgate");',
+    `const v = validatePayload(${JSON.stringify(JSON.stringify(brandingPayload(3)))});`,
+    "const c = cjs.contentDigest(new Uint8Array([1, 2, 3]));",
+    "console.log(JSON.stringify({ ok: v.ok, type: v.payloadType, c }));",
+  ].join("\n");
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], {
+    cwd: projectDir, encoding: "utf8",
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(out, { ok: true, type: "branding", c: "sha-256=:A5BYxvLAy0ksUzsKTRTvd8wPeKvMztUofYShogEc+4E=:" });
+});
+
+test("package.json: name, version from Cargo.toml, exports map, engines", () => {
+  const manifest = JSON.parse(readFileSync(join(installedDir(), "package.json"), "utf8"));
+  assert.equal(manifest.name, "syncgate");
+  assert.equal(manifest.version, cargoVersion);
+  assert.deepEqual(manifest.engines, { node: ">=20" });
+  const dot = manifest.exports["."];
+  assert.equal(dot.browser.default, "./browser.js");
+  assert.equal(dot.import.default, "./syncgate.mjs");
+  assert.equal(dot.require.default, "./syncgate.cjs");
+  assert.equal(dot.types, "./index.d.ts");
+  assert.ok(dot.default);
+  assert.equal(manifest.main, "./syncgate.cjs");
+  assert.equal(manifest.types, "./index.d.ts");
+  assert.ok(manifest.module);
+  assert.ok(Array.isArray(manifest.sideEffects));
+});
+
+test("the tarball holds exactly the listed files and one .wasm", () => {
+  const info = packInfo();
+  const files = info.files.map((f) => f.path).sort();
+  assert.deepEqual(files, [
+    "README.md", "browser.js", "index.d.mts", "index.d.ts", "package.json",
+    "syncgate.cjs", "syncgate.mjs", "syncgate_bg.wasm", "syncgate_web.js",
+  ]);
+  assert.equal(files.filter((f) => f.endsWith(".wasm")).length, 1);
+});
+
+test("index.d.ts and index.d.mts declare the five functions and never `any`", () => {
+  for (const file of ["index.d.ts", "index.d.mts"]) {
+    const dts = readFileSync(join(installedDir(), file), "utf8");
+    for (const name of FUNCTIONS) {
+      assert.match(dts, new RegExp(`export declare function ${name}\\(`), `${file}: ${name}`);
+    }
+    const code = dts.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
+    assert.doesNotMatch(code, /\bany\b/, `${file} uses any`);
+  }
+});
