@@ -77,8 +77,16 @@ export type Failure = {
 // ---------------------------------------------------------------------------------------------
 // Requests and tenant policy
 
-/** Header names are case-insensitive; values are strings. */
-export type HeaderMap = Readonly<Record<string, string>>;
+/**
+ * Request headers: a plain object (names are case-insensitive; a list value is joined with
+ * `", "`), or anything iterable over `[name, value]` pairs, such as a Fetch `Headers` or a `Map`.
+ */
+export type HeaderMap =
+  | Readonly<Record<string, string | readonly string[]>>
+  | Iterable<readonly [string, string]>;
+
+/** Raw bytes; a string is taken as its UTF-8 bytes. */
+export type Body = Uint8Array | ArrayBuffer | string;
 
 /** An HTTP request as the core sees it. */
 export interface SyncRequest {
@@ -88,8 +96,8 @@ export interface SyncRequest {
   url: string;
   /** Name → value; names are matched case-insensitively. A sync body must be `application/json`. */
   headers: HeaderMap;
-  /** The raw body; a string is taken as its UTF-8 bytes. */
-  body: Uint8Array | string;
+  /** The raw body. */
+  body: Body;
 }
 
 /** One version of a tenant's signing key. */
@@ -146,7 +154,7 @@ export interface TenantPolicy {
 
 /** A feature module. */
 export interface Module {
-  /** Unique key, e.g. `"crm.customers"`. */
+  /** Unique key, e.g. `"crm.customers"` (1 to 64 of a-z, A-Z, 0-9, `-`, `_`, `.`). */
   key: string;
   /** Module group, e.g. `"crm"`; must be supported and not blocked by the tenant policy. */
   group: string;
@@ -160,9 +168,10 @@ export interface Module {
 export interface FeaturesSection {
   /** The tenant's plan; `planDefaults[plan]` lists the modules enabled by default. */
   plan: string;
+  /** At most 256. */
   modules: Module[];
-  /** Plan name → keys of the modules it enables. */
-  planDefaults?: Record<string, string[]>;
+  /** Plan name → keys of the modules it enables; must contain `plan`. */
+  planDefaults: Record<string, string[]>;
   /** Module key → forced on (`true`) or off (`false`). */
   overrides?: Record<string, boolean>;
 }
@@ -174,15 +183,18 @@ export interface FooterLink {
   url: string;
 }
 
-/** The `branding` section. URLs are `https://` only; colours are `#rrggbb`. */
+/** The `branding` section. URLs are `https://` only; colours are `#rgb` or `#rrggbb`. */
 export interface BrandingSection {
-  title?: string;
+  /** At most 120 characters, one line. */
+  title: string;
   logoUrl?: string;
   sidebarLogoUrl?: string;
   faviconUrl?: string;
   primaryColor?: string;
   footer?: {
+    /** At most 500 characters, one line. */
     text?: string;
+    /** At most 20. */
     links?: FooterLink[];
   };
 }
@@ -190,12 +202,16 @@ export interface BrandingSection {
 /** Transport security of an SMTP connection. */
 export type SmtpEncryption = "none" | "starttls" | "tls";
 
-/** The `smtp` section. The password travels only inside an accepted payload. */
+/**
+ * The `smtp` section. `username` and `password` come together or not at all. The password
+ * travels only inside an accepted payload, never in an error.
+ */
 export interface SmtpSection {
+  /** A host name or an IPv4 address. */
   host: string;
   /** 1 to 65535. */
   port: number;
-  encryption?: SmtpEncryption;
+  encryption: SmtpEncryption;
   username?: string;
   password?: string;
   fromEmail: string;
@@ -207,7 +223,10 @@ export interface PayloadHead<T extends PayloadType> {
   type: T;
   /** Must equal the routed tenant. */
   tenant: string;
-  /** Must be newer than the last applied version of every section the payload carries. */
+  /**
+   * 1 to 2^53 − 1; must be newer than the last applied version of every section the payload
+   * carries (checked by the edge's ledger).
+   */
   version: number;
 }
 
@@ -405,7 +424,7 @@ export declare function signRequest(
  * when a policy is given, its payload types and module groups.
  */
 export declare function validatePayload(
-  payload: SyncPayload | object | string | Uint8Array,
+  payload: SyncPayload | object | Body,
   policy?: TenantPolicy,
 ): PayloadCheck;
 
@@ -420,4 +439,4 @@ export declare function recomputeModules(
 ): ModuleRecomputation;
 
 /** The RFC 9530 `Content-Digest` header value of a body: `sha-256=:<base64>:`. */
-export declare function contentDigest(body: Uint8Array | string): string;
+export declare function contentDigest(body: Body): string;

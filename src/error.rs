@@ -10,6 +10,11 @@
 
 use core::fmt;
 
+use serde::Serialize;
+
+/// The media type of a [`Problem`] document.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
 /// Why a request was refused. One variant per reason; see [`Rejection::code`] for the wire code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -363,6 +368,136 @@ fn replay_message(
 }
 
 impl core::error::Error for Rejection {}
+
+/// An RFC 9457 problem document: what every syncgate component answers a rejection with.
+///
+/// `type`, `title`, `status`, `code` and `requestId` are always present; `detail` is the
+/// rejection's message; the other members appear when the rejection has them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problem<'a> {
+    /// A URI naming the problem type: `urn:syncgate:problem:<code>`.
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    /// Short title of the problem type.
+    pub title: &'static str,
+    /// HTTP status.
+    pub status: u16,
+    /// Stable code.
+    pub code: &'static str,
+    /// Human-readable message; never contains a secret.
+    pub detail: String,
+    /// The id of the request this answers.
+    pub request_id: &'a str,
+    /// Whether retrying the same request can succeed.
+    pub retryable: bool,
+    /// The offending field or payload path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'a str>,
+    /// For `replayed_nonce` / `duplicate_payload`: the first request's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub original_request_id: Option<&'a str>,
+    /// For `replayed_nonce` / `duplicate_payload`: whether the first request was applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applied: Option<bool>,
+    /// For `rate_limited`: seconds to wait (also sent as `Retry-After`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+impl Rejection {
+    /// The problem document for this rejection, answering request `request_id`.
+    #[must_use]
+    pub fn problem<'a>(&'a self, request_id: &'a str) -> Problem<'a> {
+        let (original_request_id, applied) = match self {
+            Self::ReplayedNonce {
+                original_request_id,
+                applied,
+            }
+            | Self::DuplicatePayload {
+                original_request_id,
+                applied,
+            } => (original_request_id.as_deref(), Some(*applied)),
+            _ => (None, None),
+        };
+        Problem {
+            type_uri: format!("urn:syncgate:problem:{}", self.code()),
+            title: self.title(),
+            status: self.status(),
+            code: self.code(),
+            detail: self.to_string(),
+            request_id,
+            retryable: self.is_retryable(),
+            field: self.field(),
+            original_request_id,
+            applied,
+            retry_after: match self {
+                Self::RateLimited {
+                    retry_after_seconds,
+                } => Some(*retry_after_seconds),
+                _ => None,
+            },
+        }
+    }
+
+    /// Rebuilds a rejection from its wire code, for codes that carry no detail (an adapter
+    /// passing on another component's answer). Codes with details get neutral ones.
+    #[must_use]
+    pub fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "unknown_instance" => Self::UnknownInstance,
+            "instance_disabled" => Self::InstanceDisabled,
+            "unsupported_media_type" => Self::UnsupportedMediaType,
+            "missing_signature" => Self::MissingSignature,
+            "unknown_key" => Self::UnknownKey,
+            "revoked_key" => Self::RevokedKey,
+            "stale_timestamp" => Self::StaleTimestamp,
+            "future_timestamp" => Self::FutureTimestamp,
+            "digest_mismatch" => Self::DigestMismatch,
+            "invalid_signature" => Self::InvalidSignature,
+            "tenant_mismatch" => Self::TenantMismatch,
+            "origin_unavailable" => Self::OriginUnavailable,
+            "unauthorized" => Self::Unauthorized,
+            "not_found" => Self::NotFound,
+            "idempotency_conflict" => Self::IdempotencyConflict,
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_document_shape() {
+        let r = Rejection::ReplayedNonce {
+            original_request_id: Some("req-1".into()),
+            applied: true,
+        };
+        let json = serde_json::to_value(r.problem("req-2")).unwrap();
+        assert_eq!(json["type"], "urn:syncgate:problem:replayed_nonce");
+        assert_eq!(json["status"], 409);
+        assert_eq!(json["code"], "replayed_nonce");
+        assert_eq!(json["requestId"], "req-2");
+        assert_eq!(json["originalRequestId"], "req-1");
+        assert_eq!(json["applied"], true);
+        assert!(json.get("field").is_none());
+    }
+
+    #[test]
+    fn codes_are_unique_and_listed() {
+        let mut codes = ALL_CODES.to_vec();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), ALL_CODES.len());
+        for code in ALL_CODES {
+            if let Some(r) = Rejection::from_code(code) {
+                assert_eq!(r.code(), code);
+            }
+        }
+    }
+}
 
 /// Every wire code, in the order of the brief. Tests and docs iterate over it.
 pub const ALL_CODES: [&str; 29] = [

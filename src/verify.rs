@@ -103,6 +103,21 @@ pub fn precheck(
     Ok(())
 }
 
+/// What the signature checks (steps 1–5) established, before the payload is looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated<'p> {
+    /// The scheme that verified.
+    pub scheme: Scheme,
+    /// The key that verified.
+    pub key: &'p crate::keys::SigningKey,
+    /// The nonce (`nonce` parameter or `webhook-id`).
+    pub nonce: String,
+    /// The signature's timestamp, Unix seconds.
+    pub timestamp: i64,
+    /// SHA-256 of the body.
+    pub body_sha256: [u8; crate::crypto::SHA256_LEN],
+}
+
 /// Verifies a sync request against its tenant's policy with the pure-Rust primitives.
 ///
 /// # Errors
@@ -125,6 +140,23 @@ pub fn verify_request_with(
     now: i64,
     primitives: &dyn Primitives,
 ) -> Result<Verdict, Rejection> {
+    let authenticated = authenticate(request, policy, now, primitives)?;
+    admit(request, policy, &authenticated, primitives)
+}
+
+/// Steps 1–5: instance state, size, media type, signature headers, timestamp, key, digest, MAC.
+///
+/// The edge calls this and [`admit`] separately so a payload rejection can still be logged
+/// with the key that signed it.
+///
+/// # Errors
+/// The first failing check's [`Rejection`].
+pub fn authenticate<'p>(
+    request: &HttpRequest,
+    policy: &'p TenantPolicy,
+    now: i64,
+    primitives: &dyn Primitives,
+) -> Result<Authenticated<'p>, Rejection> {
     precheck(
         policy,
         request.headers.get("content-type"),
@@ -132,42 +164,68 @@ pub fn verify_request_with(
     )?;
     let scheme = detect_scheme(request, policy)?;
     let window = SkewWindow::new(policy.skew_seconds);
-    let (key, nonce, timestamp, body_sha256) = match scheme {
+    match scheme {
         Scheme::Rfc9421 => {
             let body_sha256 = primitives.sha256(&request.body);
             let v = rfc9421::verify(request, &body_sha256, &policy.keys, window, now, primitives)?;
-            (v.key, v.params.nonce, v.params.created, body_sha256)
+            Ok(Authenticated {
+                scheme,
+                key: v.key,
+                nonce: v.params.nonce,
+                timestamp: v.params.created,
+                body_sha256,
+            })
         }
         Scheme::StandardWebhooks => {
             let headers = webhooks::WebhookHeaders::find(&request.headers)
                 .ok_or(Rejection::MissingSignature)??;
             let v = webhooks::verify(headers, &request.body, &policy.keys, window, now, primitives)?;
-            (v.key, v.id, v.timestamp, primitives.sha256(&request.body))
+            Ok(Authenticated {
+                scheme,
+                key: v.key,
+                nonce: v.id,
+                timestamp: v.timestamp,
+                body_sha256: primitives.sha256(&request.body),
+            })
         }
-    };
+    }
+}
+
+/// Steps 6–7 for an authenticated request: payload schema, tenant, scope; derives replay keys.
+///
+/// # Errors
+/// `invalid_payload`, `tenant_mismatch`, `unsupported_payload_type`, `blocked_module_group` or
+/// `unsupported_module_group`.
+pub fn admit(
+    request: &HttpRequest,
+    policy: &TenantPolicy,
+    authenticated: &Authenticated<'_>,
+    primitives: &dyn Primitives,
+) -> Result<Verdict, Rejection> {
     let payload = SyncPayload::parse(&request.body)?;
     if payload.tenant() != policy.tenant {
         return Err(Rejection::TenantMismatch);
     }
     check_scope(&payload, policy)?;
-    let payload_hash = hex(&body_sha256);
+    let key = authenticated.key;
+    let payload_hash = hex(&authenticated.body_sha256);
     let replay = ReplayKeys::derive(
         &policy.tenant,
         &key.kid,
-        &nonce,
+        &authenticated.nonce,
         &payload_hash,
-        timestamp,
-        window,
+        authenticated.timestamp,
+        SkewWindow::new(policy.skew_seconds),
         primitives,
     );
     Ok(Verdict {
         tenant: policy.tenant.clone(),
-        scheme,
+        scheme: authenticated.scheme,
         key_id: key.kid.clone(),
         key_version: key.version,
         key_status: key.status,
-        nonce,
-        timestamp,
+        nonce: authenticated.nonce.clone(),
+        timestamp: authenticated.timestamp,
         payload_hash,
         payload_type: payload.payload_type(),
         payload_version: payload.version(),

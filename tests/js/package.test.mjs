@@ -3,12 +3,12 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 
 import {
-  FUNCTIONS, importSyncgate, installedDir, packInfo, projectDir, requireSyncgate, root,
+  FUNCTIONS, declaredStatuses, importSyncgate, installedDir, packInfo, projectDir, requireSyncgate, root,
 } from "./support/package.mjs";
 import { brandingPayload } from "./support/fixtures.mjs";
 
@@ -90,4 +90,22 @@ test("index.d.ts and index.d.mts declare the five functions and never `any`", ()
     const code = dts.replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
     assert.doesNotMatch(code, /\bany\b/, `${file} uses any`);
   }
+});
+
+test("index.d.ts lists exactly the core's rejection codes (src/error.rs ALL_CODES)", () => {
+  const rust = readFileSync(join(root, "src", "error.rs"), "utf8").match(/pub const ALL_CODES: \[&str; \d+\] = \[([^\]]*)\]/);
+  assert.ok(rust, "ALL_CODES not found in src/error.rs");
+  const codes = [...rust[1].matchAll(/"([a-z_]+)"/g)].map((m) => m[1]);
+  assert.deepEqual(Object.keys(declaredStatuses()).sort(), [...codes].sort());
+});
+
+test("the README's example runs as written (a doctest)", () => {
+  const readme = readFileSync(join(installedDir(), "README.md"), "utf8");
+  const example = readme.match(/## Use\n\n```js\n([\s\S]*?)```/);
+  assert.ok(example, "README.md has a ```js block under ## Use");
+  const file = join(projectDir, "readme-example.mjs");
+  writeFileSync(file, example[1]);
+  const r = spawnSync(process.execPath, [file], { cwd: projectDir, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^branding 1 acme-2026-11 [0-9a-f]{64}$/m);
 });

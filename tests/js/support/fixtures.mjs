@@ -44,7 +44,8 @@ export function brandingPayload(version = 1, tenant = "acme") {
   return { type: "branding", tenant, version, branding: { title: "Acme" } };
 }
 
-/** A valid features payload. */
+/** A valid features payload, written in the normalised form the core echoes back (every
+ * optional list present), so a verdict's `payload` deep-equals it. */
 export function featuresPayload(version = 1, tenant = "acme") {
   return {
     type: "features",
@@ -53,10 +54,10 @@ export function featuresPayload(version = 1, tenant = "acme") {
     features: {
       plan: "pro",
       modules: [
-        { key: "crm.core", group: "crm", permissions: ["crm.access"] },
+        { key: "crm.core", group: "crm", requires: [], permissions: ["crm.access"] },
         { key: "crm.customers", group: "crm", requires: ["crm.core"], permissions: ["customers.read", "customers.write"] },
         { key: "crm.reports", group: "reports", requires: ["crm.customers"], permissions: ["reports.read"] },
-        { key: "sales.pipeline", group: "sales", permissions: ["deals.read"] },
+        { key: "sales.pipeline", group: "sales", requires: [], permissions: ["deals.read"] },
       ],
       planDefaults: { pro: ["crm.core", "crm.customers", "crm.reports"] },
       overrides: { "sales.pipeline": true },

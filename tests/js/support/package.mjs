@@ -135,3 +135,11 @@ export function packInfo() {
 export function nowSeconds() {
   return Math.floor(Date.now() / 1000);
 }
+
+/** The `RejectionStatus` table of the installed index.d.ts: code → HTTP status. */
+export function declaredStatuses() {
+  const dts = readFileSync(join(installedDir(), "index.d.ts"), "utf8");
+  const body = dts.match(/export interface RejectionStatus \{([^}]*)\}/);
+  if (!body) throw new Error("index.d.ts has no RejectionStatus interface");
+  return Object.fromEntries([...body[1].matchAll(/^\s*([a-z_]+): (\d{3});$/gm)].map((m) => [m[1], Number(m[2])]));
+}

@@ -22,7 +22,7 @@ const request: SyncRequest = {
   method: "POST",
   url: "https://edge.example/v1/acme-eu1/sync",
   headers: { "content-type": "application/json" },
-  body: new TextEncoder().encode('{"type":"branding","tenant":"acme","version":1,"branding":{"title":"Acme"}}'),
+  body: new Uint8Array([123, 125]),
 };
 
 const signed = signRequest(request, { kid: "k1", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
@@ -74,7 +74,7 @@ if (verdict.ok) {
   void field;
 }
 
-const checked = validatePayload({ type: "branding", tenant: "acme", version: 2, branding: {} }, policy);
+const checked = validatePayload({ type: "branding", tenant: "acme", version: 2, branding: { title: "Acme" } }, policy);
 if (checked.ok) {
   const sections: ("features" | "branding" | "smtp")[] = checked.sections;
   void sections;
@@ -82,7 +82,7 @@ if (checked.ok) {
 validatePayload("{}");
 validatePayload(new Uint8Array(0));
 
-const modules = recomputeModules({ plan: "pro", modules: [{ key: "crm.core", group: "crm" }] });
+const modules = recomputeModules({ plan: "pro", modules: [{ key: "crm.core", group: "crm" }], planDefaults: { pro: ["crm.core"] } });
 if (modules.ok) {
   const first: ModuleState | undefined = modules.modules[0];
   if (first && first.reason !== "plan_default" && first.reason.startsWith("missing_dependency:")) {

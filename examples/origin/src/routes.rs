@@ -1,0 +1,137 @@
+//! The origin's routes, matched on method and path.
+//!
+//! Every tenant route lives under `/origin/v1/{tenant}/…` and is reached only through the edge,
+//! which signs it (see [`crate::attest`]). Matching is a plain `match` on path segments: few
+//! routes, no framework. Customer records (`/customers`, `/customers/{id}`) will be added as
+//! variants here, with a handler module next to [`crate::sync`] and a store module next to
+//! [`crate::store::sync`].
+
+/// Longest tenant id accepted in a path, as in the sync payload schema.
+pub const MAX_TENANT_CHARS: usize = 64;
+
+/// A matched route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route<'a> {
+    /// `GET /healthz` (unsigned).
+    Healthz,
+    /// `POST /origin/v1/{tenant}/sync`.
+    Sync {
+        /// The tenant in the path.
+        tenant: &'a str,
+    },
+    /// `GET /origin/v1/{tenant}/sync/state`.
+    SyncState {
+        /// The tenant in the path.
+        tenant: &'a str,
+    },
+    /// `GET /origin/v1/{tenant}/bootstrap`.
+    Bootstrap {
+        /// The tenant in the path.
+        tenant: &'a str,
+    },
+    /// `POST /__control` (with `--test-controls` only).
+    Control,
+    /// `GET /__control/stats` (with `--test-controls` only).
+    ControlStats,
+    /// Anything else.
+    NotFound,
+}
+
+impl<'a> Route<'a> {
+    /// Matches a method and a path (without the query).
+    #[must_use]
+    pub fn parse(method: &str, path: &'a str) -> Self {
+        let Some(rest) = path.strip_prefix('/') else {
+            return Self::NotFound;
+        };
+        let segments: Vec<&'a str> = rest.split('/').collect();
+        match (method, segments.as_slice()) {
+            ("GET", ["healthz"]) => Self::Healthz,
+            ("POST", ["__control"]) => Self::Control,
+            ("GET", ["__control", "stats"]) => Self::ControlStats,
+            (method, ["origin", "v1", tenant, tail @ ..]) if is_tenant_id(tenant) => {
+                let tenant = *tenant;
+                match (method, tail) {
+                    ("POST", ["sync"]) => Self::Sync { tenant },
+                    ("GET", ["sync", "state"]) => Self::SyncState { tenant },
+                    ("GET", ["bootstrap"]) => Self::Bootstrap { tenant },
+                    _ => Self::NotFound,
+                }
+            }
+            _ => Self::NotFound,
+        }
+    }
+
+    /// A short stable name, used in logs and in the test counters.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Healthz => "healthz",
+            Self::Sync { .. } => "sync",
+            Self::SyncState { .. } => "sync_state",
+            Self::Bootstrap { .. } => "bootstrap",
+            Self::Control => "control",
+            Self::ControlStats => "control_stats",
+            Self::NotFound => "not_found",
+        }
+    }
+
+    /// The tenant in the path, for tenant routes.
+    #[must_use]
+    pub const fn tenant(&self) -> Option<&'a str> {
+        match self {
+            Self::Sync { tenant } | Self::SyncState { tenant } | Self::Bootstrap { tenant } => {
+                Some(tenant)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A tenant id as the payload schema allows it: 1 to 64 of `a-z A-Z 0-9 - _ .`.
+#[must_use]
+pub fn is_tenant_id(text: &str) -> bool {
+    (1..=MAX_TENANT_CHARS).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && text != "."
+        && text != ".."
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches() {
+        assert_eq!(Route::parse("GET", "/healthz"), Route::Healthz);
+        assert_eq!(
+            Route::parse("POST", "/origin/v1/acme/sync"),
+            Route::Sync { tenant: "acme" }
+        );
+        assert_eq!(
+            Route::parse("GET", "/origin/v1/acme/sync/state"),
+            Route::SyncState { tenant: "acme" }
+        );
+        assert_eq!(
+            Route::parse("GET", "/origin/v1/acme/bootstrap"),
+            Route::Bootstrap { tenant: "acme" }
+        );
+        for (method, path) in [
+            ("GET", "/origin/v1/acme/sync"),
+            ("POST", "/origin/v1/acme/bootstrap"),
+            ("POST", "/origin/v1/ac%20me/sync"),
+            ("POST", "/origin/v1//sync"),
+            ("POST", "/origin/v1/../sync"),
+            ("POST", "/origin/v1/acme/sync/"),
+            ("GET", "healthz"),
+        ] {
+            assert_eq!(
+                Route::parse(method, path),
+                Route::NotFound,
+                "{method} {path}"
+            );
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! Customer records: one test per validation rule of a create and a merge patch (each asserting
+//! the exact code and field), patch application, field ownership, and the record's wire shape.
+//! Runs natively and on wasm32.
+
+// Test code: clippy.toml's in-test allowances do not reach helper functions.
+#![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
+
+use serde_json::{Value, json};
+use syncgate::Rejection;
+use syncgate::customer::{
+    CustomPatch, CustomValue, Customer, CustomerField, CustomerPatch, FieldPatch, LifecycleStage,
+    MAX_CUSTOM_KEYS, MAX_CUSTOM_TEXT_CHARS, MAX_PERSON_NAME_CHARS, MAX_TAGS, check_field_ownership,
+    is_customer_id, is_ownable_field, validate_create, validate_patch,
+};
+
+const SECRET_VALUE: &str = "do-not-echo-4711";
+
+fn full() -> Value {
+    json!({
+        "externalId": "003XXXXXXXXXXXX",
+        "firstName": "Jane",
+        "lastName": "Doe",
+        "email": "jane@example.com",
+        "phone": "+14155550123",
+        "company": "Acme Travel",
+        "jobTitle": "Head of Sales",
+        "lifecycleStage": "customer",
+        "tags": ["vip", "newsletter"],
+        "custom": {"tier": "gold", "seats": 12, "churnRisk": 0.25, "active": true}
+    })
+}
+
+fn with(name: &str, value: Value) -> Value {
+    let mut body = full();
+    body[name] = value;
+    body
+}
+
+fn without(name: &str) -> Value {
+    let mut body = full();
+    body.as_object_mut().unwrap().remove(name);
+    body
+}
+
+fn create(body: &Value) -> Result<syncgate::customer::CustomerInput, Rejection> {
+    validate_create(body.to_string().as_bytes())
+}
+
+fn patch(body: &Value) -> Result<CustomerPatch, Rejection> {
+    validate_patch(body.to_string().as_bytes())
+}
+
+/// Checks `result` is `invalid_field` naming `field`, and never echoes a value.
+fn invalid_at<T: core::fmt::Debug>(result: Result<T, Rejection>, field: &str) {
+    let err = result.unwrap_err();
+    assert_eq!(err.code(), "invalid_field", "{err}");
+    assert_eq!(err.status(), 422);
+    assert_eq!(err.field(), Some(field), "{err}");
+    assert!(!err.to_string().contains(SECRET_VALUE), "{err}");
+}
+
+fn owned(fields: &[&str]) -> Vec<String> {
+    fields.iter().map(|f| (*f).to_owned()).collect()
+}
+
+// ---- create: valid ----
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn a_full_create_is_accepted_and_serialises_back() {
+    let body = full();
+    let input = create(&body).unwrap();
+    assert_eq!(input.lifecycle_stage, Some(LifecycleStage::Customer));
+    assert_eq!(
+        input.custom.as_ref().unwrap()["active"],
+        CustomValue::Bool(true)
+    );
+    assert_eq!(serde_json::to_value(&input).unwrap(), body);
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn a_minimal_create_is_accepted() {
+    let input = create(&json!({"firstName": "Jane", "email": "jane@example.com"})).unwrap();
+    assert_eq!(input.last_name, None);
+    assert_eq!(input.touched_fields(), vec!["firstName", "email"]);
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn null_on_create_means_not_given() {
+    let input = create(&with("phone", Value::Null)).unwrap();
+    assert_eq!(input.phone, None);
+    let input = create(&with("custom", json!({"tier": null, "seats": 1}))).unwrap();
+    assert_eq!(input.custom.unwrap().len(), 1);
+}
+
+// ---- create: document and unknown fields ----
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn the_body_must_be_a_json_object() {
+    invalid_at(validate_create(b"{\"firstName\":"), "body");
+    invalid_at(validate_create(b"[]"), "body");
+    invalid_at(
+        validate_create(br#"{"firstName":"A","firstName":"B","email":"a@b.co"}"#),
+        "body",
+    );
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn unknown_fields_are_rejected() {
+    invalid_at(create(&with("nickname", json!("JD"))), "nickname");
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn server_managed_fields_are_rejected() {
+    for name in ["id", "createdAt", "updatedAt", "version"] {
+        let err = create(&with(name, json!(1))).unwrap_err();
+        assert_eq!(err.field(), Some(name));
+        assert!(err.to_string().contains("managed by the server"), "{err}");
+    }
+}
+
+// ---- create: fields ----
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn first_name_is_required_bounded_text() {
+    invalid_at(create(&without("firstName")), "firstName");
+    invalid_at(create(&with("firstName", Value::Null)), "firstName");
+    invalid_at(create(&with("firstName", json!(""))), "firstName");
+    invalid_at(create(&with("firstName", json!(42))), "firstName");
+    invalid_at(
+        create(&with(
+            "firstName",
+            json!("a".repeat(MAX_PERSON_NAME_CHARS + 1)),
+        )),
+        "firstName",
+    );
+    invalid_at(create(&with("lastName", json!("Doe\u{0}"))), "lastName");
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn email_is_required_and_checked() {
+    invalid_at(create(&without("email")), "email");
+    for bad in [
+        "jane",
+        "jane@",
+        "jane@localhost",
+        "jane doe@example.com",
+        SECRET_VALUE,
+    ] {
+        invalid_at(create(&with("email", json!(bad))), "email");
+    }
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn phone_is_e164() {
+    for bad in [
+        "4155550123",
+        "+0155550123",
+        "+1 415 555 0123",
+        "+1234567890123456",
+        "+1",
+    ] {
+        invalid_at(create(&with("phone", json!(bad))), "phone");
+    }
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn text_fields_are_bounded() {
+    invalid_at(
+        create(&with("externalId", json!("x".repeat(129)))),
+        "externalId",
+    );
+    invalid_at(create(&with("company", json!(""))), "company");
+    invalid_at(create(&with("jobTitle", json!("a\tb"))), "jobTitle");
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn lifecycle_stage_is_from_a_fixed_set() {
+    invalid_at(
+        create(&with("lifecycleStage", json!("marketingqualifiedlead"))),
+        "lifecycleStage",
+    );
+    for stage in [
+        "lead",
+        "subscriber",
+        "opportunity",
+        "customer",
+        "evangelist",
+        "other",
+    ] {
+        assert!(
+            create(&with("lifecycleStage", json!(stage))).is_ok(),
+            "{stage}"
+        );
+    }
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn tags_are_a_bounded_list_without_repeats() {
+    invalid_at(create(&with("tags", json!("vip"))), "tags");
+    let many: Vec<String> = (0..=MAX_TAGS).map(|i| format!("t{i}")).collect();
+    invalid_at(create(&with("tags", json!(many))), "tags");
+    invalid_at(
+        create(&with("tags", json!(["a", "b", "c", "x".repeat(65)]))),
+        "tags[3]",
+    );
+    invalid_at(create(&with("tags", json!(["a", 7]))), "tags[1]");
+    invalid_at(
+        create(&with("tags", json!(["vip", "new", "vip"]))),
+        "tags[2]",
+    );
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn custom_is_a_flat_object_of_scalars() {
+    invalid_at(create(&with("custom", json!([1]))), "custom");
+    invalid_at(
+        create(&with("custom", json!({"tier": {"level": 1}}))),
+        "custom.tier",
+    );
+    invalid_at(
+        create(&with("custom", json!({"tier": [SECRET_VALUE]}))),
+        "custom.tier",
+    );
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn custom_keys_and_values_are_bounded() {
+    let many: serde_json::Map<String, Value> = (0..=MAX_CUSTOM_KEYS)
+        .map(|i| (format!("k{i}"), json!(i)))
+        .collect();
+    invalid_at(create(&with("custom", Value::Object(many))), "custom");
+    invalid_at(create(&with("custom", json!({"has space": 1}))), "custom");
+    invalid_at(create(&with("custom", json!({"a.b": 1}))), "custom");
+    invalid_at(
+        create(&with("custom", json!({"k".repeat(65): 1}))),
+        "custom",
+    );
+    let long = "n".repeat(MAX_CUSTOM_TEXT_CHARS + 1);
+    invalid_at(
+        create(&with("custom", json!({"note": long}))),
+        "custom.note",
+    );
+    assert!(create(&with("custom", json!({"note": "line 1\nline 2"}))).is_ok());
+}
+
+// ---- patch ----
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn an_empty_patch_changes_nothing() {
+    let p = patch(&json!({})).unwrap();
+    assert_eq!(p, CustomerPatch::default());
+    assert!(p.touched_fields().is_empty());
+    let current = create(&full()).unwrap();
+    assert_eq!(p.apply_to(&current).unwrap(), current);
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn patch_null_removes_optional_fields() {
+    let p = patch(&json!({"phone": null, "tags": null, "lastName": "Smith"})).unwrap();
+    assert_eq!(p.phone, FieldPatch::Remove);
+    assert_eq!(p.touched_fields(), vec!["lastName", "phone", "tags"]);
+    let next = p.apply_to(&create(&full()).unwrap()).unwrap();
+    assert_eq!((next.phone, next.tags), (None, None));
+    assert_eq!(next.last_name.as_deref(), Some("Smith"));
+    assert_eq!(next.company.as_deref(), Some("Acme Travel"));
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn patch_cannot_remove_required_fields() {
+    invalid_at(patch(&json!({"firstName": null})), "firstName");
+    invalid_at(patch(&json!({"email": null})), "email");
+    invalid_at(patch(&json!({"email": "not-an-address"})), "email");
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn patch_validates_like_create() {
+    invalid_at(patch(&json!({"phone": "0800"})), "phone");
+    invalid_at(patch(&json!({"tags": ["a", "a"]})), "tags[1]");
+    invalid_at(patch(&json!({"version": 3})), "version");
+    invalid_at(patch(&json!({"shoeSize": 44})), "shoeSize");
+    invalid_at(validate_patch(b"null"), "body");
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn patch_merges_custom_one_level_deep() {
+    let p = patch(&json!({"custom": {"tier": null, "seats": 20, "region": "emea"}})).unwrap();
+    assert_eq!(
+        p.touched_fields(),
+        vec!["custom.region", "custom.seats", "custom.tier"]
+    );
+    let next = p.apply_to(&create(&full()).unwrap()).unwrap();
+    let custom = next.custom.unwrap();
+    assert_eq!(
+        custom.keys().collect::<Vec<_>>(),
+        vec!["active", "churnRisk", "region", "seats"]
+    );
+    assert_eq!(custom["seats"], CustomValue::Number(20.into()));
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn patch_custom_null_removes_all_custom_keys() {
+    let p = patch(&json!({"custom": null})).unwrap();
+    assert_eq!(p.custom, CustomPatch::Remove);
+    assert_eq!(p.touched_fields(), vec!["custom"]);
+    assert_eq!(p.apply_to(&create(&full()).unwrap()).unwrap().custom, None);
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn patch_replaces_tags_whole() {
+    let next = patch(&json!({"tags": ["churned"]}))
+        .unwrap()
+        .apply_to(&create(&full()).unwrap())
+        .unwrap();
+    assert_eq!(next.tags, Some(vec!["churned".to_owned()]));
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn patched_custom_stays_bounded() {
+    let many: serde_json::Map<String, Value> = (0..MAX_CUSTOM_KEYS)
+        .map(|i| (format!("k{i}"), json!(i)))
+        .collect();
+    let current = create(&with("custom", Value::Object(many))).unwrap();
+    invalid_at(
+        patch(&json!({"custom": {"one_more": 1}}))
+            .unwrap()
+            .apply_to(&current),
+        "custom",
+    );
+    assert!(
+        patch(&json!({"custom": {"k0": null, "one_more": 1}}))
+            .unwrap()
+            .apply_to(&current)
+            .is_ok()
+    );
+}
+
+// ---- ownership ----
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn owned_fields_may_be_written() {
+    let touched = create(&full()).unwrap().touched_fields();
+    let all: Vec<&str> = CustomerField::ALL.iter().map(|f| f.as_str()).collect();
+    assert_eq!(check_field_ownership(&touched, &owned(&all)), Ok(()));
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn the_first_unowned_field_is_forbidden() {
+    let touched =
+        patch(&json!({"email": "j@example.com", "lifecycleStage": "lead", "phone": null}))
+            .unwrap()
+            .touched_fields();
+    let err = check_field_ownership(&touched, &owned(&["email"])).unwrap_err();
+    assert_eq!(
+        err,
+        Rejection::ForbiddenField {
+            field: "phone".into()
+        }
+    );
+    assert_eq!((err.code(), err.status()), ("forbidden_field", 403));
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn custom_keys_are_owned_one_by_one_or_through_custom() {
+    let touched = patch(&json!({"custom": {"tier": "gold", "score": 3}}))
+        .unwrap()
+        .touched_fields();
+    assert_eq!(check_field_ownership(&touched, &owned(&["custom"])), Ok(()));
+    assert_eq!(
+        check_field_ownership(&touched, &owned(&["custom.tier", "custom.score"])),
+        Ok(())
+    );
+    assert_eq!(
+        check_field_ownership(&touched, &owned(&["custom.tier"])),
+        Err(Rejection::ForbiddenField {
+            field: "custom.score".into()
+        })
+    );
+    let removal = patch(&json!({"custom": null})).unwrap().touched_fields();
+    assert_eq!(
+        check_field_ownership(&removal, &owned(&["custom.tier"])),
+        Err(Rejection::ForbiddenField {
+            field: "custom".into()
+        })
+    );
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn ownable_field_names() {
+    for good in ["email", "lifecycleStage", "custom", "custom.tier"] {
+        assert!(is_ownable_field(good), "{good}");
+    }
+    for bad in ["id", "version", "custom.", "custom.a.b", "Email", ""] {
+        assert!(!is_ownable_field(bad), "{bad}");
+    }
+}
+
+// ---- records ----
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn a_record_serialises_camel_case_and_reads_back() {
+    let record = Customer::new(
+        "cus_01".into(),
+        create(&full()).unwrap(),
+        "2026-11-22T10:00:00Z".into(),
+    );
+    let value = serde_json::to_value(&record).unwrap();
+    assert_eq!(value["id"], json!("cus_01"));
+    assert_eq!(value["jobTitle"], json!("Head of Sales"));
+    assert_eq!(value["createdAt"], json!("2026-11-22T10:00:00Z"));
+    assert_eq!(value["version"], json!(1));
+    let back: Customer = serde_json::from_value(value).unwrap();
+    assert_eq!(back, record);
+    assert!(Customer::from_value(&json!({"id": "cus_01"})).is_err());
+    assert!(is_customer_id("cus_01") && !is_customer_id("cus 01"));
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn a_patched_record_moves_one_version_on() {
+    let record = Customer::new(
+        "cus_01".into(),
+        create(&full()).unwrap(),
+        "2026-11-22T10:00:00Z".into(),
+    );
+    let p = patch(&json!({"company": null})).unwrap();
+    let next = record.patched(&p, "2026-11-22T10:05:00Z".into()).unwrap();
+    assert_eq!(
+        (next.version, next.created_at.as_str()),
+        (2, "2026-11-22T10:00:00Z")
+    );
+    assert_eq!(next.updated_at, "2026-11-22T10:05:00Z");
+    assert_eq!(next.fields.company, None);
+}

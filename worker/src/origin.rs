@@ -1,0 +1,215 @@
+//! Forwarding to the origin CRM, signed by the edge.
+//!
+//! The origin must not trust anything the edge did not vouch for, so every forwarded request
+//! carries an RFC 9421 signature (label `edge`, key id `edge`, the shared `ORIGIN_SIGNING_SECRET`)
+//! covering the method, path, query, body digest, request id, tenant, key id and, when present,
+//! the idempotency key. The reference origin verifies it with the same core.
+//!
+//! A forward either gets an answer or is *unavailable* (network error, timeout, 5xx): the caller
+//! turns the latter into `503 origin_unavailable` and releases its replay reservation so the
+//! sender's retry goes through.
+
+use futures_util::future::{Either, select};
+use std::time::Duration;
+use syncgate::Scheme;
+use syncgate::request::{Headers as CoreHeaders, HttpRequest};
+use syncgate::sign::{SigningOptions, sign_request};
+use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Result};
+
+/// The key id the edge signs origin requests with.
+pub const EDGE_KEY_ID: &str = "edge";
+/// Default origin timeout.
+pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+
+/// One request to forward.
+#[derive(Debug, Clone)]
+pub struct OriginCall<'a> {
+    /// HTTP method.
+    pub method: Method,
+    /// The tenant's origin base URL (`http://127.0.0.1:8788`).
+    pub base: &'a str,
+    /// Path on the origin, starting with `/`.
+    pub path: String,
+    /// Query string without `?`.
+    pub query: Option<String>,
+    /// Raw body.
+    pub body: Vec<u8>,
+    /// Content type of the body, if any.
+    pub content_type: Option<String>,
+    /// The edge request id.
+    pub request_id: &'a str,
+    /// The routed tenant.
+    pub tenant: &'a str,
+    /// The routed instance.
+    pub instance: &'a str,
+    /// The verified signing key id or API key id.
+    pub key_id: &'a str,
+    /// `Idempotency-Key` to send.
+    pub idempotency_key: Option<String>,
+    /// Owned fields of the API key (customer API).
+    pub fields: Option<String>,
+    /// `If-Match` to pass on (customer API).
+    pub if_match: Option<String>,
+}
+
+/// What came back.
+#[derive(Debug, Clone)]
+pub enum OriginAnswer {
+    /// The origin answered with a non-5xx status.
+    Answered {
+        /// HTTP status.
+        status: u16,
+        /// Content type.
+        content_type: Option<String>,
+        /// Extra headers worth passing on (`ETag`, `Idempotent-Replayed`, `Location`).
+        headers: Vec<(String, String)>,
+        /// Body.
+        body: Vec<u8>,
+    },
+    /// Network error, timeout or 5xx: nothing may be assumed applied by this answer.
+    Unavailable {
+        /// Why, for the log (never shown to the sender).
+        reason: String,
+    },
+}
+
+fn method_str(method: &Method) -> &'static str {
+    match method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Patch => "PATCH",
+        Method::Delete => "DELETE",
+        Method::Head => "HEAD",
+        _ => "OPTIONS",
+    }
+}
+
+fn signed_headers(call: &OriginCall<'_>, url: &str, secret: &[u8]) -> Result<Headers> {
+    let mut core_headers = CoreHeaders::new();
+    let mut extra = vec![
+        "@query".to_string(),
+        "x-request-id".to_string(),
+        "x-syncgate-tenant".to_string(),
+        "x-syncgate-key-id".to_string(),
+    ];
+    core_headers.append("x-request-id", call.request_id);
+    core_headers.append("x-syncgate-tenant", call.tenant);
+    core_headers.append("x-syncgate-instance", call.instance);
+    core_headers.append("x-syncgate-key-id", call.key_id);
+    if let Some(key) = &call.idempotency_key {
+        core_headers.append("idempotency-key", key);
+        extra.push("idempotency-key".into());
+    }
+    if let Some(fields) = &call.fields {
+        core_headers.append("x-syncgate-fields", fields);
+        extra.push("x-syncgate-fields".into());
+    }
+    if let Some(if_match) = &call.if_match {
+        core_headers.append("if-match", if_match);
+        extra.push("if-match".into());
+    }
+    if let Some(content_type) = &call.content_type {
+        core_headers.append("content-type", content_type);
+    }
+    let request = HttpRequest::new(method_str(&call.method), url, core_headers, call.body.clone())
+        .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let mut options = SigningOptions::new(
+        Scheme::Rfc9421,
+        crate::http::now_seconds(),
+        call.request_id,
+    );
+    options.label = Some("edge".into());
+    options.extra_components = extra;
+    let signature = sign_request(&request, EDGE_KEY_ID, secret, &options)
+        .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let headers = Headers::new();
+    for (name, value) in request.headers.iter().chain(
+        signature
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str())),
+    ) {
+        headers.set(name, value)?;
+    }
+    Ok(headers)
+}
+
+/// Forwards `call`, signed, with the configured timeout (`ORIGIN_TIMEOUT_MS`).
+///
+/// # Errors
+/// Only for a misconfigured edge (missing `ORIGIN_SIGNING_SECRET`, an unbuildable request);
+/// origin trouble is an [`OriginAnswer::Unavailable`].
+pub async fn forward(env: &Env, call: &OriginCall<'_>) -> Result<OriginAnswer> {
+    let secret = env.secret("ORIGIN_SIGNING_SECRET")?.to_string();
+    let secret = syncgate::Secret::from_whsec(&secret)
+        .map_err(|e| worker::Error::RustError(format!("ORIGIN_SIGNING_SECRET: {e}")))?;
+    let timeout_ms = env
+        .var("ORIGIN_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .unwrap_or(DEFAULT_TIMEOUT_MS);
+    let base = call.base.trim_end_matches('/');
+    let url = match &call.query {
+        Some(q) if !q.is_empty() => format!("{base}{}?{q}", call.path),
+        _ => format!("{base}{}", call.path),
+    };
+    let headers = signed_headers(call, &url, secret.expose_bytes())?;
+    let mut init = RequestInit::new();
+    init.with_method(call.method.clone()).with_headers(headers);
+    if !call.body.is_empty() {
+        let body = js_sys::Uint8Array::from(call.body.as_slice());
+        init.with_body(Some(body.into()));
+    }
+    let request = Request::new_with_init(&url, &init)?;
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let send = Box::pin(fetch.send_with_signal(&signal));
+    let timer = Box::pin(Delay::from(Duration::from_millis(timeout_ms)));
+    let mut response = match select(send, timer).await {
+        Either::Left((Ok(response), _)) => response,
+        Either::Left((Err(err), _)) => {
+            return Ok(OriginAnswer::Unavailable {
+                reason: format!("origin fetch failed: {err}"),
+            });
+        }
+        Either::Right(((), _)) => {
+            controller.abort();
+            return Ok(OriginAnswer::Unavailable {
+                reason: format!("origin timed out after {timeout_ms} ms"),
+            });
+        }
+    };
+    let status = response.status_code();
+    if status >= 500 {
+        return Ok(OriginAnswer::Unavailable {
+            reason: format!("origin answered {status}"),
+        });
+    }
+    let body = match response.bytes().await {
+        Ok(body) => body,
+        Err(err) => {
+            return Ok(OriginAnswer::Unavailable {
+                reason: format!("origin body could not be read: {err}"),
+            });
+        }
+    };
+    let passed_on = ["etag", "idempotent-replayed", "location"];
+    let headers = passed_on
+        .iter()
+        .filter_map(|name| {
+            response
+                .headers()
+                .get(name)
+                .ok()
+                .flatten()
+                .map(|v| ((*name).to_string(), v))
+        })
+        .collect();
+    Ok(OriginAnswer::Answered {
+        status,
+        content_type: response.headers().get("content-type").ok().flatten(),
+        headers,
+        body,
+    })
+}

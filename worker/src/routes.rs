@@ -1,0 +1,167 @@
+//! Route table (brief §4). Tenant routes live under `/v1/{instance}`, operator routes under
+//! `/admin/v1/instances/{instance}`. A malformed instance code is `unknown_instance` without a
+//! KV read; an unmatched route is `not_found`.
+
+use syncgate::Rejection;
+use syncgate::policy::is_valid_instance_code;
+use worker::{Context, Env, Method, Request, RequestInit, Response, Result};
+
+use crate::instances::Instances;
+use crate::origin::{OriginAnswer, OriginCall, forward};
+use crate::{admin, http, sync};
+
+/// Dispatches one request.
+///
+/// # Errors
+/// Platform failures only; request problems are answers.
+pub async fn dispatch(req: Request, env: &Env, ctx: &Context, request_id: &str) -> Result<Response> {
+    let path = req.path();
+    let segments: Vec<String> = path
+        .trim_matches('/')
+        .split('/')
+        .map(str::to_string)
+        .collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let method = req.method();
+    match segments.as_slice() {
+        ["v1", instance, rest @ ..] => {
+            if !is_valid_instance_code(instance) {
+                return http::problem(&Rejection::UnknownInstance, request_id);
+            }
+            match (method, rest) {
+                (Method::Post, ["sync"]) => sync::handle(req, env, ctx, request_id, instance).await,
+                (Method::Get, ["sync", "health"]) => health(env, request_id, instance).await,
+                (Method::Get, ["sync", "status" | "logs"]) => {
+                    read_state(req, env, request_id, instance).await
+                }
+                (Method::Get, ["bootstrap"]) => bootstrap(req, env, request_id, instance).await,
+                _ => http::problem(&Rejection::NotFound, request_id),
+            }
+        }
+        ["admin", "v1", "instances", instance, rest @ ..] => {
+            if !is_valid_instance_code(instance) {
+                return http::problem(&Rejection::UnknownInstance, request_id);
+            }
+            admin::dispatch(req, env, request_id, instance, rest).await
+        }
+        _ => http::problem(&Rejection::NotFound, request_id),
+    }
+}
+
+async fn health(env: &Env, request_id: &str, instance: &str) -> Result<Response> {
+    let Some(policy) = Instances::from_env(env)?.load(instance).await? else {
+        return http::problem(&Rejection::UnknownInstance, request_id);
+    };
+    http::json(
+        &serde_json::json!({
+            "enabled": policy.enabled,
+            "tenant": policy.tenant,
+            "schemes": policy.schemes,
+            "keyIds": policy.keys.key_ids().collect::<Vec<_>>(),
+            "skewSeconds": policy.skew_seconds,
+        }),
+        200,
+    )
+}
+
+/// Asks the tenant's object, passing the bearer key along for it to check.
+async fn ask_tenant_state(
+    env: &Env,
+    tenant: &str,
+    method: Method,
+    path_and_query: &str,
+    bearer: Option<&str>,
+    scope: &str,
+    request_id: &str,
+) -> Result<Response> {
+    let headers = worker::Headers::new();
+    headers.set("x-request-id", request_id)?;
+    headers.set("x-syncgate-scope", scope)?;
+    if let Some(bearer) = bearer {
+        headers.set("x-syncgate-bearer", bearer)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(method).with_headers(headers);
+    let req = Request::new_with_init(&format!("https://tenant-state{path_and_query}"), &init)?;
+    sync::tenant_stub(env, tenant)?.fetch_with_request(req).await
+}
+
+async fn read_state(req: Request, env: &Env, request_id: &str, instance: &str) -> Result<Response> {
+    let Some(policy) = Instances::from_env(env)?.load(instance).await? else {
+        return http::problem(&Rejection::UnknownInstance, request_id);
+    };
+    let url = req.url()?;
+    let path = url.path().rsplit('/').next().unwrap_or_default().to_string();
+    let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let bearer = http::bearer(req.headers());
+    ask_tenant_state(
+        env,
+        &policy.tenant,
+        Method::Get,
+        &format!("/{path}{query}"),
+        bearer.as_deref(),
+        "sync:read",
+        request_id,
+    )
+    .await
+}
+
+async fn bootstrap(req: Request, env: &Env, request_id: &str, instance: &str) -> Result<Response> {
+    let Some(policy) = Instances::from_env(env)?.load(instance).await? else {
+        return http::problem(&Rejection::UnknownInstance, request_id);
+    };
+    let bearer = http::bearer(req.headers());
+    let mut grant = ask_tenant_state(
+        env,
+        &policy.tenant,
+        Method::Post,
+        "/authorize",
+        bearer.as_deref(),
+        "sync:read",
+        request_id,
+    )
+    .await?;
+    if grant.status_code() != 200 {
+        return Ok(grant);
+    }
+    let grant: crate::tenant_state::Grant = grant.json().await?;
+    let Some(origin) = policy.origin.as_deref() else {
+        return http::problem(&Rejection::OriginUnavailable, request_id);
+    };
+    let call = OriginCall {
+        method: Method::Get,
+        base: origin,
+        path: format!("/origin/v1/{}/bootstrap", policy.tenant),
+        query: None,
+        body: Vec::new(),
+        content_type: None,
+        request_id,
+        tenant: &policy.tenant,
+        instance: &policy.instance,
+        key_id: &grant.key_id,
+        idempotency_key: None,
+        fields: None,
+        if_match: None,
+    };
+    match forward(env, &call).await? {
+        OriginAnswer::Answered {
+            status,
+            content_type,
+            body,
+            ..
+        } => {
+            let headers = worker::Headers::new();
+            headers.set(
+                "content-type",
+                content_type.as_deref().unwrap_or("application/json"),
+            )?;
+            Ok(Response::from_bytes(body)?
+                .with_status(status)
+                .with_headers(headers))
+        }
+        OriginAnswer::Unavailable { reason } => {
+            worker::console_log!("bootstrap {request_id}: {reason}");
+            http::problem(&Rejection::OriginUnavailable, request_id)
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! `POST /v1/{instance}/sync`: the stateless half of the signed-sync path.
+//!
+//! Everything that needs no storage happens here, in whichever Worker isolate took the request,
+//! cheapest first: the policy from KV, instance state and the declared body size (a `413` before
+//! the body is read or hashed), media type, then the core's signature checks and payload checks.
+//! Only an authenticated, admissible request reaches the tenant's Durable Object, so unsigned
+//! traffic can never fill the replay ledger. Rejections are logged to the tenant's sync log after
+//! the answer is sent.
+
+use syncgate::Rejection;
+use syncgate::crypto::RustCrypto;
+use syncgate::request::{Headers as CoreHeaders, HttpRequest};
+use syncgate::verify::{admit, authenticate, precheck};
+use syncgate::TenantPolicy;
+use worker::{Context, Env, Method, Request, RequestInit, Response, Result, Stub};
+
+use crate::http;
+use crate::tenant_state::{BINDING, LogEntry, SyncMeta};
+
+/// The tenant's Durable Object.
+///
+/// # Errors
+/// When the binding is missing.
+pub fn tenant_stub(env: &Env, tenant: &str) -> Result<Stub> {
+    env.durable_object(BINDING)?.get_by_name(tenant)
+}
+
+/// How far signature checking got, for the sync log.
+#[must_use]
+pub fn signature_result(rejection: &Rejection) -> &'static str {
+    match rejection {
+        Rejection::InstanceDisabled
+        | Rejection::PayloadTooLarge { .. }
+        | Rejection::UnsupportedMediaType => "not_checked",
+        Rejection::MissingSignature => "missing",
+        Rejection::MalformedSignature { .. }
+        | Rejection::UnknownKey
+        | Rejection::RevokedKey
+        | Rejection::StaleTimestamp
+        | Rejection::FutureTimestamp
+        | Rejection::DigestMismatch
+        | Rejection::InvalidSignature => "invalid",
+        _ => "valid",
+    }
+}
+
+/// Sends a log entry to the tenant's object after the answer has gone out.
+pub fn log_later(ctx: &Context, stub: Stub, entry: LogEntry) {
+    ctx.wait_until(async move {
+        let result = async {
+            let mut init = RequestInit::new();
+            init.with_method(Method::Post)
+                .with_body(Some(serde_json::to_string(&entry)?.into()));
+            let req = Request::new_with_init("https://tenant-state/log", &init)?;
+            stub.fetch_with_request(req).await
+        }
+        .await;
+        if let Err(err) = result {
+            worker::console_error!("sync log write failed: {err}");
+        }
+    });
+}
+
+/// The payload's declared type and version, read leniently for the log of a rejected payload.
+fn declared_type_and_version(body: &[u8]) -> (Option<String>, Option<u64>) {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return (None, None);
+    };
+    let payload_type = value
+        .get("type")
+        .and_then(|t| t.as_str())
+        .filter(|t| syncgate::PayloadType::parse(t).is_some())
+        .map(str::to_string);
+    (payload_type, value.get("version").and_then(serde_json::Value::as_u64))
+}
+
+/// Context of one sync request, for answers and logs.
+struct Attempt<'a> {
+    ctx: &'a Context,
+    env: &'a Env,
+    request_id: &'a str,
+    received_at: i64,
+    source_ip: Option<String>,
+}
+
+impl Attempt<'_> {
+    fn reject(&self, policy: &TenantPolicy, rejection: &Rejection, key_id: Option<&str>, body: &[u8]) -> Result<Response> {
+        let mut entry = LogEntry::rejected(
+            self.request_id,
+            self.received_at,
+            self.source_ip.clone(),
+            rejection,
+            signature_result(rejection),
+        );
+        entry.key_id = key_id.map(str::to_string);
+        if key_id.is_some() {
+            (entry.payload_type, entry.payload_version) = declared_type_and_version(body);
+        }
+        match tenant_stub(self.env, &policy.tenant) {
+            Ok(stub) => log_later(self.ctx, stub, entry),
+            Err(err) => worker::console_error!("no tenant state binding: {err}"),
+        }
+        http::problem(rejection, self.request_id)
+    }
+}
+
+/// Handles a signed sync request for `instance`.
+///
+/// # Errors
+/// Only for platform failures (KV, bindings); every request problem is an answer.
+pub async fn handle(
+    mut req: Request,
+    env: &Env,
+    ctx: &Context,
+    request_id: &str,
+    instance: &str,
+) -> Result<Response> {
+    let attempt = Attempt {
+        ctx,
+        env,
+        request_id,
+        received_at: http::now_millis(),
+        source_ip: req.headers().get("cf-connecting-ip")?,
+    };
+    let Some(policy) = crate::instances::Instances::from_env(env)?.load(instance).await? else {
+        return http::problem(&Rejection::UnknownInstance, request_id);
+    };
+    let content_type = req.headers().get("content-type")?;
+    let declared_len = req
+        .headers()
+        .get("content-length")?
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    if let Err(rejection) = precheck(&policy, content_type.as_deref(), declared_len) {
+        return attempt.reject(&policy, &rejection, None, &[]);
+    }
+    let body = req.bytes().await?;
+    let url = req.url()?.to_string();
+    let headers: CoreHeaders = req.headers().entries().collect();
+    let method = req.method().to_string();
+    let core_request = match HttpRequest::new(&method, &url, headers, body) {
+        Ok(request) => request,
+        Err(rejection) => return attempt.reject(&policy, &rejection, None, &[]),
+    };
+    let now = http::now_seconds();
+    let authenticated = match authenticate(&core_request, &policy, now, &RustCrypto) {
+        Ok(authenticated) => authenticated,
+        Err(rejection) => return attempt.reject(&policy, &rejection, None, &[]),
+    };
+    let verdict = match admit(&core_request, &policy, &authenticated, &RustCrypto) {
+        Ok(verdict) => verdict,
+        Err(rejection) => {
+            return attempt.reject(
+                &policy,
+                &rejection,
+                Some(&authenticated.key.kid),
+                &core_request.body,
+            );
+        }
+    };
+    let meta = SyncMeta {
+        request_id: request_id.to_string(),
+        received_at: attempt.received_at,
+        source_ip: attempt.source_ip.clone(),
+        instance: policy.instance.clone(),
+        tenant: policy.tenant.clone(),
+        origin: policy.origin.clone(),
+        key_id: verdict.key_id.clone(),
+        nonce_key: verdict.replay.nonce_key.clone(),
+        payload_key: verdict.replay.payload_key.clone(),
+        expires_at: verdict.replay.expires_at,
+        sections: verdict.sections.iter().map(|s| (*s).to_string()).collect(),
+        payload_type: verdict.payload_type.as_str().to_string(),
+        payload_version: verdict.payload_version,
+        payload_hash: verdict.payload_hash.clone(),
+    };
+    let headers = worker::Headers::new();
+    headers.set("x-request-id", request_id)?;
+    headers.set("x-syncgate-meta", &serde_json::to_string(&meta)?)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(js_sys::Uint8Array::from(core_request.body.as_slice()).into()));
+    let forwarded = Request::new_with_init("https://tenant-state/sync", &init)?;
+    tenant_stub(env, &policy.tenant)?
+        .fetch_with_request(forwarded)
+        .await
+}
