@@ -132,7 +132,7 @@ ${EXPORTS.map((n) => `  readonly ${n}: typeof ${n};`).join("\n")}
 export default syncgate;
 `);
 
-const manifest = JSON.parse(readFileSync(join(jsDir, "package.json"), "utf8"));
+const manifest = JSON.parse(readFileSync(join(jsDir, "package.template.json"), "utf8"));
 manifest.version = pkgMeta.version;
 if (pkgMeta.description) manifest.description = pkgMeta.description;
 if (pkgMeta.license) manifest.license = pkgMeta.license;

@@ -301,12 +301,17 @@ impl fmt::Display for Rejection {
             Self::InvalidPayload { path, reason } if path.is_empty() => {
                 write!(f, "invalid payload: {reason}")
             }
-            Self::InvalidPayload { path, reason } => write!(f, "invalid payload at {path}: {reason}"),
+            Self::InvalidPayload { path, reason } => {
+                write!(f, "invalid payload at {path}: {reason}")
+            }
             Self::TenantMismatch => {
                 f.write_str("the payload's tenant does not match the routed instance")
             }
             Self::UnsupportedPayloadType { payload_type } => {
-                write!(f, "payload type {payload_type} is not accepted by this instance")
+                write!(
+                    f,
+                    "payload type {payload_type} is not accepted by this instance"
+                )
             }
             Self::BlockedModuleGroup { group } => {
                 write!(f, "module group {group} is blocked on the sync path")
@@ -362,7 +367,10 @@ fn replay_message(
 ) -> fmt::Result {
     let outcome = if applied { "applied" } else { "not applied" };
     match original {
-        Some(id) => write!(f, "this {what} was already received in request {id} ({outcome})"),
+        Some(id) => write!(
+            f,
+            "this {what} was already received in request {id} ({outcome})"
+        ),
         None => write!(f, "this {what} was already received ({outcome})"),
     }
 }
@@ -465,6 +473,39 @@ impl Rejection {
     }
 }
 
+/// Every wire code, in the order of the brief. Tests and docs iterate over it.
+pub const ALL_CODES: [&str; 29] = [
+    "unknown_instance",
+    "instance_disabled",
+    "payload_too_large",
+    "unsupported_media_type",
+    "missing_signature",
+    "malformed_signature",
+    "unknown_key",
+    "revoked_key",
+    "stale_timestamp",
+    "future_timestamp",
+    "digest_mismatch",
+    "invalid_signature",
+    "invalid_payload",
+    "tenant_mismatch",
+    "unsupported_payload_type",
+    "blocked_module_group",
+    "unsupported_module_group",
+    "replayed_nonce",
+    "duplicate_payload",
+    "stale_version",
+    "rate_limited",
+    "origin_unavailable",
+    "unauthorized",
+    "forbidden",
+    "forbidden_field",
+    "invalid_field",
+    "not_found",
+    "version_conflict",
+    "idempotency_conflict",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,36 +539,3 @@ mod tests {
         }
     }
 }
-
-/// Every wire code, in the order of the brief. Tests and docs iterate over it.
-pub const ALL_CODES: [&str; 29] = [
-    "unknown_instance",
-    "instance_disabled",
-    "payload_too_large",
-    "unsupported_media_type",
-    "missing_signature",
-    "malformed_signature",
-    "unknown_key",
-    "revoked_key",
-    "stale_timestamp",
-    "future_timestamp",
-    "digest_mismatch",
-    "invalid_signature",
-    "invalid_payload",
-    "tenant_mismatch",
-    "unsupported_payload_type",
-    "blocked_module_group",
-    "unsupported_module_group",
-    "replayed_nonce",
-    "duplicate_payload",
-    "stale_version",
-    "rate_limited",
-    "origin_unavailable",
-    "unauthorized",
-    "forbidden",
-    "forbidden_field",
-    "invalid_field",
-    "not_found",
-    "version_conflict",
-    "idempotency_conflict",
-];

@@ -173,7 +173,12 @@ mod tests {
 
     #[test]
     fn bad_secrets_are_refused_without_echo() {
-        for bad in ["MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_!!!", "whsec_AAAA", ""] {
+        for bad in [
+            "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "whsec_!!!",
+            "whsec_AAAA",
+            "",
+        ] {
             let err = Secret::from_whsec(bad).unwrap_err();
             assert!(!err.contains("MfKQ"));
         }

@@ -237,9 +237,11 @@ impl TenantPolicy {
         {
             return Err(Rejection::invalid_field("origin", "must be an http(s) URL"));
         }
-        if self.rate_limits.per_key_per_minute == 0 || self.rate_limits.per_tenant_per_minute == 0
-        {
-            return Err(Rejection::invalid_field("rateLimits", "limits must be positive"));
+        if self.rate_limits.per_key_per_minute == 0 || self.rate_limits.per_tenant_per_minute == 0 {
+            return Err(Rejection::invalid_field(
+                "rateLimits",
+                "limits must be positive",
+            ));
         }
         if self.keys.0.len() > 16 {
             return Err(Rejection::invalid_field("keys", "at most 16 keys"));

@@ -187,7 +187,11 @@ impl MemoryLedger {
         if self.nonces.get(&keys.nonce_key).is_some_and(|e| !e.applied) {
             self.nonces.remove(&keys.nonce_key);
         }
-        if self.payloads.get(&keys.payload_key).is_some_and(|e| !e.applied) {
+        if self
+            .payloads
+            .get(&keys.payload_key)
+            .is_some_and(|e| !e.applied)
+        {
             self.payloads.remove(&keys.payload_key);
         }
     }

@@ -151,7 +151,12 @@ impl TargetUri {
     /// `@target-uri`: the full absolute URI, normalised.
     #[must_use]
     pub fn target_uri(&self) -> String {
-        format!("{}://{}{}", self.scheme, self.authority, self.request_target())
+        format!(
+            "{}://{}{}",
+            self.scheme,
+            self.authority,
+            self.request_target()
+        )
     }
 }
 
@@ -190,9 +195,13 @@ impl HttpRequest {
     ) -> Result<Self, Rejection> {
         let is_token = !method.is_empty()
             && method.len() <= 32
-            && method.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            && method
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
         if !is_token {
-            return Err(Rejection::malformed("the request method is not an http method"));
+            return Err(Rejection::malformed(
+                "the request method is not an http method",
+            ));
         }
         Ok(Self {
             method: method.to_ascii_uppercase(),
@@ -215,7 +224,10 @@ mod tests {
         assert_eq!(u.path(), "/foo");
         assert_eq!(u.query_component(), "?param=Value&Pet=dog");
         assert_eq!(u.request_target(), "/foo?param=Value&Pet=dog");
-        assert_eq!(u.target_uri(), "https://example.com/foo?param=Value&Pet=dog");
+        assert_eq!(
+            u.target_uri(),
+            "https://example.com/foo?param=Value&Pet=dog"
+        );
         let u = TargetUri::parse("http://127.0.0.1:8787").unwrap();
         assert_eq!(u.authority(), "127.0.0.1:8787");
         assert_eq!(u.path(), "/");
@@ -224,16 +236,29 @@ mod tests {
 
     #[test]
     fn bad_urls() {
-        for url in ["/relative", "ftp://x/", "https:///p", "https://a b/", "https://u@h/"] {
-            assert_eq!(TargetUri::parse(url).unwrap_err().code(), "malformed_signature");
+        for url in [
+            "/relative",
+            "ftp://x/",
+            "https:///p",
+            "https://a b/",
+            "https://u@h/",
+        ] {
+            assert_eq!(
+                TargetUri::parse(url).unwrap_err().code(),
+                "malformed_signature"
+            );
         }
     }
 
     #[test]
     fn headers_are_case_insensitive_and_combined() {
-        let h: Headers = [("Content-Type", "application/json"), ("X-A", " 1 "), ("x-a", "2")]
-            .into_iter()
-            .collect();
+        let h: Headers = [
+            ("Content-Type", "application/json"),
+            ("X-A", " 1 "),
+            ("x-a", "2"),
+        ]
+        .into_iter()
+        .collect();
         assert_eq!(h.get("content-type"), Some("application/json"));
         assert_eq!(h.get("X-a"), Some("1, 2"));
         assert!(!h.contains("signature"));

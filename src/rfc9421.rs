@@ -98,7 +98,9 @@ impl SignatureInput {
 
     fn from_entry(label: &str, entry: ListEntry) -> Result<Self, Rejection> {
         let ListEntry::InnerList(list) = entry else {
-            return Err(Rejection::malformed("a signature-input member must be an inner list"));
+            return Err(Rejection::malformed(
+                "a signature-input member must be an inner list",
+            ));
         };
         if list.items.len() > MAX_COMPONENTS {
             return Err(Rejection::malformed("too many covered components"));
@@ -126,7 +128,9 @@ impl SignatureInput {
             .finish()
             .ok_or_else(|| Rejection::malformed("signature-input cannot be serialised"))?;
         let ListEntry::InnerList(params) = entry else {
-            return Err(Rejection::malformed("a signature-input member must be an inner list"));
+            return Err(Rejection::malformed(
+                "a signature-input member must be an inner list",
+            ));
         };
         Ok(Self {
             label: label.to_string(),
@@ -227,7 +231,9 @@ fn component_value(request: &HttpRequest, name: &str) -> Result<String, Rejectio
         }
         header => {
             if header.bytes().any(|b| b.is_ascii_uppercase()) {
-                return Err(Rejection::malformed("covered header names must be lowercase"));
+                return Err(Rejection::malformed(
+                    "covered header names must be lowercase",
+                ));
             }
             request
                 .headers
@@ -247,7 +253,9 @@ fn build_base(
     for name in components {
         let value = component_value(request, name)?;
         if value.contains('\n') || value.contains('\r') {
-            return Err(Rejection::malformed("a covered value contains a line break"));
+            return Err(Rejection::malformed(
+                "a covered value contains a line break",
+            ));
         }
         base.push('"');
         base.push_str(name);
@@ -329,7 +337,16 @@ pub fn verify<'k>(
         .map_err(|_| Rejection::malformed("signature is not a structured dictionary"))?;
     let mut first_error = None;
     for input in &inputs {
-        match verify_one(request, input, &signatures, body_sha256, keys, window, now, primitives) {
+        match verify_one(
+            request,
+            input,
+            &signatures,
+            body_sha256,
+            keys,
+            window,
+            now,
+            primitives,
+        ) {
             Ok(verified) => return Ok(verified),
             Err(e) => {
                 first_error.get_or_insert(e);
@@ -378,7 +395,11 @@ fn verify_one<'k>(
         .ok_or_else(|| Rejection::malformed("covered header content-digest is missing"))?;
     check_content_digest(digest, body_sha256)?;
     let base = input.signature_base(request)?;
-    if !primitives.verify_hmac_sha256(key.secret.expose_bytes(), &[base.as_bytes()], tag.as_slice()) {
+    if !primitives.verify_hmac_sha256(
+        key.secret.expose_bytes(),
+        &[base.as_bytes()],
+        tag.as_slice(),
+    ) {
         return Err(Rejection::InvalidSignature);
     }
     Ok(Verified {
@@ -444,9 +465,11 @@ pub fn sign(
     let int = |v: i64| {
         sfv::Integer::try_from(v).map_err(|_| Rejection::malformed("timestamp out of range"))
     };
-    list.params.insert(key("created")?, BareItem::Integer(int(options.created)?));
+    list.params
+        .insert(key("created")?, BareItem::Integer(int(options.created)?));
     if let Some(expires) = options.expires {
-        list.params.insert(key("expires")?, BareItem::Integer(int(expires)?));
+        list.params
+            .insert(key("expires")?, BareItem::Integer(int(expires)?));
     }
     list.params.insert(
         key("nonce")?,
@@ -454,8 +477,10 @@ pub fn sign(
     );
     list.params
         .insert(key("alg")?, BareItem::String(sf_string(ALGORITHM, "alg")?));
-    list.params
-        .insert(key("keyid")?, BareItem::String(sf_string(kid, "the key id")?));
+    list.params.insert(
+        key("keyid")?,
+        BareItem::String(sf_string(kid, "the key id")?),
+    );
     if let Some(tag) = &options.tag {
         list.params
             .insert(key("tag")?, BareItem::String(sf_string(tag, "the tag")?));
@@ -499,12 +524,21 @@ mod tests {
             content_digest_value(&d),
             "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:"
         );
-        assert!(check_content_digest("sha-512=:AAAA:, sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:", &d).is_ok());
+        assert!(
+            check_content_digest(
+                "sha-512=:AAAA:, sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:",
+                &d
+            )
+            .is_ok()
+        );
         assert_eq!(
             check_content_digest("sha-256=:AAAA:", &d),
             Err(Rejection::DigestMismatch)
         );
-        assert_eq!(check_content_digest("garbage((", &d), Err(Rejection::DigestMismatch));
+        assert_eq!(
+            check_content_digest("garbage((", &d),
+            Err(Rejection::DigestMismatch)
+        );
     }
 
     #[test]

@@ -179,7 +179,14 @@ pub fn authenticate<'p>(
         Scheme::StandardWebhooks => {
             let headers = webhooks::WebhookHeaders::find(&request.headers)
                 .ok_or(Rejection::MissingSignature)??;
-            let v = webhooks::verify(headers, &request.body, &policy.keys, window, now, primitives)?;
+            let v = webhooks::verify(
+                headers,
+                &request.body,
+                &policy.keys,
+                window,
+                now,
+                primitives,
+            )?;
             Ok(Authenticated {
                 scheme,
                 key: v.key,

@@ -11,7 +11,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::crypto::{RustCrypto, Primitives};
+use crate::crypto::{Primitives, RustCrypto};
 use crate::error::Rejection;
 use crate::modules::recompute_modules;
 use crate::payload::SyncPayload;
@@ -216,12 +216,18 @@ fn read_signing_options(options: &JsValue) -> Result<SigningOptions, Rejection> 
                 Scheme::StandardWebhooks => format!("msg_{n}"),
                 Scheme::Rfc9421 => n,
             })
-            .ok_or_else(|| Rejection::invalid_field("nonce", "no crypto.getRandomValues here; pass one"))?,
+            .ok_or_else(|| {
+                Rejection::invalid_field("nonce", "no crypto.getRandomValues here; pass one")
+            })?,
         v => v
             .as_string()
             .ok_or_else(|| Rejection::invalid_field("nonce", "must be a string"))?,
     };
-    let mut signing = SigningOptions::new(scheme, now_seconds(get(options, "nowSeconds").as_f64()), nonce);
+    let mut signing = SigningOptions::new(
+        scheme,
+        now_seconds(get(options, "nowSeconds").as_f64()),
+        nonce,
+    );
     signing.label = get_string(options, "label");
     signing.tag = get_string(options, "tag");
     signing.expires_in = get(options, "expiresInSeconds")

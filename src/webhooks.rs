@@ -84,7 +84,9 @@ fn v1_tags(signature: &str) -> Result<Vec<Vec<u8>>, Rejection> {
         return Err(Rejection::malformed("webhook-signature is empty"));
     }
     if entries.len() > MAX_SIGNATURES {
-        return Err(Rejection::malformed("too many signatures in webhook-signature"));
+        return Err(Rejection::malformed(
+            "too many signatures in webhook-signature",
+        ));
     }
     if entries.iter().any(|e| !e.contains(',')) {
         return Err(Rejection::malformed(
@@ -183,7 +185,10 @@ pub fn sign(
     Ok(vec![
         ("webhook-id".into(), id.to_string()),
         ("webhook-timestamp".into(), ts),
-        ("webhook-signature".into(), format!("v1,{}", STANDARD.encode(tag))),
+        (
+            "webhook-signature".into(),
+            format!("v1,{}", STANDARD.encode(tag)),
+        ),
     ])
 }
 
@@ -197,6 +202,9 @@ mod tests {
         assert!(v1_tags("garbage").is_err());
         assert_eq!(v1_tags("v1,").unwrap(), vec![Vec::<u8>::new()]);
         assert_eq!(v1_tags("v1a,AAAA v2,BBBB").unwrap().len(), 0);
-        assert_eq!(v1_tags("v1,AAAA v1,!!").unwrap(), vec![vec![0, 0, 0], vec![]]);
+        assert_eq!(
+            v1_tags("v1,AAAA v1,!!").unwrap(),
+            vec![vec![0, 0, 0], vec![]]
+        );
     }
 }

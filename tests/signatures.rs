@@ -1,6 +1,14 @@
 //! `verify_request` end to end, one test per rejection the storage-free checks produce, for both
 //! schemes; plus the replay ledger's semantics. Runs natively and on wasm32.
 
+// Test helpers unwrap freely: a failure is the test failing.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use syncgate::Rejection;
 use syncgate::policy::{Scheme, TenantPolicy};
 use syncgate::replay::MemoryLedger;
@@ -38,12 +46,9 @@ fn branding(version: u64) -> Vec<u8> {
 }
 
 fn unsigned(body: &[u8]) -> HttpRequest {
-    let headers: Headers = [
-        ("Content-Type", "application/json"),
-        ("X-Trace", "abc"),
-    ]
-    .into_iter()
-    .collect();
+    let headers: Headers = [("Content-Type", "application/json"), ("X-Trace", "abc")]
+        .into_iter()
+        .collect();
     HttpRequest::new("POST", URL, headers, body.to_vec()).unwrap()
 }
 
@@ -57,7 +62,12 @@ fn signed_with(body: &[u8], kid: &str, secret: &str, options: &SigningOptions) -
 }
 
 fn rfc9421(body: &[u8]) -> HttpRequest {
-    signed_with(body, "acme-2026-11", ACTIVE, &SigningOptions::new(Scheme::Rfc9421, NOW, "n-1"))
+    signed_with(
+        body,
+        "acme-2026-11",
+        ACTIVE,
+        &SigningOptions::new(Scheme::Rfc9421, NOW, "n-1"),
+    )
 }
 
 fn webhook(body: &[u8]) -> HttpRequest {
@@ -73,7 +83,10 @@ fn code(result: Result<Verdict, Rejection>) -> &'static str {
     let err = result.unwrap_err();
     let message = err.to_string();
     for secret in [ACTIVE, RETIRING, REVOKED, OTHER_TENANT, SMTP_PASSWORD] {
-        assert!(!message.contains(secret.trim_start_matches("whsec_")), "{message}");
+        assert!(
+            !message.contains(secret.trim_start_matches("whsec_")),
+            "{message}"
+        );
     }
     err.code()
 }

@@ -6,6 +6,14 @@
 //! Slack and HubSpot v1 through the crypto seam. `standard-webhooks-v1a` is Ed25519, which
 //! syncgate does not verify; it is counted and skipped by name.
 
+// Test helpers unwrap freely: a failure is the test failing.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
@@ -26,7 +34,9 @@ fn vectors(kind: &str) -> Vec<Value> {
 }
 
 fn s<'a>(v: &'a Value, field: &str) -> &'a str {
-    v[field].as_str().unwrap_or_else(|| panic!("{field} missing"))
+    v[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} missing"))
 }
 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -58,8 +68,14 @@ fn standard_webhooks_v1_sign_and_verify() {
         let secret = Secret::from_whsec(s(&v, "secret")).unwrap();
         let ts = v["timestamp"].as_i64().unwrap();
         let body = s(&v, "payload").as_bytes();
-        let headers = webhooks::sign(s(&v, "msg_id"), ts, body, secret.expose_bytes(), &RustCrypto)
-            .unwrap();
+        let headers = webhooks::sign(
+            s(&v, "msg_id"),
+            ts,
+            body,
+            secret.expose_bytes(),
+            &RustCrypto,
+        )
+        .unwrap();
         assert_eq!(headers[2].1, s(&v, "expected"));
 
         let ring = KeyRing(vec![SigningKey {
@@ -74,8 +90,8 @@ fn standard_webhooks_v1_sign_and_verify() {
             timestamp: &ts.to_string(),
             signature: &sig,
         };
-        let verified = webhooks::verify(wh, body, &ring, SkewWindow::new(300), ts, &RustCrypto)
-            .unwrap();
+        let verified =
+            webhooks::verify(wh, body, &ring, SkewWindow::new(300), ts, &RustCrypto).unwrap();
         assert_eq!(verified.key.kid, "vector");
         assert_eq!(verified.id, s(&v, "msg_id"));
 
@@ -133,7 +149,8 @@ fn rfc9530_content_digest() {
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 fn hmac_and_sha256_known_answers() {
     for v in vectors("github") {
-        let tag = RustCrypto.hmac_sha256(s(&v, "secret").as_bytes(), &[s(&v, "payload").as_bytes()]);
+        let tag =
+            RustCrypto.hmac_sha256(s(&v, "secret").as_bytes(), &[s(&v, "payload").as_bytes()]);
         assert_eq!(format!("sha256={}", hex(&tag)), s(&v, "expected"));
     }
     for v in vectors("slack") {
@@ -143,6 +160,9 @@ fn hmac_and_sha256_known_answers() {
     }
     for v in vectors("hubspot-v1") {
         let material = format!("{}{}", s(&v, "secret"), s(&v, "payload"));
-        assert_eq!(hex(&RustCrypto.sha256(material.as_bytes())), s(&v, "expected"));
+        assert_eq!(
+            hex(&RustCrypto.sha256(material.as_bytes())),
+            s(&v, "expected")
+        );
     }
 }

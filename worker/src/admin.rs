@@ -26,8 +26,9 @@ fn is_admin(req: &Request, env: &Env) -> bool {
         return false;
     };
     let expected = expected.to_string();
-    http::bearer(req.headers())
-        .is_some_and(|token| !expected.is_empty() && http::constant_time_eq(token.as_bytes(), expected.as_bytes()))
+    http::bearer(req.headers()).is_some_and(|token| {
+        !expected.is_empty() && http::constant_time_eq(token.as_bytes(), expected.as_bytes())
+    })
 }
 
 /// Dispatches an admin request for `instance`; `rest` is the path after it.
@@ -89,11 +90,17 @@ async fn put_instance(instances: &Instances, instance: &str, body: &[u8]) -> Res
         Err(rejection) => return Ok(Err(rejection)),
     };
     if policy.instance != instance {
-        return Ok(Err(invalid("instance", "must equal the instance in the path")));
+        return Ok(Err(invalid(
+            "instance",
+            "must equal the instance in the path",
+        )));
     }
     let existed = instances.load(instance).await?.is_some();
     instances.save(&policy).await?;
-    Ok(Ok(http::json(&redacted(&policy)?, if existed { 200 } else { 201 })?))
+    Ok(Ok(http::json(
+        &redacted(&policy)?,
+        if existed { 200 } else { 201 },
+    )?))
 }
 
 async fn get_instance(instances: &Instances, env: &Env, instance: &str) -> Result<Answer> {
@@ -101,7 +108,8 @@ async fn get_instance(instances: &Instances, env: &Env, instance: &str) -> Resul
         return Ok(Err(Rejection::UnknownInstance));
     };
     let mut view = redacted(&policy)?;
-    let mut usage = call_tenant_state(env, &policy.tenant, Method::Get, "/key-usage", None, "").await?;
+    let mut usage =
+        call_tenant_state(env, &policy.tenant, Method::Get, "/key-usage", None, "").await?;
     let usage: Vec<Value> = usage.json().await.unwrap_or_default();
     if let Some(keys) = view.get_mut("keys").and_then(Value::as_array_mut) {
         for key in keys {
@@ -112,10 +120,15 @@ async fn get_instance(instances: &Instances, env: &Env, instance: &str) -> Resul
                     .and_then(|u| u.get("lastUsedAt"))
                     .and_then(Value::as_i64)
                     .map(http::rfc3339);
-                object.insert("lastUsedAt".into(), last_used.map_or(Value::Null, Value::String));
+                object.insert(
+                    "lastUsedAt".into(),
+                    last_used.map_or(Value::Null, Value::String),
+                );
                 object.insert(
                     "uses".into(),
-                    used.and_then(|u| u.get("uses")).cloned().unwrap_or(Value::from(0)),
+                    used.and_then(|u| u.get("uses"))
+                        .cloned()
+                        .unwrap_or(Value::from(0)),
                 );
             }
         }
@@ -189,7 +202,12 @@ struct KeyStatusChange {
     status: KeyStatus,
 }
 
-async fn set_key_status(instances: &Instances, instance: &str, kid: &str, body: &[u8]) -> Result<Answer> {
+async fn set_key_status(
+    instances: &Instances,
+    instance: &str,
+    kid: &str,
+    body: &[u8],
+) -> Result<Answer> {
     let Some(mut policy) = instances.load(instance).await? else {
         return Ok(Err(Rejection::UnknownInstance));
     };
@@ -207,7 +225,8 @@ async fn set_key_status(instances: &Instances, instance: &str, kid: &str, body: 
         return Ok(Err(invalid("status", "a revoked key stays revoked")));
     }
     key.status = change.status;
-    let answer = serde_json::json!({ "kid": key.kid, "version": key.version, "status": key.status });
+    let answer =
+        serde_json::json!({ "kid": key.kid, "version": key.version, "status": key.status });
     instances.save(&policy).await?;
     Ok(Ok(http::json(&answer, 200)?))
 }
@@ -228,7 +247,9 @@ async fn call_tenant_state(
         init.with_body(Some(body.into()));
     }
     let req = Request::new_with_init(&format!("https://tenant-state{path}"), &init)?;
-    sync::tenant_stub(env, tenant)?.fetch_with_request(req).await
+    sync::tenant_stub(env, tenant)?
+        .fetch_with_request(req)
+        .await
 }
 
 async fn create_api_key(

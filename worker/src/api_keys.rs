@@ -50,8 +50,7 @@ pub fn hash(key: &str) -> String {
 pub fn id_of(key: &str) -> Option<&str> {
     let rest = key.strip_prefix(PREFIX)?;
     let (id, secret) = rest.split_once('_')?;
-    let hex_of_len =
-        |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let hex_of_len = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
     (hex_of_len(id, 16) && hex_of_len(secret, 64)).then_some(id)
 }
 
@@ -82,7 +81,11 @@ impl ApiKeyRequest {
         if request.scopes.is_empty() {
             return Err(invalid("scopes", "must name at least one scope"));
         }
-        if let Some(i) = request.scopes.iter().position(|s| !SCOPES.contains(&s.as_str())) {
+        if let Some(i) = request
+            .scopes
+            .iter()
+            .position(|s| !SCOPES.contains(&s.as_str()))
+        {
             return Err(invalid(
                 &format!("scopes[{i}]"),
                 "must be sync:read, customers:read or customers:write",
@@ -90,12 +93,23 @@ impl ApiKeyRequest {
         }
         if let Some(fields) = &request.fields
             && let Some(i) = fields.iter().position(|f| {
-                f.is_empty() || f.len() > 64 || !f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+                f.is_empty()
+                    || f.len() > 64
+                    || !f
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
             })
         {
-            return Err(invalid(&format!("fields[{i}]"), "must be a customer field name"));
+            return Err(invalid(
+                &format!("fields[{i}]"),
+                "must be a customer field name",
+            ));
         }
-        if request.name.as_ref().is_some_and(|n| n.chars().count() > 100) {
+        if request
+            .name
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > 100)
+        {
             return Err(invalid("name", "must be at most 100 characters"));
         }
         Ok(request)

@@ -112,23 +112,25 @@ fn signed_headers(call: &OriginCall<'_>, url: &str, secret: &[u8]) -> Result<Hea
     if let Some(content_type) = &call.content_type {
         core_headers.append("content-type", content_type);
     }
-    let request = HttpRequest::new(method_str(&call.method), url, core_headers, call.body.clone())
-        .map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let mut options = SigningOptions::new(
-        Scheme::Rfc9421,
-        crate::http::now_seconds(),
-        call.request_id,
-    );
+    let request = HttpRequest::new(
+        method_str(&call.method),
+        url,
+        core_headers,
+        call.body.clone(),
+    )
+    .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let mut options =
+        SigningOptions::new(Scheme::Rfc9421, crate::http::now_seconds(), call.request_id);
     options.label = Some("edge".into());
     options.extra_components = extra;
     let signature = sign_request(&request, EDGE_KEY_ID, secret, &options)
         .map_err(|e| worker::Error::RustError(e.to_string()))?;
     let headers = Headers::new();
-    for (name, value) in request.headers.iter().chain(
-        signature
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str())),
-    ) {
+    for (name, value) in request
+        .headers
+        .iter()
+        .chain(signature.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+    {
         headers.set(name, value)?;
     }
     Ok(headers)

@@ -14,7 +14,12 @@ use crate::{admin, http, sync};
 ///
 /// # Errors
 /// Platform failures only; request problems are answers.
-pub async fn dispatch(req: Request, env: &Env, ctx: &Context, request_id: &str) -> Result<Response> {
+pub async fn dispatch(
+    req: Request,
+    env: &Env,
+    ctx: &Context,
+    request_id: &str,
+) -> Result<Response> {
     let path = req.path();
     let segments: Vec<String> = path
         .trim_matches('/')
@@ -83,7 +88,9 @@ async fn ask_tenant_state(
     let mut init = RequestInit::new();
     init.with_method(method).with_headers(headers);
     let req = Request::new_with_init(&format!("https://tenant-state{path_and_query}"), &init)?;
-    sync::tenant_stub(env, tenant)?.fetch_with_request(req).await
+    sync::tenant_stub(env, tenant)?
+        .fetch_with_request(req)
+        .await
 }
 
 async fn read_state(req: Request, env: &Env, request_id: &str, instance: &str) -> Result<Response> {
@@ -91,7 +98,12 @@ async fn read_state(req: Request, env: &Env, request_id: &str, instance: &str) -
         return http::problem(&Rejection::UnknownInstance, request_id);
     };
     let url = req.url()?;
-    let path = url.path().rsplit('/').next().unwrap_or_default().to_string();
+    let path = url
+        .path()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
     let bearer = http::bearer(req.headers());
     ask_tenant_state(

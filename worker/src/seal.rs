@@ -75,8 +75,7 @@ impl Sealer {
         let (nonce, ciphertext) = bytes
             .split_at_checked(NONCE_LEN)
             .ok_or_else(|| Error::RustError("sealed secret is too short".into()))?;
-        let nonce =
-            Nonce::try_from(nonce).map_err(|_| Error::RustError("nonce length".into()))?;
+        let nonce = Nonce::try_from(nonce).map_err(|_| Error::RustError("nonce length".into()))?;
         self.cipher
             .decrypt(
                 &nonce,

@@ -8,10 +8,10 @@
 //! the answer is sent.
 
 use syncgate::Rejection;
+use syncgate::TenantPolicy;
 use syncgate::crypto::RustCrypto;
 use syncgate::request::{Headers as CoreHeaders, HttpRequest};
 use syncgate::verify::{admit, authenticate, precheck};
-use syncgate::TenantPolicy;
 use worker::{Context, Env, Method, Request, RequestInit, Response, Result, Stub};
 
 use crate::http;
@@ -71,7 +71,10 @@ fn declared_type_and_version(body: &[u8]) -> (Option<String>, Option<u64>) {
         .and_then(|t| t.as_str())
         .filter(|t| syncgate::PayloadType::parse(t).is_some())
         .map(str::to_string);
-    (payload_type, value.get("version").and_then(serde_json::Value::as_u64))
+    (
+        payload_type,
+        value.get("version").and_then(serde_json::Value::as_u64),
+    )
 }
 
 /// Context of one sync request, for answers and logs.
@@ -84,7 +87,13 @@ struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
-    fn reject(&self, policy: &TenantPolicy, rejection: &Rejection, key_id: Option<&str>, body: &[u8]) -> Result<Response> {
+    fn reject(
+        &self,
+        policy: &TenantPolicy,
+        rejection: &Rejection,
+        key_id: Option<&str>,
+        body: &[u8],
+    ) -> Result<Response> {
         let mut entry = LogEntry::rejected(
             self.request_id,
             self.received_at,
@@ -122,7 +131,10 @@ pub async fn handle(
         received_at: http::now_millis(),
         source_ip: req.headers().get("cf-connecting-ip")?,
     };
-    let Some(policy) = crate::instances::Instances::from_env(env)?.load(instance).await? else {
+    let Some(policy) = crate::instances::Instances::from_env(env)?
+        .load(instance)
+        .await?
+    else {
         return http::problem(&Rejection::UnknownInstance, request_id);
     };
     let content_type = req.headers().get("content-type")?;
@@ -180,7 +192,9 @@ pub async fn handle(
     let mut init = RequestInit::new();
     init.with_method(Method::Post)
         .with_headers(headers)
-        .with_body(Some(js_sys::Uint8Array::from(core_request.body.as_slice()).into()));
+        .with_body(Some(
+            js_sys::Uint8Array::from(core_request.body.as_slice()).into(),
+        ));
     let forwarded = Request::new_with_init("https://tenant-state/sync", &init)?;
     tenant_stub(env, &policy.tenant)?
         .fetch_with_request(forwarded)

@@ -257,9 +257,9 @@ impl DurableObject for TenantState {
                 self.ensure_alarm().await?;
                 Ok(Response::empty()?.with_status(204))
             }
-            (Method::Get, ["status"]) => self.authorized(&req, "sync:read", &request_id, |s| {
-                s.status()
-            }),
+            (Method::Get, ["status"]) => {
+                self.authorized(&req, "sync:read", &request_id, |s| s.status())
+            }
             (Method::Get, ["logs"]) => {
                 let url = req.url()?;
                 self.authorized(&req, "sync:read", &request_id, |s| s.logs(&url))
@@ -283,7 +283,10 @@ impl DurableObject for TenantState {
             (Method::Get, ["key-usage"]) => {
                 let rows: Vec<KeyUsageRow> = self
                     .sql()
-                    .exec("SELECT kid, last_used_at, uses FROM key_usage ORDER BY kid", None)?
+                    .exec(
+                        "SELECT kid, last_used_at, uses FROM key_usage ORDER BY kid",
+                        None,
+                    )?
                     .to_array()?;
                 http::json(&rows, 200)
             }
@@ -301,7 +304,9 @@ impl DurableObject for TenantState {
         if pending.first().is_some_and(|row| row.n > 0) {
             self.state
                 .storage()
-                .set_alarm(std::time::Duration::from_millis(PRUNE_EVERY_MS.unsigned_abs()))
+                .set_alarm(std::time::Duration::from_millis(
+                    PRUNE_EVERY_MS.unsigned_abs(),
+                ))
                 .await?;
         }
         Response::ok("pruned")
@@ -513,7 +518,12 @@ impl TenantState {
             payload_version: Some(meta.payload_version),
             key_id: Some(meta.key_id.clone()),
             signature_result: "valid".into(),
-            status: if rejection.is_some() { "rejected" } else { "applied" }.into(),
+            status: if rejection.is_some() {
+                "rejected"
+            } else {
+                "applied"
+            }
+            .into(),
             code: rejection.map(|r| r.code().to_string()),
             message: rejection.map(ToString::to_string),
         }
@@ -543,7 +553,9 @@ impl TenantState {
         let storage = self.state.storage();
         if storage.get_alarm().await?.is_none() {
             storage
-                .set_alarm(std::time::Duration::from_millis(PRUNE_EVERY_MS.unsigned_abs()))
+                .set_alarm(std::time::Duration::from_millis(
+                    PRUNE_EVERY_MS.unsigned_abs(),
+                ))
                 .await?;
         }
         Ok(())
