@@ -4,11 +4,64 @@
 #   make dev     builds pkg/ and runs a short sign-and-verify demo
 #   make pkg     builds the npm package `syncgate` into pkg/
 #   make bench   verifyRequest throughput next to the npm verifiers and node:crypto
-#   make lint    rustfmt and clippy (native and wasm32)
+#   make lint    rustfmt, clippy (native and wasm32), node --check
 #
 # Tools come from crates.io, npm and Debian only: wasm-bindgen-cli (cargo install, the exact
 # version Cargo.lock resolved), npm devDependencies pinned in package.json/package-lock.json
 # (binaryen's wasm-opt, interop peers, playwright-core, typescript, wrangler, miniflare) and
+# Debian's chromium for the browser test. No wasm-pack: `make pkg` is cargo build +
+# wasm-bindgen + wasm-opt, and the wasm tests run under Node with wasm-bindgen-test-runner.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export CARGO_TERM_COLOR ?= never
+
+WASM_TARGET := wasm32-unknown-unknown
+# The CLI must be exactly the wasm-bindgen version in Cargo.lock (the schema is versioned).
+WASM_BINDGEN_VERSION := $(or $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;q;}' Cargo.lock 2>/dev/null),0.2.130)
+WASM_TEST_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+NPM_STAMP := node_modules/.package-lock.json
+JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs tests/js/*.mjs tests/js/support/*.mjs)
+
+.PHONY: help dev test pkg bench lint fmt clean \
+	install install-rust install-wasm-bindgen install-node install-chromium \
+	test-rust test-wasm test-js
+
+help:
+	@echo "make test | dev | pkg | bench | lint | fmt | install | install-chromium | clean"
+
+# ---------------------------------------------------------------------------------------------
+# Installs (idempotent: each step checks first)
+
+install: install-rust install-wasm-bindgen install-node
+
+install-rust:
+	@command -v rustup >/dev/null || { echo "rustup is required"; exit 1; }
+	@for c in rustfmt clippy; do \
+	  rustup component list --installed | grep -q "^$$c" || rustup component add $$c; \
+	done
+	@rustup target list --installed | grep -qx $(WASM_TARGET) || rustup target add $(WASM_TARGET)
+
+install-wasm-bindgen:
+	@if [ "$$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $(WASM_BINDGEN_VERSION)" ] \
+	    && [ "$$(wasm-bindgen-test-runner --version 2>/dev/null)" = "wasm-bindgen-test-runner $(WASM_BINDGEN_VERSION)" ]; then \
+	  echo "wasm-bindgen-cli $(WASM_BINDGEN_VERSION): present"; \
+	else \
+	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 5 minutes)"; \
+	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
+
+install-node: $(NPM_STAMP)
+
+$(NPM_STAMP): package.json package-lock.json
+	@command -v node >/dev/null || { echo "Node >= 20 is required"; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
 # Debian's chromium for the browser test (playwright-core drives it; no browser download).
 # Outside CI a failed install only warns (the browser test then skips with a message); in CI
 # (CI set) it is an error, so the browser test always runs there.
@@ -37,13 +90,11 @@ pkg: install-rust install-wasm-bindgen install-node
 fmt:
 	cargo fmt --all
 
-JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs tests/js/*.mjs tests/js/support/*.mjs)
-
 lint: install-rust
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p syncgate --lib --target $(WASM_TARGET) -- -D warnings
-	@for f in $(JS_SOURCES); do node --check "$$f" || exit 1; done; echo "node --check: $(words $(JS_SOURCES)) files parse"
+	@for f in $(JS_SOURCES); do node --check "$$f"; done; echo "node --check: $(words $(JS_SOURCES)) files parse"
 
 test-rust:
 	cargo test --workspace

@@ -19,7 +19,7 @@ import {
   copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync,
   writeFileSync,
 } from "node:fs";
-import { dirname, join, relative } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 
@@ -27,7 +27,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const jsDir = join(root, "js");
 const pkgDir = join(root, "pkg");
 const work = join(root, "target", "pkg-build");
-const wasmIn = join(root, "target", "wasm32-unknown-unknown", "release", "syncgate.wasm");
+const cargoTarget = process.env.CARGO_TARGET_DIR ? resolve(root, process.env.CARGO_TARGET_DIR) : join(root, "target");
+const wasmIn = join(cargoTarget, "wasm32-unknown-unknown", "release", "syncgate.wasm");
 const wasmOpt = join(root, "node_modules", ".bin", "wasm-opt");
 const EXPORTS = ["verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest"];
 

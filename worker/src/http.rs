@@ -96,6 +96,22 @@ pub fn rfc3339(millis: i64) -> String {
     String::from(date.to_iso_string())
 }
 
+/// Reads and drops a small request body before an early answer, so a keep-alive client can reuse
+/// its connection (some HTTP stacks, the local dev server among them, drop a connection whose
+/// request body was left unread). Bodies over `limit` are left alone: their size is the reason
+/// for the answer, and reading them is what the early answer avoids.
+pub async fn drain_body(req: &mut worker::Request, limit: usize) {
+    let declared = req
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > 0 && len <= limit) {
+        let _ = req.bytes().await;
+    }
+}
+
 /// The bearer token of an `Authorization` header, if any.
 #[must_use]
 pub fn bearer(headers: &Headers) -> Option<String> {

@@ -15,7 +15,7 @@ use crate::{admin, http, sync};
 /// # Errors
 /// Platform failures only; request problems are answers.
 pub async fn dispatch(
-    req: Request,
+    mut req: Request,
     env: &Env,
     ctx: &Context,
     request_id: &str,
@@ -31,6 +31,7 @@ pub async fn dispatch(
     match segments.as_slice() {
         ["v1", instance, rest @ ..] => {
             if !is_valid_instance_code(instance) {
+                http::drain_body(&mut req, syncgate::policy::DEFAULT_MAX_BODY_BYTES).await;
                 return http::problem(&Rejection::UnknownInstance, request_id);
             }
             match (method, rest) {

@@ -143,10 +143,17 @@ pub async fn handle(
         .get("content-length")?
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(0);
-    if let Err(rejection) = precheck(&policy, content_type.as_deref(), declared_len) {
+    if declared_len > policy.max_body_bytes {
+        // Refused from the declared length alone: the body is neither read nor hashed.
+        let rejection = Rejection::PayloadTooLarge {
+            limit: policy.max_body_bytes,
+        };
         return attempt.reject(&policy, &rejection, None, &[]);
     }
     let body = req.bytes().await?;
+    if let Err(rejection) = precheck(&policy, content_type.as_deref(), body.len()) {
+        return attempt.reject(&policy, &rejection, None, &[]);
+    }
     let url = req.url()?.to_string();
     let headers: CoreHeaders = req.headers().entries().collect();
     let method = req.method().to_string();

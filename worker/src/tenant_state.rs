@@ -39,6 +39,8 @@ pub const PRUNE_EVERY_MS: i64 = 60_000;
 pub const DEFAULT_PAGE: i64 = 50;
 /// Largest page size for log listings.
 pub const MAX_PAGE: i64 = 200;
+/// The cursor of the first page: above any row number (and exact in JavaScript).
+const MAX_SAFE_CURSOR: i64 = (1 << 53) - 1;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS ledger (
@@ -284,7 +286,7 @@ impl DurableObject for TenantState {
                 let rows: Vec<KeyUsageRow> = self
                     .sql()
                     .exec(
-                        "SELECT kid, last_used_at, uses FROM key_usage ORDER BY kid",
+                        "SELECT kid, last_used_at AS lastUsedAt, uses FROM key_usage ORDER BY kid",
                         None,
                     )?
                     .to_array()?;
@@ -673,7 +675,7 @@ impl TenantState {
 
     fn logs(&self, url: &worker::Url) -> Result<Response> {
         let mut limit = DEFAULT_PAGE;
-        let mut cursor = i64::MAX;
+        let mut cursor = MAX_SAFE_CURSOR;
         for (name, value) in url.query_pairs() {
             match name.as_ref() {
                 "limit" => limit = value.parse().unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE),

@@ -14,6 +14,16 @@ export { syncgate };
 const root = resolve(import.meta.dirname, "../../..");
 export const ORIGIN_BIN = process.env.SYNCGATE_ORIGIN_BIN ?? join(root, "target/debug/syncgate-origin");
 
+/**
+ * `fetch` on a fresh connection. The local dev server may reset a kept-alive connection after
+ * answering a request early (a 413 sent without reading the body, as the edge means to), and
+ * Node's fetch does not retry the next request that picks that connection up. One connection
+ * per request keeps every test independent of the one before.
+ */
+export function request(url, init = {}) {
+  return fetch(url, { ...init, headers: { connection: "close", ...(init.headers ?? {}) } });
+}
+
 export const whsec = () => `whsec_${randomBytes(32).toString("base64")}`;
 
 /** Starts the reference origin on an ephemeral loopback port. */
@@ -76,7 +86,7 @@ export class Gateway {
   }
 
   admin(method, path, body) {
-    return fetch(`${this.edge}/admin/v1/instances/${path}`, {
+    return request(`${this.edge}/admin/v1/instances/${path}`, {
       method,
       headers: { authorization: `Bearer ${this.adminToken}`, "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -111,19 +121,19 @@ export class Gateway {
 
   async sync(instance, payload, key, options = {}) {
     const { url, init } = this.signSync(instance, payload, key, options);
-    return fetch(url, init);
+    return request(url, init);
   }
 
   get(path, bearer) {
-    return fetch(`${this.edge}${path}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
+    return request(`${this.edge}${path}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
   }
 
   async originStats() {
-    return (await fetch(`${this.origin.url}/__control/stats`)).json();
+    return (await request(`${this.origin.url}/__control/stats`)).json();
   }
 
   async originControl(body) {
-    const res = await fetch(`${this.origin.url}/__control`, { method: "POST", body: JSON.stringify(body) });
+    const res = await request(`${this.origin.url}/__control`, { method: "POST", body: JSON.stringify(body) });
     if (res.status !== 200) throw new Error(`control: ${res.status} ${await res.text()}`);
   }
 
