@@ -25,19 +25,25 @@ WASM_TARGET := wasm32-unknown-unknown
 WASM_BINDGEN_VERSION := $(or $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"$$/\1/p;q;}' Cargo.lock 2>/dev/null),0.2.130)
 WASM_TEST_RUNNER := CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 NPM_STAMP := node_modules/.package-lock.json
-JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs tests/js/*.mjs tests/js/support/*.mjs)
+# worker-build is pinned to the `worker` crate's version.
+WORKER_BUILD_VERSION := 0.8.7
+export WASM_BINDGEN_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin/wasm-bindgen
+export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
+export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
+export WRANGLER_SEND_METRICS := false
+JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs tests/js/*.mjs tests/js/support/*.mjs tests/e2e/*.mjs tests/e2e/support/*.mjs)
 
-.PHONY: help dev test pkg bench lint fmt clean \
-	install install-rust install-wasm-bindgen install-node install-chromium \
-	test-rust test-wasm test-js
+.PHONY: help dev demo test pkg worker origin bench lint fmt clean \
+	install install-rust install-wasm-bindgen install-worker-build install-node install-chromium \
+	test-rust test-wasm test-js test-e2e
 
 help:
-	@echo "make test | dev | pkg | bench | lint | fmt | install | install-chromium | clean"
+	@echo "make test | dev | demo | pkg | worker | origin | bench | lint | fmt | install | clean"
 
 # ---------------------------------------------------------------------------------------------
 # Installs (idempotent: each step checks first)
 
-install: install-rust install-wasm-bindgen install-node
+install: install-rust install-wasm-bindgen install-worker-build install-node
 
 install-rust:
 	@command -v rustup >/dev/null || { echo "rustup is required"; exit 1; }
@@ -53,6 +59,16 @@ install-wasm-bindgen:
 	else \
 	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 5 minutes)"; \
 	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
+
+# worker-build turns the worker crate into worker/build/ (it runs wasm-bindgen, wasm-opt and
+# esbuild, found through the *_BIN variables below so it never tries to download them).
+install-worker-build:
+	@if [ "$$(worker-build --version 2>/dev/null)" = "$(WORKER_BUILD_VERSION)" ]; then \
+	  echo "worker-build $(WORKER_BUILD_VERSION): present"; \
+	else \
+	  echo "installing worker-build $(WORKER_BUILD_VERSION) (about 6 minutes)"; \
+	  cargo install --locked worker-build --version $(WORKER_BUILD_VERSION); \
 	fi
 
 install-node: $(NPM_STAMP)
@@ -84,6 +100,16 @@ install-chromium:
 pkg: install-rust install-wasm-bindgen install-node
 	node scripts/build-pkg.mjs
 
+# The edge worker as wrangler and Miniflare run it: worker/build/index.js + index_bg.wasm.
+worker: install-rust install-wasm-bindgen install-worker-build install-node
+	cd worker && worker-build --release
+	@wasm=worker/build/index_bg.wasm; \
+	  echo "worker wasm: $$(stat -c %s $$wasm) B ($$(gzip -9 -c $$wasm | wc -c) B gzip)"
+
+# The reference origin CRM.
+origin:
+	cargo build -p syncgate-origin
+
 # ---------------------------------------------------------------------------------------------
 # Checks
 
@@ -94,6 +120,7 @@ lint: install-rust
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p syncgate --lib --target $(WASM_TARGET) -- -D warnings
+	cargo clippy -p syncgate-worker --target $(WASM_TARGET) -- -D warnings
 	@for f in $(JS_SOURCES); do node --check "$$f"; done; echo "node --check: $(words $(JS_SOURCES)) files parse"
 
 test-rust:
@@ -106,20 +133,33 @@ test-wasm: install-rust install-wasm-bindgen install-node
 test-js: pkg install-chromium
 	node --test tests/js/
 
+# The gateway end to end: the worker in workerd (Miniflare) with local KV and SQLite Durable
+# Objects, in front of the reference origin, all on loopback. One file at a time: each starts
+# its own gateway.
+test-e2e: pkg worker origin
+	node --test --test-concurrency=1 tests/e2e/
+
 test: install install-chromium
 	$(MAKE) lint
 	$(MAKE) test-rust
 	$(MAKE) test-wasm
 	$(MAKE) test-js
+	$(MAKE) test-e2e
 
 # ---------------------------------------------------------------------------------------------
 # Use
 
-dev: pkg
+# The whole gateway locally: edge on 127.0.0.1:8787 (wrangler dev), origin on 127.0.0.1:8788,
+# a demo instance, and ready-to-paste commands. Ctrl-C stops everything.
+dev: pkg install-worker-build
+	bash scripts/dev.sh
+
+# The first sign-and-verify demo of the npm package alone.
+demo: pkg
 	node js/demo.mjs
 
 bench: pkg
 	node bench/verify.mjs
 
 clean:
-	rm -rf pkg target/pkg-build target/js-test
+	rm -rf pkg target/pkg-build target/js-test worker/build

@@ -178,13 +178,28 @@ fn now_seconds(now: Option<f64>) -> i64 {
     }
 }
 
+/// Reads an optional `nowSeconds` argument: a finite number, or absent for the current time.
+fn read_now(value: &JsValue) -> Result<i64, Rejection> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(now_seconds(None));
+    }
+    match value.as_f64() {
+        Some(seconds) if seconds.is_finite() => Ok(now_seconds(Some(seconds))),
+        _ => Err(Rejection::invalid_field(
+            "nowSeconds",
+            "must be a finite number of unix seconds",
+        )),
+    }
+}
+
 /// Verifies a signed sync request against a tenant policy: every check that needs no storage.
 #[wasm_bindgen(js_name = "verifyRequest")]
-pub fn verify_request(request: JsValue, policy: JsValue, now_seconds_arg: Option<f64>) -> JsValue {
+pub fn verify_request(request: JsValue, policy: JsValue, now_seconds_arg: JsValue) -> JsValue {
     answer((|| {
+        let now = read_now(&now_seconds_arg)?;
         let policy = read_policy(&policy)?;
         let request = read_request(&request)?;
-        verify::verify_request(&request, &policy, now_seconds(now_seconds_arg))
+        verify::verify_request(&request, &policy, now)
     })())
 }
 
@@ -223,11 +238,7 @@ fn read_signing_options(options: &JsValue) -> Result<SigningOptions, Rejection> 
             .as_string()
             .ok_or_else(|| Rejection::invalid_field("nonce", "must be a string"))?,
     };
-    let mut signing = SigningOptions::new(
-        scheme,
-        now_seconds(get(options, "nowSeconds").as_f64()),
-        nonce,
-    );
+    let mut signing = SigningOptions::new(scheme, read_now(&get(options, "nowSeconds"))?, nonce);
     signing.label = get_string(options, "label");
     signing.tag = get_string(options, "tag");
     signing.expires_in = get(options, "expiresInSeconds")

@@ -74,6 +74,16 @@ for (const [name, Webhook] of [["standardwebhooks", StandardWebhook], ["svix", S
   });
 }
 
+test("svix's own header names (svix-id, svix-timestamp, svix-signature) verify too", () => {
+  const body = JSON.stringify(brandingPayload(9));
+  const now = nowSeconds();
+  const signature = new SvixWebhook(ACTIVE.secret).sign("msg_svix_names", new Date(now * 1000), body);
+  const req = withHeaders(syncRequest(body), {
+    "svix-id": "msg_svix_names", "svix-timestamp": String(now), "svix-signature": signature,
+  });
+  assertVerified(verifyRequest(req, policy(), now), { scheme: "standard-webhooks", nonce: "msg_svix_names" });
+});
+
 // ---------------------------------------------------------------------------------------------
 // RFC 9421 with http-message-signatures
 
