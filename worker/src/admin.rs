@@ -66,6 +66,25 @@ pub async fn dispatch(
         (Method::Delete, ["api-keys", id]) => {
             revoke_api_key(&instances, env, instance, request_id, id).await?
         }
+        (Method::Get, ["access-log"]) => match instances.load(instance).await? {
+            Some(policy) => {
+                let query = req
+                    .url()?
+                    .query()
+                    .map(|q| format!("?{q}"))
+                    .unwrap_or_default();
+                Ok(call_tenant_state(
+                    env,
+                    &policy.tenant,
+                    Method::Get,
+                    &format!("/access-log{query}"),
+                    None,
+                    request_id,
+                )
+                .await?)
+            }
+            None => Err(Rejection::UnknownInstance),
+        },
         _ => Err(Rejection::NotFound),
     };
     match result {

@@ -9,12 +9,13 @@
 //! rejection is `application/problem+json` with a stable code.
 //!
 //! Modules: [`routes`] dispatches, [`sync`] is the signed-sync path, [`admin`] the operator API,
-//! [`tenant_state`] the Durable Object, [`instances`] the KV store of sealed policies, [`seal`]
+//! [`customers`] the customer records API, [`tenant_state`] the Durable Object, [`instances`] the KV store of sealed policies, [`seal`]
 //! the secret sealing, [`origin`] the signed forwarding, [`api_keys`] the bearer keys,
 //! [`http`] the small response helpers.
 
 pub mod admin;
 pub mod api_keys;
+pub mod customers;
 pub mod http;
 pub mod instances;
 pub mod origin;

@@ -8,7 +8,7 @@ use worker::{Context, Env, Method, Request, RequestInit, Response, Result};
 
 use crate::instances::Instances;
 use crate::origin::{OriginAnswer, OriginCall, forward};
-use crate::{admin, http, sync};
+use crate::{admin, customers, http, sync};
 
 /// Dispatches one request.
 ///
@@ -41,6 +41,14 @@ pub async fn dispatch(
                     read_state(req, env, request_id, instance).await
                 }
                 (Method::Get, ["bootstrap"]) => bootstrap(req, env, request_id, instance).await,
+                (method, ["customers", rest @ ..]) => {
+                    match customers::CustomerRoute::parse(&method, rest) {
+                        Some(route) => {
+                            customers::handle(req, env, ctx, request_id, instance, route).await
+                        }
+                        None => http::problem(&Rejection::NotFound, request_id),
+                    }
+                }
                 _ => http::problem(&Rejection::NotFound, request_id),
             }
         }

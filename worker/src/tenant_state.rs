@@ -5,7 +5,8 @@
 //! - the **last applied version of each config section** (`stale_version`),
 //! - the **sync log** (every attempt, newest first, bounded retention),
 //! - **last-successful-sync** metadata and per-signing-key **last used** times,
-//! - the tenant's **API keys** (hashes only).
+//! - the tenant's **API keys** (hashes only), the customer API's **token buckets** (per key and
+//!   per tenant) and its **access log**.
 //!
 //! A Durable Object runs one event at a time and its SQL calls are synchronous, so a sequence of
 //! SQL statements with no `await` between them is atomic: that is how check-and-reserve works
@@ -58,6 +59,12 @@ CREATE TABLE IF NOT EXISTS last_sync (
   payload_version INTEGER NOT NULL, request_id TEXT NOT NULL, key_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS key_usage (
   kid TEXT PRIMARY KEY, last_used_at INTEGER NOT NULL, uses INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rate_buckets (
+  bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS access_log (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, at INTEGER NOT NULL,
+  source_ip TEXT, api_key_id TEXT, method TEXT NOT NULL, route TEXT NOT NULL,
+  status INTEGER NOT NULL, code TEXT);
 CREATE TABLE IF NOT EXISTS api_keys (
   id TEXT PRIMARY KEY, hash TEXT NOT NULL, scopes TEXT NOT NULL, fields TEXT, name TEXT,
   created_at INTEGER NOT NULL, revoked_at INTEGER);
@@ -146,6 +153,60 @@ impl LogEntry {
             message: Some(rejection.to_string()),
         }
     }
+}
+
+/// A customer-API call asking to be let in (`POST /admit`, bearer in `x-syncgate-bearer`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Admission {
+    /// The scope the route needs.
+    pub scope: String,
+    /// The tenant's limits.
+    pub rate_limits: syncgate::policy::RateLimits,
+    /// The access-log line to write if the call is refused here.
+    pub entry: AccessEntry,
+}
+
+/// One customer-API call in the access log (brief §4 `…/access-log`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessEntry {
+    /// Edge request id.
+    pub request_id: String,
+    /// Arrival time, Unix milliseconds.
+    pub at: i64,
+    /// `CF-Connecting-IP`.
+    pub source_ip: Option<String>,
+    /// The API key's id (never the key).
+    pub api_key_id: Option<String>,
+    /// HTTP method.
+    pub method: String,
+    /// The route template, e.g. `PATCH /v1/{instance}/customers/{id}`.
+    pub route: String,
+    /// The status answered.
+    pub status: u16,
+    /// The rejection code, if any.
+    pub code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct BucketRow {
+    bucket: String,
+    tokens: f64,
+    updated_at: i64,
+}
+
+#[derive(Deserialize)]
+struct AccessRow {
+    seq: i64,
+    request_id: String,
+    at: i64,
+    source_ip: Option<String>,
+    api_key_id: Option<String>,
+    method: String,
+    route: String,
+    status: i64,
+    code: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -273,6 +334,20 @@ impl DurableObject for TenantState {
                     Err(rejection) => http::problem(&rejection, &request_id),
                 }
             }
+            (Method::Post, ["admit"]) => {
+                let admission: Admission = req.json().await?;
+                self.admit(&req, &admission, &request_id).await
+            }
+            (Method::Post, ["access-log"]) => {
+                let entry: AccessEntry = req.json().await?;
+                self.append_access(&entry)?;
+                self.ensure_alarm().await?;
+                Ok(Response::empty()?.with_status(204))
+            }
+            (Method::Get, ["access-log"]) => {
+                let url = req.url()?;
+                self.access_log(&url)
+            }
             (Method::Post, ["api-keys"]) => {
                 let record: crate::api_keys::ApiKeyRecord = req.json().await?;
                 self.insert_api_key(&record)?;
@@ -383,6 +458,145 @@ impl TenantState {
             Ok(_) => answer(self),
             Err(rejection) => http::problem(&rejection, request_id),
         }
+    }
+
+    /// Authorises a customer-API call and takes one token from the key's and the tenant's bucket.
+    /// A refusal is written to the access log here (the call goes no further).
+    async fn admit(
+        &self,
+        req: &Request,
+        admission: &Admission,
+        request_id: &str,
+    ) -> Result<Response> {
+        let outcome = self.authorize(req, &admission.scope).and_then(|grant| {
+            self.take_tokens(&grant.key_id, admission.rate_limits)
+                .map(|()| grant)
+        });
+        match outcome {
+            Ok(grant) => http::json(&grant, 200),
+            Err(rejection) => {
+                let mut entry = admission.entry.clone();
+                entry.status = rejection.status();
+                entry.code = Some(rejection.code().to_string());
+                if !matches!(rejection, Rejection::Unauthorized) {
+                    entry.api_key_id = req
+                        .headers()
+                        .get("x-syncgate-bearer")
+                        .ok()
+                        .flatten()
+                        .as_deref()
+                        .and_then(crate::api_keys::id_of)
+                        .map(str::to_string);
+                }
+                self.append_access(&entry)?;
+                self.ensure_alarm().await?;
+                http::problem(&rejection, request_id)
+            }
+        }
+    }
+
+    /// Token buckets: each holds up to `limit` tokens and refills at `limit` per minute. Both the
+    /// key's and the tenant's bucket must have a token; both are charged together, atomically
+    /// (synchronous SQL, no `await`).
+    fn take_tokens(
+        &self,
+        key_id: &str,
+        limits: syncgate::policy::RateLimits,
+    ) -> std::result::Result<(), Rejection> {
+        let sql = self.sql();
+        let now = http::now_millis();
+        let key_bucket = format!("key:{key_id}");
+        let buckets = [
+            (key_bucket.as_str(), f64::from(limits.per_key_per_minute)),
+            ("tenant", f64::from(limits.per_tenant_per_minute)),
+        ];
+        let rows: Vec<BucketRow> = sql
+            .exec(
+                "SELECT bucket, tokens, updated_at FROM rate_buckets WHERE bucket IN (?, ?)",
+                vec![str_value(&key_bucket), str_value("tenant")],
+            )
+            .and_then(|c| c.to_array())
+            .map_err(|_| Rejection::OriginUnavailable)?;
+        let mut levels = Vec::with_capacity(2);
+        let mut wait_ms: f64 = 0.0;
+        for (name, limit) in &buckets {
+            let per_ms = limit / 60_000.0;
+            let tokens = rows.iter().find(|r| r.bucket == *name).map_or(*limit, |r| {
+                let elapsed = (now - r.updated_at).max(0) as f64;
+                (r.tokens + elapsed * per_ms).min(*limit)
+            });
+            if tokens < 1.0 {
+                wait_ms = wait_ms.max((1.0 - tokens) / per_ms);
+            }
+            levels.push((name, tokens));
+        }
+        if wait_ms > 0.0 {
+            return Err(Rejection::RateLimited {
+                retry_after_seconds: (wait_ms / 1000.0).ceil().max(1.0) as u64,
+            });
+        }
+        for (name, tokens) in levels {
+            sql.exec(
+                "INSERT OR REPLACE INTO rate_buckets (bucket, tokens, updated_at) VALUES (?, ?, ?)",
+                vec![
+                    str_value(name),
+                    SqlStorageValue::Float(tokens - 1.0),
+                    int(now),
+                ],
+            )
+            .map_err(|_| Rejection::OriginUnavailable)?;
+        }
+        Ok(())
+    }
+
+    fn append_access(&self, entry: &AccessEntry) -> Result<()> {
+        self.sql().exec(
+            "INSERT INTO access_log (request_id, at, source_ip, api_key_id, method, route, status, code)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                str_value(&entry.request_id),
+                int(entry.at),
+                opt_str(entry.source_ip.as_deref()),
+                opt_str(entry.api_key_id.as_deref()),
+                str_value(&entry.method),
+                str_value(&entry.route),
+                int(i64::from(entry.status)),
+                opt_str(entry.code.as_deref()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn access_log(&self, url: &worker::Url) -> Result<Response> {
+        let (limit, cursor) = page_params(url);
+        let rows: Vec<AccessRow> = self
+            .sql()
+            .exec(
+                "SELECT seq, request_id, at, source_ip, api_key_id, method, route, status, code
+                 FROM access_log WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+                vec![int(cursor), int(limit + 1)],
+            )?
+            .to_array()?;
+        let (page, next_cursor) = paginate(&rows, limit, |row| row.seq);
+        let items: Vec<serde_json::Value> = page
+            .iter()
+            .map(|row| {
+                serde_json::json!({
+                    "requestId": row.request_id,
+                    "at": http::rfc3339(row.at),
+                    "sourceIp": row.source_ip,
+                    "apiKeyId": row.api_key_id,
+                    "method": row.method,
+                    "route": row.route,
+                    "status": row.status,
+                    "code": row.code,
+                })
+            })
+            .collect();
+        http::json(
+            &serde_json::json!({ "items": items, "nextCursor": next_cursor }),
+            200,
+        )
     }
 
     fn insert_api_key(&self, record: &crate::api_keys::ApiKeyRecord) -> Result<()> {
@@ -573,6 +787,15 @@ impl TenantState {
             "DELETE FROM sync_log WHERE received_at < ? OR seq <= (SELECT MAX(seq) FROM sync_log) - ?",
             vec![int(now_ms - LOG_RETENTION_MS), int(LOG_RETENTION_ROWS)],
         )?;
+        sql.exec(
+            "DELETE FROM access_log WHERE at < ? OR seq <= (SELECT MAX(seq) FROM access_log) - ?",
+            vec![int(now_ms - LOG_RETENTION_MS), int(LOG_RETENTION_ROWS)],
+        )?;
+        // A bucket untouched for an hour is full again; forgetting it changes nothing.
+        sql.exec(
+            "DELETE FROM rate_buckets WHERE updated_at < ?",
+            vec![int(now_ms - 3_600_000)],
+        )?;
         Ok(())
     }
 
@@ -674,15 +897,7 @@ impl TenantState {
     }
 
     fn logs(&self, url: &worker::Url) -> Result<Response> {
-        let mut limit = DEFAULT_PAGE;
-        let mut cursor = MAX_SAFE_CURSOR;
-        for (name, value) in url.query_pairs() {
-            match name.as_ref() {
-                "limit" => limit = value.parse().unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE),
-                "cursor" => cursor = value.parse().unwrap_or(0),
-                _ => {}
-            }
-        }
+        let (limit, cursor) = page_params(url);
         let rows: Vec<LogRow> = self
             .sql()
             .exec(
@@ -692,16 +907,7 @@ impl TenantState {
                 vec![int(cursor), int(limit + 1)],
             )?
             .to_array()?;
-        let has_more = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
-        let page: Vec<&LogRow> = rows
-            .iter()
-            .take(usize::try_from(limit).unwrap_or(0))
-            .collect();
-        let next_cursor = if has_more {
-            page.last().map(|row| row.seq.to_string())
-        } else {
-            None
-        };
+        let (page, next_cursor) = paginate(&rows, limit, |row| row.seq);
         let items: Vec<serde_json::Value> = page
             .iter()
             .map(|row| {
@@ -724,4 +930,31 @@ impl TenantState {
             200,
         )
     }
+}
+
+/// `limit` (default [`DEFAULT_PAGE`], at most [`MAX_PAGE`]) and `cursor` (a row number; the
+/// first page when absent) of a listing.
+fn page_params(url: &worker::Url) -> (i64, i64) {
+    let mut limit = DEFAULT_PAGE;
+    let mut cursor = MAX_SAFE_CURSOR;
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "limit" => limit = value.parse().unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE),
+            "cursor" => cursor = value.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    (limit, cursor)
+}
+
+/// Splits `limit + 1` rows (newest first) into a page and the cursor of the next page.
+fn paginate<T>(rows: &[T], limit: i64, seq: impl Fn(&T) -> i64) -> (Vec<&T>, Option<String>) {
+    let take = usize::try_from(limit).unwrap_or(0);
+    let page: Vec<&T> = rows.iter().take(take).collect();
+    let next = if rows.len() > take {
+        page.last().map(|row| seq(row).to_string())
+    } else {
+        None
+    };
+    (page, next)
 }

@@ -23,7 +23,7 @@ use crate::error::OriginError;
 use crate::http::{Handler, Reply, Request, Response};
 use crate::routes::Route;
 use crate::store::Store;
-use crate::sync;
+use crate::{customers, sync};
 
 /// Longest request id echoed from an unverified request.
 const MAX_REQUEST_ID_CHARS: usize = 128;
@@ -92,7 +92,13 @@ impl App {
                 self.stats.received(route.name());
                 self.refuse(&Rejection::NotFound.into(), request_id)
             }
-            Route::Sync { tenant } | Route::SyncState { tenant } | Route::Bootstrap { tenant } => {
+            Route::Sync { tenant }
+            | Route::SyncState { tenant }
+            | Route::Bootstrap { tenant }
+            | Route::ListCustomers { tenant }
+            | Route::CreateCustomer { tenant }
+            | Route::GetCustomer { tenant, .. }
+            | Route::PatchCustomer { tenant, .. } => {
                 self.stats.received(route.name());
                 self.tenant_route(route, tenant, request, request_id)
             }
@@ -128,6 +134,14 @@ impl App {
             Route::Sync { .. } => sync::apply(&self.store, &self.stats, &attestation, request, now),
             Route::SyncState { .. } => sync::state(&self.store, tenant),
             Route::Bootstrap { .. } => sync::bootstrap(&self.store, tenant),
+            Route::ListCustomers { .. } => customers::list(&self.store, tenant, request),
+            Route::CreateCustomer { .. } => {
+                customers::create(&self.store, &attestation, request, now)
+            }
+            Route::GetCustomer { id, .. } => customers::get(&self.store, tenant, id),
+            Route::PatchCustomer { id, .. } => {
+                customers::patch(&self.store, &attestation, id, request, now)
+            }
             _ => Err(Rejection::NotFound.into()),
         };
         match result {

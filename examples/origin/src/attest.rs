@@ -52,6 +52,8 @@ pub struct Attestation {
     pub idempotency_key: Option<String>,
     /// The API key's owned fields (`X-Syncgate-Fields`), when sent.
     pub fields: Option<Vec<String>>,
+    /// `If-Match` as signed (repeated fields combined with `", "`), when sent.
+    pub if_match: Option<String>,
 }
 
 /// Verifies edge signatures with the shared edge→origin secret.
@@ -136,6 +138,7 @@ impl EdgeVerifier {
                     .map(str::to_string)
                     .collect()
             }),
+            if_match: headers.get("if-match").map(str::to_string),
         })
     }
 }

@@ -62,6 +62,12 @@ impl Request {
             .split_once('?')
             .map_or(self.target.as_str(), |(path, _)| path)
     }
+
+    /// The query part of the target (after the first `?`), if any.
+    #[must_use]
+    pub fn query(&self) -> Option<&str> {
+        self.target.split_once('?').map(|(_, query)| query)
+    }
 }
 
 /// A response to write back. `Content-Length` and `Connection` are added when it is written.

@@ -4,8 +4,9 @@
 //! attestation. This crate is the other end: a small but real CRM origin that re-verifies that
 //! attestation with the same core the edge runs ([`attest`]), re-validates and applies sync
 //! payloads idempotently in SQLite ([`sync`], [`store`]), recomputes module state with
-//! `syncgate::modules`, and serves the app bootstrap. It is what `make dev` runs on
-//! `127.0.0.1:8788`, what the end-to-end tests forward to, and what the docs point at.
+//! `syncgate::modules`, serves the app bootstrap, and stores the tenants' customer records
+//! ([`customers`]). It is what `make dev` runs on `127.0.0.1:8788`, what the end-to-end tests
+//! forward to, and what the docs point at.
 //!
 //! Layout: [`config`] reads the command line and the shared secret, [`http`] is the HTTP/1.1
 //! server, [`app`] the request pipeline, [`routes`] the route table, [`control`] the test-only
@@ -19,6 +20,7 @@ pub mod attest;
 pub mod clock;
 pub mod config;
 pub mod control;
+pub mod customers;
 pub mod error;
 pub mod http;
 pub mod routes;

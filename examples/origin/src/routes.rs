@@ -2,9 +2,11 @@
 //!
 //! Every tenant route lives under `/origin/v1/{tenant}/…` and is reached only through the edge,
 //! which signs it (see [`crate::attest`]). Matching is a plain `match` on path segments: few
-//! routes, no framework. Customer records (`/customers`, `/customers/{id}`) will be added as
-//! variants here, with a handler module next to [`crate::sync`] and a store module next to
-//! [`crate::store::sync`].
+//! routes, no framework. Sync routes are handled by [`crate::sync`], customer records
+//! (`/customers`, `/customers/{id}`) by [`crate::customers`]. A method a path does not serve is
+//! `not_found`, like an unknown path; so is a record id that cannot be one.
+
+use syncgate::customer::is_customer_id;
 
 /// Longest tenant id accepted in a path, as in the sync payload schema.
 pub const MAX_TENANT_CHARS: usize = 64;
@@ -28,6 +30,30 @@ pub enum Route<'a> {
     Bootstrap {
         /// The tenant in the path.
         tenant: &'a str,
+    },
+    /// `GET /origin/v1/{tenant}/customers` (`?limit=&cursor=`).
+    ListCustomers {
+        /// The tenant in the path.
+        tenant: &'a str,
+    },
+    /// `POST /origin/v1/{tenant}/customers`.
+    CreateCustomer {
+        /// The tenant in the path.
+        tenant: &'a str,
+    },
+    /// `GET /origin/v1/{tenant}/customers/{id}`.
+    GetCustomer {
+        /// The tenant in the path.
+        tenant: &'a str,
+        /// The record id in the path.
+        id: &'a str,
+    },
+    /// `PATCH /origin/v1/{tenant}/customers/{id}`.
+    PatchCustomer {
+        /// The tenant in the path.
+        tenant: &'a str,
+        /// The record id in the path.
+        id: &'a str,
     },
     /// `POST /__control` (with `--test-controls` only).
     Control,
@@ -55,6 +81,14 @@ impl<'a> Route<'a> {
                     ("POST", ["sync"]) => Self::Sync { tenant },
                     ("GET", ["sync", "state"]) => Self::SyncState { tenant },
                     ("GET", ["bootstrap"]) => Self::Bootstrap { tenant },
+                    ("GET", ["customers"]) => Self::ListCustomers { tenant },
+                    ("POST", ["customers"]) => Self::CreateCustomer { tenant },
+                    ("GET", ["customers", id]) if is_record_id(id) => {
+                        Self::GetCustomer { tenant, id }
+                    }
+                    ("PATCH", ["customers", id]) if is_record_id(id) => {
+                        Self::PatchCustomer { tenant, id }
+                    }
                     _ => Self::NotFound,
                 }
             }
@@ -70,6 +104,10 @@ impl<'a> Route<'a> {
             Self::Sync { .. } => "sync",
             Self::SyncState { .. } => "sync_state",
             Self::Bootstrap { .. } => "bootstrap",
+            Self::ListCustomers { .. } => "customers_list",
+            Self::CreateCustomer { .. } => "customers_create",
+            Self::GetCustomer { .. } => "customers_get",
+            Self::PatchCustomer { .. } => "customers_patch",
             Self::Control => "control",
             Self::ControlStats => "control_stats",
             Self::NotFound => "not_found",
@@ -80,10 +118,14 @@ impl<'a> Route<'a> {
     #[must_use]
     pub const fn tenant(&self) -> Option<&'a str> {
         match self {
-            Self::Sync { tenant } | Self::SyncState { tenant } | Self::Bootstrap { tenant } => {
-                Some(tenant)
-            }
-            _ => None,
+            Self::Sync { tenant }
+            | Self::SyncState { tenant }
+            | Self::Bootstrap { tenant }
+            | Self::ListCustomers { tenant }
+            | Self::CreateCustomer { tenant }
+            | Self::GetCustomer { tenant, .. }
+            | Self::PatchCustomer { tenant, .. } => Some(tenant),
+            Self::Healthz | Self::Control | Self::ControlStats | Self::NotFound => None,
         }
     }
 }
@@ -97,6 +139,11 @@ pub fn is_tenant_id(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         && text != "."
         && text != ".."
+}
+
+/// A record id as the core allows it (1 to 128 of `a-z A-Z 0-9 - _ .`), but not `.` or `..`.
+fn is_record_id(text: &str) -> bool {
+    is_customer_id(text) && text != "." && text != ".."
 }
 
 #[cfg(test)]
@@ -118,8 +165,38 @@ mod tests {
             Route::parse("GET", "/origin/v1/acme/bootstrap"),
             Route::Bootstrap { tenant: "acme" }
         );
+        assert_eq!(
+            Route::parse("GET", "/origin/v1/acme/customers"),
+            Route::ListCustomers { tenant: "acme" }
+        );
+        assert_eq!(
+            Route::parse("POST", "/origin/v1/acme/customers"),
+            Route::CreateCustomer { tenant: "acme" }
+        );
+        assert_eq!(
+            Route::parse("GET", "/origin/v1/acme/customers/cus_1"),
+            Route::GetCustomer {
+                tenant: "acme",
+                id: "cus_1"
+            }
+        );
+        assert_eq!(
+            Route::parse("PATCH", "/origin/v1/acme/customers/cus_1"),
+            Route::PatchCustomer {
+                tenant: "acme",
+                id: "cus_1"
+            }
+        );
         for (method, path) in [
             ("GET", "/origin/v1/acme/sync"),
+            ("PUT", "/origin/v1/acme/customers"),
+            ("PATCH", "/origin/v1/acme/customers"),
+            ("POST", "/origin/v1/acme/customers/cus_1"),
+            ("DELETE", "/origin/v1/acme/customers/cus_1"),
+            ("GET", "/origin/v1/acme/customers/"),
+            ("GET", "/origin/v1/acme/customers/.."),
+            ("GET", "/origin/v1/acme/customers/a%20b"),
+            ("GET", "/origin/v1/acme/customers/cus_1/x"),
             ("POST", "/origin/v1/acme/bootstrap"),
             ("POST", "/origin/v1/ac%20me/sync"),
             ("POST", "/origin/v1//sync"),

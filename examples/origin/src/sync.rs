@@ -115,7 +115,11 @@ pub fn state(store: &Store, tenant: &str) -> Result<Response, OriginError> {
     ))
 }
 
-fn check_idempotency_key(key: &str) -> Result<(), Rejection> {
+/// Checks an `Idempotency-Key`: 1 to 255 visible ASCII characters.
+///
+/// # Errors
+/// `invalid_field` `Idempotency-Key`.
+pub(crate) fn check_idempotency_key(key: &str) -> Result<(), Rejection> {
     let ok = (1..=MAX_IDEMPOTENCY_KEY_CHARS).contains(&key.len())
         && key.bytes().all(|b| b.is_ascii_graphic());
     if ok {

@@ -71,12 +71,12 @@ export async function startGateway() {
     port: 0,
   });
   const edge = (await mf.ready).toString().replace(/\/$/, "");
-  return new Gateway({ edge, origin, mf, dir, adminToken });
+  return new Gateway({ edge, origin, mf, dir, adminToken, originSecret });
 }
 
 export class Gateway {
-  constructor({ edge, origin, mf, dir, adminToken }) {
-    Object.assign(this, { edge, origin, mf, dir, adminToken });
+  constructor({ edge, origin, mf, dir, adminToken, originSecret }) {
+    Object.assign(this, { edge, origin, mf, dir, adminToken, originSecret });
   }
 
   async stop() {

@@ -9,9 +9,10 @@
 //! the busy timeout makes a locked database a short wait rather than an error.
 //!
 //! The schema is created on start (see [`schema`]). Submodules group queries by area: [`sync`]
-//! for configuration sync (sections, module state, last-sync metadata, idempotency). Customer
-//! records get their own submodule and migration when they arrive.
+//! for configuration sync (sections, module state, last-sync metadata, idempotency), and
+//! [`customers`] for customer records (idempotent create, read, list, versioned patch).
 
+pub mod customers;
 pub mod schema;
 pub mod sync;
 

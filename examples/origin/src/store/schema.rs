@@ -12,7 +12,15 @@
 //!   a sync and read by nothing but the mailer a real CRM would run.
 //! - `last_sync`: per tenant, the last applied sync (time, type, version, request id, key id).
 //! - `idempotency_keys`: per tenant, scope and key, the first answer given, so a retry gets the
-//!   same answer and applies nothing. Rows older than the retention are pruned on write.
+//!   same answer and applies nothing. Rows older than the retention are pruned on write. Scopes:
+//!   `sync` and `customers.create`.
+//! - `customers` (migration 2): one row per customer record. `seq` is the insertion sequence
+//!   (`AUTOINCREMENT`, so never reused) that lists are ordered and paginated by; `record` is the
+//!   record as the API shows it (the core's `Customer` JSON, validated again when read), with
+//!   `tenant`, `id` and `version` as columns so lookups and the conditional update
+//!   (`… WHERE tenant = ? AND id = ? AND version = ?`) need no JSON. A JSON document rather than
+//!   one column per field: the record is always read and written whole, the core owns its shape,
+//!   and a new optional field needs no migration.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -82,6 +90,20 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
 
     CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys (created_unix);
+    ",
+    // 2: customer records.
+    "
+    CREATE TABLE IF NOT EXISTS customers (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,  -- insertion order; list cursors
+        tenant      TEXT NOT NULL,
+        id          TEXT NOT NULL UNIQUE,                -- cus_ + 24 hex, from the OS CSPRNG
+        version     INTEGER NOT NULL CHECK (version >= 1),
+        record      TEXT NOT NULL,                       -- JSON: the Customer as answered
+        created_at  TEXT NOT NULL,                       -- RFC 3339 UTC (also in record)
+        updated_at  TEXT NOT NULL                        -- RFC 3339 UTC (also in record)
+    ) STRICT;
+
+    CREATE INDEX IF NOT EXISTS customers_tenant_seq ON customers (tenant, seq);
     ",
 ];
 
