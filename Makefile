@@ -158,8 +158,9 @@ dev: pkg install-worker-build
 demo: pkg
 	node js/demo.mjs
 
-bench: pkg
+bench: pkg worker origin
 	node bench/verify.mjs
+	node bench/edge-latency.mjs
 
 clean:
 	rm -rf pkg target/pkg-build target/js-test worker/build

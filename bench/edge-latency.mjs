@@ -1,12 +1,13 @@
-// Latency the edge adds: a signed sync through the worker (workerd via Miniflare, local KV and
-// SQLite Durable Object) to the reference origin, next to the same payload sent straight to the
-// origin with the edge's own signature, in the same run, sequentially, on loopback.
+// Latency the edge adds: signed syncs and customer calls through the worker (workerd via
+// Miniflare, local KV and SQLite Durable Object) to the reference origin, next to the same
+// requests sent straight to the origin with the edge's own signature, in the same run,
+// sequentially, on loopback.
 //
 //   node bench/edge-latency.mjs [--requests 300]
 //
-// Both paths end in the same origin work (verify the edge signature, parse, apply in SQLite);
-// the difference is the edge: KV read, unsealing, the core's verification, the Durable Object's
-// reserve/commit and the extra hop.
+// Both paths end in the same origin work (verify the edge signature, validate, SQLite); the
+// difference is the edge: KV read, unsealing, the core's checks, the Durable Object's step
+// (reserve/commit for sync, authorise and rate-limit for customers) and the extra hop.
 import { createHash, randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { branding, request, startGateway, syncgate } from "../tests/e2e/support/harness.mjs";
@@ -17,42 +18,71 @@ const warmup = Math.max(20, Math.floor(n / 10));
 
 const gw = await startGateway();
 try {
-  const t = await gw.createInstance("bench-eu1", "bench");
+  const t = await gw.createInstance("bench-eu1", "bench", {
+    rateLimits: { perKeyPerMinute: 1000000, perTenantPerMinute: 1000000 },
+  });
+  const apiKey = await gw.apiKey(t.instance, ["customers:read", "customers:write"]);
   let version = 0;
+  let serial = 0;
 
-  const viaEdge = async () => {
-    version += 1;
-    const res = await gw.sync(t.instance, branding(t.tenant, version), t.key);
-    if (res.status !== 200) throw new Error(`edge answered ${res.status}: ${await res.text()}`);
-    await res.arrayBuffer();
-  };
-
-  const direct = async () => {
-    version += 1;
-    const body = JSON.stringify(branding(t.tenant, version));
+  /** A request straight to the origin, signed exactly as the edge signs it. */
+  const direct = async (method, path, body, expected) => {
     const requestId = `req_${randomUUID().replaceAll("-", "").slice(0, 24)}`;
-    const url = `${gw.origin.url}/origin/v1/${t.tenant}/sync`;
+    const url = `${gw.origin.url}${path}`;
     const headers = {
-      "content-type": "application/json",
       "x-request-id": requestId,
       "x-syncgate-tenant": t.tenant,
       "x-syncgate-instance": t.instance,
       "x-syncgate-key-id": t.key.kid,
-      "idempotency-key": createHash("sha256").update(body).digest("hex"),
     };
+    const components = ["@query", "x-request-id", "x-syncgate-tenant", "x-syncgate-key-id"];
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (path.endsWith("/sync")) {
+      headers["idempotency-key"] = createHash("sha256").update(body).digest("hex");
+      components.push("idempotency-key");
+    }
     const signed = syncgate.signRequest(
-      { method: "POST", url, headers, body },
+      { method, url, headers, body: body ?? "" },
       { kid: "edge", secret: gw.originSecret },
-      {
-        label: "edge", nonce: requestId,
-        components: ["@query", "x-request-id", "x-syncgate-tenant", "x-syncgate-key-id", "idempotency-key"],
-      },
+      { label: "edge", nonce: requestId, components },
     );
     if (!signed.ok) throw new Error(signed.message);
-    const res = await request(url, { method: "POST", headers: { ...headers, ...signed.headers }, body });
-    if (res.status !== 200) throw new Error(`origin answered ${res.status}: ${await res.text()}`);
-    await res.arrayBuffer();
+    const res = await request(url, { method, headers: { ...headers, ...signed.headers }, body });
+    if (res.status !== expected) throw new Error(`origin answered ${res.status}: ${await res.text()}`);
+    return res.json();
   };
+
+  const viaEdge = async (res, expected) => {
+    const answer = await res;
+    if (answer.status !== expected) throw new Error(`edge answered ${answer.status}: ${await answer.text()}`);
+    return answer.json();
+  };
+  const customer = () => JSON.stringify({ firstName: "Bench", email: `b${(serial += 1)}@example.com` });
+  const edgeCustomers = (method, path = "", body) =>
+    request(`${gw.edge}/v1/${t.instance}/customers${path}`, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body,
+    });
+  const known = await viaEdge(edgeCustomers("POST", "", customer()), 201);
+
+  const scenarios = [
+    [
+      "signed sync (POST)",
+      () => direct("POST", `/origin/v1/${t.tenant}/sync`, JSON.stringify(branding(t.tenant, (version += 1))), 200),
+      () => viaEdge(gw.sync(t.instance, branding(t.tenant, (version += 1)), t.key), 200),
+    ],
+    [
+      "customer create (POST)",
+      () => direct("POST", `/origin/v1/${t.tenant}/customers`, customer(), 201),
+      () => viaEdge(edgeCustomers("POST", "", customer()), 201),
+    ],
+    [
+      "customer read (GET)",
+      () => direct("GET", `/origin/v1/${t.tenant}/customers/${known.id}`, undefined, 200),
+      () => viaEdge(edgeCustomers("GET", `/${known.id}`), 200),
+    ],
+  ];
 
   const measure = async (fn) => {
     for (let i = 0; i < warmup; i++) await fn();
@@ -64,30 +94,31 @@ try {
     }
     times.sort((a, b) => a - b);
     const pick = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
-    return { p50: pick(0.5), p90: pick(0.9), p99: pick(0.99) };
+    return { p50: pick(0.5), p99: pick(0.99) };
   };
 
-  // Alternate the two so drift on a shared machine hits both alike.
-  const edge = [];
-  const origin = [];
-  for (let round = 0; round < 2; round++) {
-    origin.push(await measure(direct));
-    edge.push(await measure(viaEdge));
+  console.log(`${n} sequential requests per path and run, 2 runs alternating, loopback; times in ms`);
+  const rows = [];
+  for (const [name, toOrigin, throughEdge] of scenarios) {
+    const origin = [];
+    const edge = [];
+    // Alternate the two so drift on a shared machine hits both alike.
+    for (let round = 0; round < 2; round++) {
+      origin.push(await measure(toOrigin));
+      edge.push(await measure(throughEdge));
+    }
+    const avg = (runs, k) => runs.reduce((sum, r) => sum + r[k], 0) / runs.length;
+    rows.push({
+      request: name,
+      "origin p50": avg(origin, "p50").toFixed(2),
+      "origin p99": avg(origin, "p99").toFixed(2),
+      "edge p50": avg(edge, "p50").toFixed(2),
+      "edge p99": avg(edge, "p99").toFixed(2),
+      "added p50": (avg(edge, "p50") - avg(origin, "p50")).toFixed(2),
+      "p50 ratio": (avg(edge, "p50") / avg(origin, "p50")).toFixed(2),
+    });
   }
-  const avg = (runs, k) => runs.reduce((s, r) => s + r[k], 0) / runs.length;
-  const row = (name, runs) => ({
-    path: name,
-    "p50 ms": avg(runs, "p50").toFixed(2),
-    "p90 ms": avg(runs, "p90").toFixed(2),
-    "p99 ms": avg(runs, "p99").toFixed(2),
-  });
-  console.log(`signed sync, ${n} sequential requests per run, 2 runs each, loopback`);
-  console.table([row("origin directly", origin), row("through the edge", edge)]);
-  console.log(
-    `edge adds ${(avg(edge, "p50") - avg(origin, "p50")).toFixed(2)} ms at p50 ` +
-      `(${(avg(edge, "p50") / avg(origin, "p50")).toFixed(2)}x), ` +
-      `${(avg(edge, "p99") - avg(origin, "p99")).toFixed(2)} ms at p99`,
-  );
+  console.table(rows);
 } finally {
   await gw.stop();
 }

@@ -14,7 +14,7 @@ use worker::{Context, Env, Headers, Method, Request, RequestInit, Response, Resu
 
 use crate::http;
 use crate::origin::{OriginAnswer, OriginCall, forward};
-use crate::sync::tenant_stub;
+use crate::sync::{post_later, tenant_stub};
 use crate::tenant_state::{AccessEntry, Admission, Grant};
 
 /// Largest customer body accepted, in bytes.
@@ -87,20 +87,7 @@ impl Call<'_> {
         self.entry.status = response.status_code();
         self.entry.code = code.map(str::to_string);
         let stub = tenant_stub(self.env, &self.policy.tenant)?;
-        let entry = self.entry;
-        self.ctx.wait_until(async move {
-            let result = async {
-                let mut init = RequestInit::new();
-                init.with_method(Method::Post)
-                    .with_body(Some(serde_json::to_string(&entry)?.into()));
-                let req = Request::new_with_init("https://tenant-state/access-log", &init)?;
-                stub.fetch_with_request(req).await
-            }
-            .await;
-            if let Err(err) = result {
-                worker::console_error!("access log write failed: {err}");
-            }
-        });
+        post_later(self.ctx, stub, "/access-log", self.entry);
         Ok(response)
     }
 

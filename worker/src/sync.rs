@@ -44,19 +44,25 @@ pub fn signature_result(rejection: &Rejection) -> &'static str {
     }
 }
 
-/// Sends a log entry to the tenant's object after the answer has gone out.
-pub fn log_later(ctx: &Context, stub: Stub, entry: LogEntry) {
+/// Posts `body` as JSON to the tenant's object at `path` after the answer has gone out (log
+/// writes: the sender does not wait for them, and a failure is logged, not answered).
+pub fn post_later<T: serde::Serialize + 'static>(
+    ctx: &Context,
+    stub: Stub,
+    path: &'static str,
+    body: T,
+) {
     ctx.wait_until(async move {
         let result = async {
             let mut init = RequestInit::new();
             init.with_method(Method::Post)
-                .with_body(Some(serde_json::to_string(&entry)?.into()));
-            let req = Request::new_with_init("https://tenant-state/log", &init)?;
+                .with_body(Some(serde_json::to_string(&body)?.into()));
+            let req = Request::new_with_init(&format!("https://tenant-state{path}"), &init)?;
             stub.fetch_with_request(req).await
         }
         .await;
         if let Err(err) = result {
-            worker::console_error!("sync log write failed: {err}");
+            worker::console_error!("write to tenant state {path} failed: {err}");
         }
     });
 }
@@ -106,7 +112,7 @@ impl Attempt<'_> {
             (entry.payload_type, entry.payload_version) = declared_type_and_version(body);
         }
         match tenant_stub(self.env, &policy.tenant) {
-            Ok(stub) => log_later(self.ctx, stub, entry),
+            Ok(stub) => post_later(self.ctx, stub, "/log", entry),
             Err(err) => worker::console_error!("no tenant state binding: {err}"),
         }
         http::problem(rejection, self.request_id)

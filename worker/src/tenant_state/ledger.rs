@@ -1,0 +1,283 @@
+//! The signed-sync path inside the object: reserve the nonce and payload hash (atomically,
+//! with the section versions), forward to the origin, then commit or release.
+
+use serde::{Deserialize, Serialize};
+use syncgate::Rejection;
+use syncgate::replay::check_section_versions;
+use worker::{Method, Request, Response, Result};
+
+use super::{LogEntry, TenantState, int, str_value, u64_value};
+use crate::http;
+use crate::origin::{OriginAnswer, OriginCall, forward};
+
+/// What the worker tells the object about a verified sync request (header `x-syncgate-meta`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncMeta {
+    /// Edge request id.
+    pub request_id: String,
+    /// Arrival time, Unix milliseconds.
+    pub received_at: i64,
+    /// `CF-Connecting-IP`.
+    pub source_ip: Option<String>,
+    /// Routed instance.
+    pub instance: String,
+    /// Routed tenant.
+    pub tenant: String,
+    /// Origin base URL.
+    pub origin: Option<String>,
+    /// Verified key id.
+    pub key_id: String,
+    /// Ledger key of the nonce.
+    pub nonce_key: String,
+    /// Ledger key of the payload hash.
+    pub payload_key: String,
+    /// Ledger expiry, Unix seconds.
+    pub expires_at: i64,
+    /// Sections carried.
+    pub sections: Vec<String>,
+    /// Payload type.
+    pub payload_type: String,
+    /// Payload version.
+    pub payload_version: u64,
+    /// Hex SHA-256 of the body (the origin's idempotency key).
+    pub payload_hash: String,
+}
+
+#[derive(Deserialize)]
+struct LedgerRow {
+    kind: String,
+    request_id: String,
+    applied: i64,
+}
+
+#[derive(Deserialize)]
+struct VersionRow {
+    section: String,
+    version: i64,
+}
+
+#[derive(Deserialize)]
+struct LastSyncRow {
+    at: i64,
+    payload_type: String,
+    payload_version: i64,
+    request_id: String,
+    key_id: String,
+}
+
+impl TenantState {
+    /// Atomically checks nonce, payload and section versions, then reserves nonce and payload.
+    /// No `await` inside: the object runs it as one step.
+    pub(super) fn reserve(&self, meta: &SyncMeta) -> std::result::Result<(), Rejection> {
+        let sql = self.sql();
+        let now = http::now_seconds();
+        let rows: Vec<LedgerRow> = sql
+            .exec(
+                "SELECT kind, request_id, applied FROM ledger WHERE key IN (?, ?) AND expires_at >= ? ORDER BY kind = 'payload'",
+                vec![str_value(&meta.nonce_key), str_value(&meta.payload_key), int(now)],
+            )
+            .and_then(|c| c.to_array())
+            .map_err(|_| Rejection::OriginUnavailable)?;
+        if let Some(row) = rows.first() {
+            let original_request_id = Some(row.request_id.clone());
+            let applied = row.applied != 0;
+            return Err(if row.kind == "nonce" {
+                Rejection::ReplayedNonce {
+                    original_request_id,
+                    applied,
+                }
+            } else {
+                Rejection::DuplicatePayload {
+                    original_request_id,
+                    applied,
+                }
+            });
+        }
+        let versions: Vec<VersionRow> = sql
+            .exec("SELECT section, version FROM section_versions", None)
+            .and_then(|c| c.to_array())
+            .map_err(|_| Rejection::OriginUnavailable)?;
+        let sections: Vec<&str> = meta.sections.iter().map(String::as_str).collect();
+        check_section_versions(&sections, meta.payload_version, |section| {
+            versions
+                .iter()
+                .find(|v| v.section == section)
+                .and_then(|v| u64::try_from(v.version).ok())
+        })?;
+        for (key, kind) in [(&meta.nonce_key, "nonce"), (&meta.payload_key, "payload")] {
+            sql.exec(
+                "INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at) VALUES (?, ?, ?, 0, ?)",
+                vec![str_value(key), str_value(kind), str_value(&meta.request_id), int(meta.expires_at)],
+            )
+            .map_err(|_| Rejection::OriginUnavailable)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn release(&self, meta: &SyncMeta) -> Result<()> {
+        self.sql().exec(
+            "DELETE FROM ledger WHERE key IN (?, ?) AND request_id = ? AND applied = 0",
+            vec![
+                str_value(&meta.nonce_key),
+                str_value(&meta.payload_key),
+                str_value(&meta.request_id),
+            ],
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn commit(&self, meta: &SyncMeta) -> Result<()> {
+        let sql = self.sql();
+        let now_ms = http::now_millis();
+        sql.exec(
+            "UPDATE ledger SET applied = 1 WHERE key IN (?, ?) AND request_id = ?",
+            vec![
+                str_value(&meta.nonce_key),
+                str_value(&meta.payload_key),
+                str_value(&meta.request_id),
+            ],
+        )?;
+        for section in &meta.sections {
+            sql.exec(
+                "INSERT INTO section_versions (section, version, request_id) VALUES (?, ?, ?)
+                 ON CONFLICT (section) DO UPDATE SET version = excluded.version, request_id = excluded.request_id
+                 WHERE excluded.version > section_versions.version",
+                vec![str_value(section), u64_value(meta.payload_version), str_value(&meta.request_id)],
+            )?;
+        }
+        sql.exec(
+            "INSERT OR REPLACE INTO last_sync (id, at, payload_type, payload_version, request_id, key_id) VALUES (1, ?, ?, ?, ?, ?)",
+            vec![
+                int(now_ms),
+                str_value(&meta.payload_type),
+                u64_value(meta.payload_version),
+                str_value(&meta.request_id),
+                str_value(&meta.key_id),
+            ],
+        )?;
+        sql.exec(
+            "INSERT INTO key_usage (kid, last_used_at, uses) VALUES (?, ?, 1)
+             ON CONFLICT (kid) DO UPDATE SET last_used_at = excluded.last_used_at, uses = uses + 1",
+            vec![str_value(&meta.key_id), int(now_ms)],
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn log_for(meta: &SyncMeta, rejection: Option<&Rejection>) -> LogEntry {
+        LogEntry {
+            request_id: meta.request_id.clone(),
+            received_at: meta.received_at,
+            source_ip: meta.source_ip.clone(),
+            payload_type: Some(meta.payload_type.clone()),
+            payload_version: Some(meta.payload_version),
+            key_id: Some(meta.key_id.clone()),
+            signature_result: "valid".into(),
+            status: if rejection.is_some() {
+                "rejected"
+            } else {
+                "applied"
+            }
+            .into(),
+            code: rejection.map(|r| r.code().to_string()),
+            message: rejection.map(ToString::to_string),
+        }
+    }
+
+    pub(super) async fn sync(&self, req: &mut Request, request_id: &str) -> Result<Response> {
+        let meta: SyncMeta = match req.headers().get("x-syncgate-meta")? {
+            Some(text) => serde_json::from_str(&text)?,
+            None => return http::problem(&Rejection::NotFound, request_id),
+        };
+        let body = req.bytes().await?;
+        if let Err(rejection) = self.reserve(&meta) {
+            self.append_log(&Self::log_for(&meta, Some(&rejection)))?;
+            self.ensure_alarm().await?;
+            return http::problem(&rejection, request_id);
+        }
+        self.ensure_alarm().await?;
+        let Some(origin) = meta.origin.as_deref() else {
+            self.release(&meta)?;
+            let rejection = Rejection::OriginUnavailable;
+            self.append_log(&Self::log_for(&meta, Some(&rejection)))?;
+            return http::problem(&rejection, request_id);
+        };
+        let call = OriginCall {
+            method: Method::Post,
+            base: origin,
+            path: format!("/origin/v1/{}/sync", meta.tenant),
+            query: None,
+            body,
+            content_type: Some("application/json".into()),
+            request_id,
+            tenant: &meta.tenant,
+            instance: &meta.instance,
+            key_id: &meta.key_id,
+            idempotency_key: Some(meta.payload_hash.clone()),
+            fields: None,
+            if_match: None,
+        };
+        match forward(&self.env, &call).await? {
+            OriginAnswer::Answered { status, .. } if (200..300).contains(&status) => {
+                self.commit(&meta)?;
+                self.append_log(&Self::log_for(&meta, None))?;
+                http::json(
+                    &serde_json::json!({
+                        "status": "applied",
+                        "requestId": request_id,
+                        "payloadType": meta.payload_type,
+                        "payloadVersion": meta.payload_version,
+                        "keyId": meta.key_id,
+                    }),
+                    200,
+                )
+            }
+            OriginAnswer::Answered { status, body, .. } => {
+                // The origin refused (its own validation, or a version it already has): nothing
+                // was applied, so the reservation goes and the origin's code is passed on.
+                self.release(&meta)?;
+                let code = serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string));
+                let rejection = code
+                    .as_deref()
+                    .and_then(Rejection::from_code)
+                    .unwrap_or(Rejection::OriginUnavailable);
+                worker::console_log!("origin refused {request_id} with {status}");
+                self.append_log(&Self::log_for(&meta, Some(&rejection)))?;
+                http::problem(&rejection, request_id)
+            }
+            OriginAnswer::Unavailable { reason } => {
+                worker::console_log!("origin unavailable for {request_id}: {reason}");
+                self.release(&meta)?;
+                let rejection = Rejection::OriginUnavailable;
+                self.append_log(&Self::log_for(&meta, Some(&rejection)))?;
+                http::problem(&rejection, request_id)
+            }
+        }
+    }
+
+    pub(super) fn status(&self) -> Result<Response> {
+        let rows: Vec<LastSyncRow> = self
+            .sql()
+            .exec(
+                "SELECT at, payload_type, payload_version, request_id, key_id FROM last_sync WHERE id = 1",
+                None,
+            )?
+            .to_array()?;
+        let body = match rows.first() {
+            Some(row) => serde_json::json!({
+                "lastSyncAt": http::rfc3339(row.at),
+                "lastPayloadType": row.payload_type,
+                "lastPayloadVersion": row.payload_version,
+                "lastRequestId": row.request_id,
+                "lastKeyId": row.key_id,
+            }),
+            None => serde_json::json!({
+                "lastSyncAt": null, "lastPayloadType": null, "lastPayloadVersion": null,
+                "lastRequestId": null, "lastKeyId": null,
+            }),
+        };
+        http::json(&body, 200)
+    }
+}

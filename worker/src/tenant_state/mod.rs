@@ -1,0 +1,286 @@
+//! `TenantState`: the Durable Object that holds one tenant's strongly consistent state.
+//!
+//! One object per tenant (named by tenant id), SQLite-backed. It keeps:
+//! - the **replay ledger** (nonce and payload-hash keys from [`syncgate::replay::ReplayKeys`]),
+//! - the **last applied version of each config section** (`stale_version`),
+//! - the **sync log** (every attempt, newest first, bounded retention),
+//! - **last-successful-sync** metadata and per-signing-key **last used** times,
+//! - the tenant's **API keys** (hashes only), the customer API's **token buckets** (per key and
+//!   per tenant) and its **access log**.
+//!
+//! A Durable Object runs one event at a time and its SQL calls are synchronous, so a sequence of
+//! SQL statements with no `await` between them is atomic: that is how check-and-reserve works
+//! when twenty copies of one request arrive together — exactly one reserves. The reservation is
+//! committed only after the origin confirms, and released when it fails, so nothing accepted is
+//! lost and nothing is applied twice. An alarm prunes expired ledger entries and old log rows:
+//! state grows with traffic inside the window, not with time.
+//!
+//! The worker talks to the object over an internal HTTP interface (the paths in `fetch`);
+//! nothing outside the Worker can reach it. [`ledger`] is the signed-sync path (reserve, forward,
+//! commit or release), [`logs`] the sync log, [`access`] API keys, token buckets and the
+//! customer-API access log.
+
+mod access;
+mod ledger;
+mod logs;
+
+pub use access::{AccessEntry, Admission, Grant};
+pub use ledger::SyncMeta;
+pub use logs::LogEntry;
+
+use serde::{Deserialize, Serialize};
+use syncgate::Rejection;
+use worker::{
+    DurableObject, Env, Method, Request, Response, Result, SqlStorage, SqlStorageValue, State,
+};
+
+use crate::http;
+
+/// The Durable Object binding.
+pub const BINDING: &str = "TENANT_STATE";
+/// Most sync log rows kept per tenant.
+pub const LOG_RETENTION_ROWS: i64 = 10_000;
+/// Oldest sync log row kept, in milliseconds (30 days).
+pub const LOG_RETENTION_MS: i64 = 30 * 24 * 3600 * 1000;
+/// Pruning cadence while the ledger holds entries, in milliseconds.
+pub const PRUNE_EVERY_MS: i64 = 60_000;
+/// Default and largest page size for log listings.
+pub const DEFAULT_PAGE: i64 = 50;
+/// Largest page size for log listings.
+pub const MAX_PAGE: i64 = 200;
+/// The cursor of the first page: above any row number (and exact in JavaScript).
+const MAX_SAFE_CURSOR: i64 = (1 << 53) - 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS ledger (
+  key TEXT PRIMARY KEY, kind TEXT NOT NULL, request_id TEXT NOT NULL,
+  applied INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ledger_expiry ON ledger (expires_at);
+CREATE TABLE IF NOT EXISTS section_versions (
+  section TEXT PRIMARY KEY, version INTEGER NOT NULL, request_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sync_log (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, received_at INTEGER NOT NULL,
+  source_ip TEXT, payload_type TEXT, payload_version INTEGER, key_id TEXT,
+  signature_result TEXT NOT NULL, status TEXT NOT NULL, code TEXT, message TEXT);
+CREATE TABLE IF NOT EXISTS last_sync (
+  id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL, payload_type TEXT NOT NULL,
+  payload_version INTEGER NOT NULL, request_id TEXT NOT NULL, key_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS key_usage (
+  kid TEXT PRIMARY KEY, last_used_at INTEGER NOT NULL, uses INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS rate_buckets (
+  bucket TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS access_log (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, at INTEGER NOT NULL,
+  source_ip TEXT, api_key_id TEXT, method TEXT NOT NULL, route TEXT NOT NULL,
+  status INTEGER NOT NULL, code TEXT);
+CREATE TABLE IF NOT EXISTS api_keys (
+  id TEXT PRIMARY KEY, hash TEXT NOT NULL, scopes TEXT NOT NULL, fields TEXT, name TEXT,
+  created_at INTEGER NOT NULL, revoked_at INTEGER);
+";
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyUsageRow {
+    kid: String,
+    last_used_at: i64,
+    uses: i64,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CountRow {
+    n: i64,
+}
+
+#[allow(missing_docs)] // the macro adds undocumented JS glue
+mod object {
+    use worker::{Env, State, durable_object};
+
+    /// The per-tenant Durable Object.
+    #[durable_object]
+    pub struct TenantState {
+        pub(super) state: State,
+        pub(super) env: Env,
+    }
+}
+pub use object::TenantState;
+
+pub(super) fn str_value(s: &str) -> SqlStorageValue {
+    SqlStorageValue::String(s.to_string())
+}
+
+pub(super) fn opt_str(s: Option<&str>) -> SqlStorageValue {
+    s.map_or(SqlStorageValue::Null, str_value)
+}
+
+pub(super) fn int(v: i64) -> SqlStorageValue {
+    SqlStorageValue::Integer(v)
+}
+
+pub(super) fn u64_value(v: u64) -> SqlStorageValue {
+    SqlStorageValue::Integer(i64::try_from(v).unwrap_or(i64::MAX))
+}
+
+impl DurableObject for TenantState {
+    fn new(state: State, env: Env) -> Self {
+        if let Err(err) = state.storage().sql().exec(SCHEMA, None) {
+            worker::console_error!("tenant state schema: {err}");
+        }
+        Self { state, env }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let request_id = req
+            .headers()
+            .get("x-request-id")?
+            .unwrap_or_else(http::new_request_id);
+        let path = req.path();
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        match (req.method(), segments.as_slice()) {
+            (Method::Post, ["sync"]) => self.sync(&mut req, &request_id).await,
+            (Method::Post, ["log"]) => {
+                let entry: LogEntry = req.json().await?;
+                self.append_log(&entry)?;
+                self.ensure_alarm().await?;
+                Ok(Response::empty()?.with_status(204))
+            }
+            (Method::Get, ["status"]) => {
+                self.authorized(&req, "sync:read", &request_id, |s| s.status())
+            }
+            (Method::Get, ["logs"]) => {
+                let url = req.url()?;
+                self.authorized(&req, "sync:read", &request_id, |s| s.logs(&url))
+            }
+            (Method::Post, ["authorize"]) => {
+                let scope = req.headers().get("x-syncgate-scope")?.unwrap_or_default();
+                match self.authorize(&req, &scope) {
+                    Ok(grant) => http::json(&grant, 200),
+                    Err(rejection) => http::problem(&rejection, &request_id),
+                }
+            }
+            (Method::Post, ["admit"]) => {
+                let admission: Admission = req.json().await?;
+                self.admit(&req, &admission, &request_id).await
+            }
+            (Method::Post, ["access-log"]) => {
+                let entry: AccessEntry = req.json().await?;
+                self.append_access(&entry)?;
+                self.ensure_alarm().await?;
+                Ok(Response::empty()?.with_status(204))
+            }
+            (Method::Get, ["access-log"]) => {
+                let url = req.url()?;
+                self.access_log(&url)
+            }
+            (Method::Post, ["api-keys"]) => {
+                let record: crate::api_keys::ApiKeyRecord = req.json().await?;
+                self.insert_api_key(&record)?;
+                Ok(Response::empty()?.with_status(201))
+            }
+            (Method::Delete, ["api-keys", id]) => {
+                let revoked = self.revoke_api_key(id)?;
+                Ok(Response::empty()?.with_status(if revoked { 204 } else { 404 }))
+            }
+            (Method::Get, ["key-usage"]) => {
+                let rows: Vec<KeyUsageRow> = self
+                    .sql()
+                    .exec(
+                        "SELECT kid, last_used_at AS lastUsedAt, uses FROM key_usage ORDER BY kid",
+                        None,
+                    )?
+                    .to_array()?;
+                http::json(&rows, 200)
+            }
+            _ => http::problem(&Rejection::NotFound, &request_id),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let now_ms = http::now_millis();
+        self.prune(now_ms)?;
+        let pending: Vec<CountRow> = self
+            .sql()
+            .exec("SELECT COUNT(*) AS n FROM ledger", None)?
+            .to_array()?;
+        if pending.first().is_some_and(|row| row.n > 0) {
+            self.state
+                .storage()
+                .set_alarm(std::time::Duration::from_millis(
+                    PRUNE_EVERY_MS.unsigned_abs(),
+                ))
+                .await?;
+        }
+        Response::ok("pruned")
+    }
+}
+
+impl TenantState {
+    pub(super) fn sql(&self) -> SqlStorage {
+        self.state.storage().sql()
+    }
+
+    pub(super) async fn ensure_alarm(&self) -> Result<()> {
+        let storage = self.state.storage();
+        if storage.get_alarm().await?.is_none() {
+            storage
+                .set_alarm(std::time::Duration::from_millis(
+                    PRUNE_EVERY_MS.unsigned_abs(),
+                ))
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn prune(&self, now_ms: i64) -> Result<()> {
+        let sql = self.sql();
+        sql.exec(
+            "DELETE FROM ledger WHERE expires_at < ?",
+            vec![int(now_ms / 1000)],
+        )?;
+        sql.exec(
+            "DELETE FROM sync_log WHERE received_at < ? OR seq <= (SELECT MAX(seq) FROM sync_log) - ?",
+            vec![int(now_ms - LOG_RETENTION_MS), int(LOG_RETENTION_ROWS)],
+        )?;
+        sql.exec(
+            "DELETE FROM access_log WHERE at < ? OR seq <= (SELECT MAX(seq) FROM access_log) - ?",
+            vec![int(now_ms - LOG_RETENTION_MS), int(LOG_RETENTION_ROWS)],
+        )?;
+        // A bucket untouched for an hour is full again; forgetting it changes nothing.
+        sql.exec(
+            "DELETE FROM rate_buckets WHERE updated_at < ?",
+            vec![int(now_ms - 3_600_000)],
+        )?;
+        Ok(())
+    }
+}
+
+/// `limit` (default [`DEFAULT_PAGE`], at most [`MAX_PAGE`]) and `cursor` (a row number; the
+/// first page when absent) of a listing.
+pub(super) fn page_params(url: &worker::Url) -> (i64, i64) {
+    let mut limit = DEFAULT_PAGE;
+    let mut cursor = MAX_SAFE_CURSOR;
+    for (name, value) in url.query_pairs() {
+        match name.as_ref() {
+            "limit" => limit = value.parse().unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE),
+            "cursor" => cursor = value.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    (limit, cursor)
+}
+
+/// Splits `limit + 1` rows (newest first) into a page and the cursor of the next page.
+pub(super) fn paginate<T>(
+    rows: &[T],
+    limit: i64,
+    seq: impl Fn(&T) -> i64,
+) -> (Vec<&T>, Option<String>) {
+    let take = usize::try_from(limit).unwrap_or(0);
+    let page: Vec<&T> = rows.iter().take(take).collect();
+    let next = if rows.len() > take {
+        page.last().map(|row| seq(row).to_string())
+    } else {
+        None
+    };
+    (page, next)
+}
