@@ -44,11 +44,11 @@ done
 pids=()
 cleanup() {
   trap - EXIT INT TERM
-  echo
-  echo "stopping edge and origin"
+  trap '' PIPE # the terminal or a pipe may be gone already; stopping must not depend on it
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
   sleep 1
   for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+  echo "stopped edge and origin" >&2 || true
 }
 trap cleanup EXIT INT TERM
 
