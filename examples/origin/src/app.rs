@@ -9,6 +9,7 @@
 //! The log line names method, path, status, request id and duration — never a query, a body, a
 //! header value other than the request id, or a secret.
 
+use crate::log_line;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::Instant;
@@ -166,7 +167,7 @@ impl App {
     fn refuse(&self, error: &OriginError, request_id: &str) -> Reply {
         match error {
             OriginError::Storage(detail) => {
-                eprintln!("origin: storage failure for request {request_id}: {detail}");
+                log_line!("origin: storage failure for request {request_id}: {detail}");
             }
             OriginError::Rejected(_) | OriginError::InvalidControl(_) => self.stats.rejected(),
             OriginError::InjectedFault => {}
@@ -192,7 +193,7 @@ impl Handler for App {
             Reply::Respond(response) => response.status.to_string(),
             Reply::Drop => "dropped".to_string(),
         };
-        eprintln!(
+        log_line!(
             "{} {} {} {} {} {}ms",
             rfc3339(now_unix()),
             request.method,

@@ -12,6 +12,7 @@
 //! conflicting `Content-Length`s, or with a transfer coding other than `chunked` is refused with
 //! 400 and the connection closed.
 
+use crate::log_line;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -154,7 +155,7 @@ pub fn serve<H: Handler>(
                 serve_connection(stream, handler.as_ref());
             });
         if let Err(e) = spawned {
-            eprintln!("origin: cannot start a connection thread: {e}");
+            log_line!("origin: cannot start a connection thread: {e}");
         }
     }
     let deadline = Instant::now() + drain;

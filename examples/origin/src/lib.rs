@@ -27,6 +27,16 @@ pub mod routes;
 pub mod store;
 pub mod sync;
 
+/// Writes one line to stderr, ignoring failure: `eprintln!` panics when stderr is a closed pipe
+/// (a parent that stopped reading), and a log line must never take a request or shutdown down.
+macro_rules! log_line {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+pub(crate) use log_line;
+
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
@@ -81,7 +91,7 @@ pub fn run(options: &Options) -> Result<(), String> {
         .and_then(|()| stdout.flush())
         .map_err(|e| format!("cannot write to stdout: {e}"))?;
     drop(stdout);
-    eprintln!(
+    log_line!(
         "origin: database {}, test controls {}",
         options.db.display(),
         if options.test_controls { "on" } else { "off" }
@@ -89,7 +99,7 @@ pub fn run(options: &Options) -> Result<(), String> {
 
     http::serve(&listener, &app, &stop, SHUTDOWN_DRAIN)
         .map_err(|e| format!("the listener failed: {e}"))?;
-    eprintln!("origin: stopped");
+    log_line!("origin: stopped");
     Ok(())
 }
 
@@ -115,7 +125,7 @@ fn watch_signals(stop: &Arc<AtomicBool>, addr: SocketAddr) -> Result<(), String>
             let mut byte = [0_u8; 1];
             if wake_read.read(&mut byte).is_ok() {
                 stop.store(true, Ordering::SeqCst);
-                eprintln!("origin: stopping");
+                log_line!("origin: stopping");
                 let wake = match addr.ip() {
                     IpAddr::V4(ip) if ip.is_unspecified() => {
                         SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()))

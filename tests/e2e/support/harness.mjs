@@ -45,7 +45,11 @@ export async function startOrigin(dir, secret) {
     });
     child.once("exit", (code) => fail(new Error(`origin exited ${code}: ${Buffer.concat(stderr)}`)));
   });
-  return { url, child, stop: () => child.kill("SIGTERM") };
+  // The origin never outlives this process, however it ends (Miniflare's own signal handlers
+  // exit the process without running ours).
+  const stop = () => child.exitCode === null && child.kill("SIGTERM");
+  process.once("exit", stop);
+  return { url, child, stop };
 }
 
 /** The gateway: origin + worker. `stop()` tears both down. */
@@ -74,14 +78,38 @@ export async function startGateway() {
   return new Gateway({ edge, origin, mf, dir, adminToken, originSecret });
 }
 
+/** A gateway served by `serve.mjs` in a child process (for benchmarks). */
+export async function startGatewayProcess() {
+  const child = spawn(process.execPath, [join(import.meta.dirname, "serve.mjs")], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const line = await new Promise((ok, fail) => {
+    createInterface({ input: child.stdout }).once("line", ok);
+    child.once("exit", (code) => fail(new Error(`gateway process exited ${code}`)));
+  });
+  const info = JSON.parse(line);
+  const stopped = new Promise((ok) => child.once("exit", ok));
+  return new Gateway({
+    edge: info.edge,
+    origin: { url: info.origin },
+    adminToken: info.adminToken,
+    originSecret: info.originSecret,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await stopped;
+    },
+  });
+}
+
 export class Gateway {
-  constructor({ edge, origin, mf, dir, adminToken, originSecret }) {
-    Object.assign(this, { edge, origin, mf, dir, adminToken, originSecret });
+  constructor({ edge, origin, mf, dir, adminToken, originSecret, stop }) {
+    Object.assign(this, { edge, origin, mf, dir, adminToken, originSecret, stopProcess: stop });
   }
 
   async stop() {
-    await this.mf.dispose();
+    if (this.stopProcess) return this.stopProcess();
     this.origin.stop();
+    await this.mf.dispose();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
