@@ -8,7 +8,6 @@
 // Both paths end in the same origin work (verify the edge signature, validate, SQLite); the
 // difference is the edge: KV read, unsealing, the core's checks, the Durable Object's step
 // (reserve/commit for sync, authorise and rate-limit for customers) and the extra hop.
-import { createHash, randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { branding, request, startGatewayProcess, syncgate } from "../tests/e2e/support/harness.mjs";
 
@@ -25,29 +24,10 @@ try {
   let version = 0;
   let serial = 0;
 
-  /** A request straight to the origin, signed exactly as the edge signs it. */
   const direct = async (method, path, body, expected) => {
-    const requestId = `req_${randomUUID().replaceAll("-", "").slice(0, 24)}`;
-    const url = `${gw.origin.url}${path}`;
-    const headers = {
-      "x-request-id": requestId,
-      "x-syncgate-tenant": t.tenant,
-      "x-syncgate-instance": t.instance,
-      "x-syncgate-key-id": t.key.kid,
-    };
-    const components = ["@query", "x-request-id", "x-syncgate-tenant", "x-syncgate-key-id"];
-    if (body !== undefined) headers["content-type"] = "application/json";
-    if (path.endsWith("/sync")) {
-      headers["idempotency-key"] = createHash("sha256").update(body).digest("hex");
-      components.push("idempotency-key");
-    }
-    const signed = syncgate.signRequest(
-      { method, url, headers, body: body ?? "" },
-      { kid: "edge", secret: gw.originSecret },
-      { label: "edge", nonce: requestId, components },
-    );
-    if (!signed.ok) throw new Error(signed.message);
-    const res = await request(url, { method, headers: { ...headers, ...signed.headers }, body });
+    const res = await gw.originDirect(method, path, {
+      tenant: t.tenant, instance: t.instance, keyId: t.key.kid, body,
+    });
     if (res.status !== expected) throw new Error(`origin answered ${res.status}: ${await res.text()}`);
     return res.json();
   };

@@ -447,30 +447,6 @@ impl Rejection {
             },
         }
     }
-
-    /// Rebuilds a rejection from its wire code, for codes that carry no detail (an adapter
-    /// passing on another component's answer). Codes with details get neutral ones.
-    #[must_use]
-    pub fn from_code(code: &str) -> Option<Self> {
-        Some(match code {
-            "unknown_instance" => Self::UnknownInstance,
-            "instance_disabled" => Self::InstanceDisabled,
-            "unsupported_media_type" => Self::UnsupportedMediaType,
-            "missing_signature" => Self::MissingSignature,
-            "unknown_key" => Self::UnknownKey,
-            "revoked_key" => Self::RevokedKey,
-            "stale_timestamp" => Self::StaleTimestamp,
-            "future_timestamp" => Self::FutureTimestamp,
-            "digest_mismatch" => Self::DigestMismatch,
-            "invalid_signature" => Self::InvalidSignature,
-            "tenant_mismatch" => Self::TenantMismatch,
-            "origin_unavailable" => Self::OriginUnavailable,
-            "unauthorized" => Self::Unauthorized,
-            "not_found" => Self::NotFound,
-            "idempotency_conflict" => Self::IdempotencyConflict,
-            _ => return None,
-        })
-    }
 }
 
 /// Every wire code, in the order of the brief. Tests and docs iterate over it.
@@ -532,10 +508,5 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), ALL_CODES.len());
-        for code in ALL_CODES {
-            if let Some(r) = Rejection::from_code(code) {
-                assert_eq!(r.code(), code);
-            }
-        }
     }
 }

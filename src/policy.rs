@@ -233,9 +233,14 @@ impl TenantPolicy {
             ));
         }
         if let Some(origin) = &self.origin
-            && !(origin.starts_with("https://") || origin.starts_with("http://"))
+            && (crate::request::TargetUri::parse(origin).is_err()
+                || origin.contains(['?', '#'])
+                || origin.len() > 2048)
         {
-            return Err(Rejection::invalid_field("origin", "must be an http(s) URL"));
+            return Err(Rejection::invalid_field(
+                "origin",
+                "must be an absolute http(s) base url without query or fragment",
+            ));
         }
         if self.rate_limits.per_key_per_minute == 0 || self.rate_limits.per_tenant_per_minute == 0 {
             return Err(Rejection::invalid_field(
@@ -341,5 +346,24 @@ mod tests {
             TenantPolicy::from_json(r#"{"instance":"acme-eu1","tenant":"acme","skewSeconds":0}"#)
                 .unwrap_err();
         assert_eq!(e.field(), Some("skewSeconds"));
+        for origin in [
+            "ftp://x",
+            "http://exa mple",
+            "https://u@h",
+            "http://h/?q",
+            "origin",
+        ] {
+            let json = format!(r#"{{"instance":"acme-eu1","tenant":"acme","origin":"{origin}"}}"#);
+            assert_eq!(
+                TenantPolicy::from_json(&json).unwrap_err().field(),
+                Some("origin")
+            );
+        }
+        assert!(
+            TenantPolicy::from_json(
+                r#"{"instance":"acme-eu1","tenant":"acme","origin":"http://127.0.0.1:8788"}"#
+            )
+            .is_ok()
+        );
     }
 }

@@ -3,9 +3,12 @@
 //! The core decides *what* must be unique and for *how long*; storing it is the edge's job (a
 //! Durable Object per tenant, strongly consistent — never KV, whose writes take up to a minute to
 //! be seen elsewhere). [`ReplayKeys`] are derived only from signed material (the nonce is covered
-//! by the MAC, the payload hash by the digest or the MAC) and bound to tenant and key, so editing
-//! an unsigned header cannot dodge the ledger and one tenant's traffic never collides with
-//! another's. An entry expires when its request would be refused as stale anyway.
+//! by the MAC, the payload hash by the digest or the MAC) and bound to the tenant, so editing an
+//! unsigned header cannot dodge the ledger and one tenant's traffic never collides with
+//! another's. They are deliberately *not* bound to the signing key: during a rotation a request
+//! may carry signatures by two keys, and a replay that keeps only the other key's signature must
+//! still find the first request's entries. An entry expires when its request would be refused as
+//! stale anyway.
 //!
 //! [`MemoryLedger`] is the ledger's reference semantics in memory: reserve before forwarding,
 //! commit when the origin confirms, release when it fails, so nothing accepted is lost and nothing
@@ -23,16 +26,16 @@ use crate::skew::SkewWindow;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplayKeys {
-    /// Hex SHA-256 of (tenant, key id, nonce).
+    /// Hex SHA-256 of (tenant, nonce).
     pub nonce_key: String,
-    /// Hex SHA-256 of (tenant, key id, payload hash).
+    /// Hex SHA-256 of (tenant, payload hash).
     pub payload_key: String,
     /// Unix seconds after which both entries may be pruned.
     pub expires_at: i64,
 }
 
 fn bound_hash(primitives: &dyn Primitives, domain: &str, fields: &[&str]) -> String {
-    // Length-prefixed fields: no choice of tenant, key id or nonce can collide with another.
+    // Length-prefixed fields: no choice of tenant or nonce can collide with another.
     let mut material = Vec::with_capacity(64);
     material.extend_from_slice(domain.as_bytes());
     for field in fields {
@@ -47,7 +50,6 @@ impl ReplayKeys {
     #[must_use]
     pub fn derive(
         tenant: &str,
-        key_id: &str,
         nonce: &str,
         payload_hash: &str,
         timestamp: i64,
@@ -55,12 +57,8 @@ impl ReplayKeys {
         primitives: &dyn Primitives,
     ) -> Self {
         Self {
-            nonce_key: bound_hash(primitives, "syncgate/nonce/v1", &[tenant, key_id, nonce]),
-            payload_key: bound_hash(
-                primitives,
-                "syncgate/payload/v1",
-                &[tenant, key_id, payload_hash],
-            ),
+            nonce_key: bound_hash(primitives, "syncgate/nonce/v2", &[tenant, nonce]),
+            payload_key: bound_hash(primitives, "syncgate/payload/v2", &[tenant, payload_hash]),
             expires_at: window.ledger_expiry(timestamp),
         }
     }

@@ -218,7 +218,6 @@ pub fn admit(
     let payload_hash = hex(&authenticated.body_sha256);
     let replay = ReplayKeys::derive(
         &policy.tenant,
-        &key.kid,
         &authenticated.nonce,
         &payload_hash,
         authenticated.timestamp,

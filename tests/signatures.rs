@@ -381,13 +381,23 @@ both! {
         assert_eq!(ledger.reserve(&v.replay, "req-3", &v.sections, 6, NOW).unwrap_err().code(), "replayed_nonce");
     }
 
-    replay_keys_are_bound_to_tenant_and_key {
+    replay_keys_are_bound_to_the_tenant_not_the_key {
+        // Rotation: the same request signed by both keys; a replay keeping only the old key's
+        // signature must land on the same ledger entries.
         let a = verify_request(&rfc9421(&branding(1)), &policy(), NOW).unwrap();
         let opts = SigningOptions::new(Scheme::Rfc9421, NOW, "n-1");
         let b = verify_request(&signed_with(&branding(1), "acme-2026-05", RETIRING, &opts), &policy(), NOW).unwrap();
-        assert_eq!(a.nonce, b.nonce);
-        assert_ne!(a.replay.nonce_key, b.replay.nonce_key);
-        assert_ne!(a.replay.payload_key, b.replay.payload_key);
+        assert_ne!(a.key_id, b.key_id);
+        assert_eq!(a.replay.nonce_key, b.replay.nonce_key);
+        assert_eq!(a.replay.payload_key, b.replay.payload_key);
+        let mut ledger = MemoryLedger::new();
+        ledger.reserve(&a.replay, "req-1", &a.sections, 1, NOW).unwrap();
+        assert_eq!(ledger.reserve(&b.replay, "req-2", &b.sections, 1, NOW).unwrap_err().code(), "replayed_nonce");
+        // Another tenant with the same nonce and body is another entry.
+        let globex = TenantPolicy::from_json(&policy_json("").replace("\"acme\"", "\"globex\"")).unwrap();
+        let body = br#"{"type":"branding","tenant":"globex","version":1,"branding":{"title":"Globex"}}"#;
+        let c = verify_request(&rfc9421(body), &globex, NOW).unwrap();
+        assert_ne!(c.replay.nonce_key, a.replay.nonce_key);
     }
 
     every_code_has_its_status {

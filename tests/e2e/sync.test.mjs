@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
-  SMTP_PASSWORD, branding, combined, expectProblem, features, request, smtp, startGateway, whsec,
+  SMTP_PASSWORD, branding, combined, expectProblem, features, request, smtp, startGateway,
+  startOrigin, whsec,
 } from "./support/harness.mjs";
 
 let gw;
@@ -141,6 +142,22 @@ describe("one rejection per code", () => {
     await expectRejected(t, await gw.sync(t.instance, branding(t.tenant, 1), t.key), 413, "payload_too_large");
   });
 
+  test("payload_too_large for a chunked body without Content-Length, read no further than the limit", async () => {
+    const t = await tenant({ maxBodyBytes: 1024 });
+    const { url, init } = gw.signSync(t.instance, branding(t.tenant, 1), t.key);
+    const chunk = new TextEncoder().encode(" ".repeat(512));
+    let sent = 0;
+    const body = new ReadableStream({
+      pull(controller) {
+        sent += 1;
+        if (sent > 8) controller.close();
+        else controller.enqueue(chunk);
+      },
+    });
+    const res = await request(url, { ...init, body, duplex: "half" });
+    await expectRejected(t, res, 413, "payload_too_large");
+  });
+
   test("unsupported_media_type", async () => {
     const t = await tenant();
     const res = await gw.sync(t.instance, branding(t.tenant, 1), t.key, { headers: { "content-type": "text/plain" } });
@@ -268,6 +285,55 @@ describe("reliability", () => {
       assert.deepEqual(items.slice(0, 3).map((i) => i.code), ["replayed_nonce", null, "origin_unavailable"]);
     });
   }
+});
+
+describe("the origin's own answers", () => {
+  test("an origin that refuses the edge's signature is origin_unavailable, never the origin's 401", async () => {
+    const wrong = await startOrigin(gw.dir, whsec());
+    try {
+      const t = await tenant({ origin: wrong.url });
+      const { url, init } = gw.signSync(t.instance, branding(t.tenant, 1), t.key);
+      const down = await request(url, init);
+      assert.equal((await expectProblem(assert, down, 503, "origin_unavailable")).retryable, true);
+      // Fixed configuration: the same request (same nonce) now goes through.
+      const policy = await (await gw.admin("GET", t.instance)).json();
+      assert.equal(policy.origin, wrong.url);
+      const fixed = await gw.admin("PUT", t.instance, {
+        instance: t.instance, tenant: t.tenant, origin: gw.origin.url, keys: [t.key],
+      });
+      assert.equal(fixed.status, 200);
+      assert.equal((await request(url, init)).status, 200);
+    } finally {
+      wrong.stop();
+    }
+  });
+
+  test("an origin refusal of the request itself is passed on with its code", async () => {
+    const t = await tenant();
+    // The origin already has v6 of branding (say, applied while the edge lost the answer).
+    const v6 = JSON.stringify(branding(t.tenant, 6));
+    const direct = await gw.originDirect("POST", `/origin/v1/${t.tenant}/sync`, {
+      tenant: t.tenant, instance: t.instance, keyId: t.key.kid, body: v6,
+    });
+    assert.equal(direct.status, 200);
+    const res = await gw.sync(t.instance, branding(t.tenant, 5), t.key);
+    const body = await expectProblem(assert, res, 409, "stale_version");
+    assert.equal(body.retryable, false);
+    const items = await gw.logs(t.instance, t.reader, { until: (items) => items.some((i) => i.code === "stale_version") });
+    assert.equal(items[0].status, "rejected");
+  });
+
+  test("a version older than one still in flight is stale at once", async () => {
+    const t = await tenant();
+    await gw.originControl({ mode: "stall", times: 1, stallMs: 800 });
+    const newer = gw.sync(t.instance, branding(t.tenant, 6), t.key);
+    await new Promise((r) => setTimeout(r, 200));
+    const older = await gw.sync(t.instance, branding(t.tenant, 5, "Older"), t.key);
+    await expectProblem(assert, older, 409, "stale_version");
+    // The stalled newer one was not applied (the origin answered 500 after its stall).
+    await expectProblem(assert, await newer, 503, "origin_unavailable");
+    assert.equal((await gw.sync(t.instance, branding(t.tenant, 6), t.key)).status, 200);
+  });
 });
 
 describe("tenant isolation and key rotation", () => {

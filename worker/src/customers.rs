@@ -202,12 +202,11 @@ pub async fn handle(
         }
         CustomerRoute::Create | CustomerRoute::Update(_) => {
             let media = media_type(req.headers());
-            let body = req.bytes().await?;
-            if body.len() > MAX_CUSTOMER_BODY {
+            let Some(body) = http::read_body_capped(&mut req, MAX_CUSTOMER_BODY).await? else {
                 return call.reject(&Rejection::PayloadTooLarge {
                     limit: MAX_CUSTOMER_BODY,
                 });
-            }
+            };
             let accepted = match route {
                 CustomerRoute::Create => media.as_deref() == Some("application/json"),
                 _ => matches!(

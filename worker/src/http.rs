@@ -96,6 +96,29 @@ pub fn rfc3339(millis: i64) -> String {
     String::from(date.to_iso_string())
 }
 
+/// Reads a request body of at most `limit` bytes, chunk by chunk, and stops as soon as it is
+/// larger: a body without `Content-Length` (chunked) is never buffered past the limit.
+/// `Ok(None)` means too large.
+///
+/// # Errors
+/// When the body stream fails.
+pub async fn read_body_capped(
+    req: &mut worker::Request,
+    limit: usize,
+) -> worker::Result<Option<Vec<u8>>> {
+    use futures_util::StreamExt as _;
+    let mut stream = req.stream()?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
 /// Reads and drops a small request body before an early answer, so a keep-alive client can reuse
 /// its connection (some HTTP stacks, the local dev server among them, drop a connection whose
 /// request body was left unread). Bodies over `limit` are left alone: their size is the reason

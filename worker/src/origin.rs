@@ -136,6 +136,38 @@ fn signed_headers(call: &OriginCall<'_>, url: &str, secret: &[u8]) -> Result<Hea
     Ok(headers)
 }
 
+/// The `code` of a problem document, if the body is one.
+#[must_use]
+pub fn problem_code(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()?
+        .get("code")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Whether an origin refusal is about the edge's attestation rather than the request: any 401,
+/// and the codes the origin answers before it looks at the request (signature checks, tenant
+/// header).
+#[must_use]
+pub fn refuses_the_edge(status: u16, code: Option<&str>) -> bool {
+    status == 401
+        || matches!(
+            code,
+            Some(
+                "missing_signature"
+                    | "malformed_signature"
+                    | "invalid_signature"
+                    | "unknown_key"
+                    | "revoked_key"
+                    | "stale_timestamp"
+                    | "future_timestamp"
+                    | "digest_mismatch"
+                    | "tenant_mismatch"
+            )
+        )
+}
+
 /// Forwards `call`, signed, with the configured timeout (`ORIGIN_TIMEOUT_MS`).
 ///
 /// # Errors
@@ -196,6 +228,18 @@ pub async fn forward(env: &Env, call: &OriginCall<'_>) -> Result<OriginAnswer> {
             });
         }
     };
+    let code = problem_code(&body);
+    if status >= 400 && refuses_the_edge(status, code.as_deref()) {
+        // The origin did not accept the edge itself (secret mismatch, clock drift, a tenant
+        // header it would not take): the sender's request was fine, the link is not. Say so
+        // with a retryable 503, never with the origin's 401, which a sender would take as final.
+        return Ok(OriginAnswer::Unavailable {
+            reason: format!(
+                "origin refused the edge's attestation: {status} {}",
+                code.as_deref().unwrap_or("-")
+            ),
+        });
+    }
     let passed_on = ["etag", "idempotent-replayed", "location"];
     let headers = passed_on
         .iter()

@@ -156,7 +156,12 @@ pub async fn handle(
         };
         return attempt.reject(&policy, &rejection, None, &[]);
     }
-    let body = req.bytes().await?;
+    let Some(body) = http::read_body_capped(&mut req, policy.max_body_bytes).await? else {
+        let rejection = Rejection::PayloadTooLarge {
+            limit: policy.max_body_bytes,
+        };
+        return attempt.reject(&policy, &rejection, None, &[]);
+    };
     if let Err(rejection) = precheck(&policy, content_type.as_deref(), body.len()) {
         return attempt.reject(&policy, &rejection, None, &[]);
     }

@@ -2,7 +2,7 @@
 // Miniflare, with local KV and SQLite-backed Durable Objects, in front of the real reference
 // origin (target/debug/syncgate-origin, SQLite). Everything listens on 127.0.0.1 only.
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -154,6 +154,31 @@ export class Gateway {
 
   get(path, bearer) {
     return request(`${this.edge}${path}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
+  }
+
+  /** A request straight to the origin, signed exactly as the edge signs it. */
+  originDirect(method, path, { tenant, instance, keyId, body }) {
+    const requestId = `req_${randomBytes(12).toString("hex")}`;
+    const url = `${this.origin.url}${path}`;
+    const headers = {
+      "x-request-id": requestId,
+      "x-syncgate-tenant": tenant,
+      "x-syncgate-instance": instance,
+      "x-syncgate-key-id": keyId,
+    };
+    const components = ["@query", "x-request-id", "x-syncgate-tenant", "x-syncgate-key-id"];
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (path.endsWith("/sync")) {
+      headers["idempotency-key"] = createHash("sha256").update(body).digest("hex");
+      components.push("idempotency-key");
+    }
+    const signed = syncgate.signRequest(
+      { method, url, headers, body: body ?? "" },
+      { kid: "edge", secret: this.originSecret },
+      { label: "edge", nonce: requestId, components },
+    );
+    if (!signed.ok) throw new Error(signed.message);
+    return request(url, { method, headers: { ...headers, ...signed.headers }, body });
   }
 
   async originStats() {

@@ -94,8 +94,17 @@ impl TenantState {
                 }
             });
         }
+        // Applied versions, and versions of syncs still in flight: a v5 arriving while v6 is being
+        // forwarded is already stale, so two deliveries racing can never roll config back.
         let versions: Vec<VersionRow> = sql
-            .exec("SELECT section, version FROM section_versions", None)
+            .exec(
+                "SELECT section, MAX(version) AS version FROM (
+                   SELECT section, version FROM section_versions
+                   UNION ALL
+                   SELECT section, version FROM pending_versions WHERE expires_at >= ?)
+                 GROUP BY section",
+                vec![int(now)],
+            )
             .and_then(|c| c.to_array())
             .map_err(|_| Rejection::OriginUnavailable)?;
         let sections: Vec<&str> = meta.sections.iter().map(String::as_str).collect();
@@ -112,17 +121,29 @@ impl TenantState {
             )
             .map_err(|_| Rejection::OriginUnavailable)?;
         }
+        for section in &meta.sections {
+            sql.exec(
+                "INSERT OR REPLACE INTO pending_versions (request_id, section, version, expires_at) VALUES (?, ?, ?, ?)",
+                vec![str_value(&meta.request_id), str_value(section), u64_value(meta.payload_version), int(meta.expires_at)],
+            )
+            .map_err(|_| Rejection::OriginUnavailable)?;
+        }
         Ok(())
     }
 
     pub(super) fn release(&self, meta: &SyncMeta) -> Result<()> {
-        self.sql().exec(
+        let sql = self.sql();
+        sql.exec(
             "DELETE FROM ledger WHERE key IN (?, ?) AND request_id = ? AND applied = 0",
             vec![
                 str_value(&meta.nonce_key),
                 str_value(&meta.payload_key),
                 str_value(&meta.request_id),
             ],
+        )?;
+        sql.exec(
+            "DELETE FROM pending_versions WHERE request_id = ?",
+            vec![str_value(&meta.request_id)],
         )?;
         Ok(())
     }
@@ -137,6 +158,10 @@ impl TenantState {
                 str_value(&meta.payload_key),
                 str_value(&meta.request_id),
             ],
+        )?;
+        sql.exec(
+            "DELETE FROM pending_versions WHERE request_id = ?",
+            vec![str_value(&meta.request_id)],
         )?;
         for section in &meta.sections {
             sql.exec(
@@ -195,12 +220,32 @@ impl TenantState {
             self.ensure_alarm().await?;
             return http::problem(&rejection, request_id);
         }
+        // From here on the reservation is held: every way out either commits it or releases it.
+        let outcome = self.forward_and_settle(&meta, body, request_id).await;
+        match outcome {
+            Ok(response) => Ok(response),
+            Err(err) => {
+                worker::console_error!("sync {request_id} failed after reserving: {err}");
+                self.release(&meta)?;
+                let rejection = Rejection::OriginUnavailable;
+                self.append_log(&Self::log_for(&meta, Some(&rejection)))?;
+                http::problem(&rejection, request_id)
+            }
+        }
+    }
+
+    /// Forwards a reserved sync and commits (origin applied it) or releases (it did not).
+    async fn forward_and_settle(
+        &self,
+        meta: &SyncMeta,
+        body: Vec<u8>,
+        request_id: &str,
+    ) -> Result<Response> {
         self.ensure_alarm().await?;
         let Some(origin) = meta.origin.as_deref() else {
-            self.release(&meta)?;
-            let rejection = Rejection::OriginUnavailable;
-            self.append_log(&Self::log_for(&meta, Some(&rejection)))?;
-            return http::problem(&rejection, request_id);
+            return Err(worker::Error::RustError(
+                "the instance has no origin".into(),
+            ));
         };
         let call = OriginCall {
             method: Method::Post,
@@ -219,8 +264,14 @@ impl TenantState {
         };
         match forward(&self.env, &call).await? {
             OriginAnswer::Answered { status, .. } if (200..300).contains(&status) => {
-                self.commit(&meta)?;
-                self.append_log(&Self::log_for(&meta, None))?;
+                // Applied at the origin: from here the answer is `applied` whatever else fails,
+                // and a failed commit is only logged (the origin's idempotency covers a retry).
+                if let Err(err) = self.commit(meta) {
+                    worker::console_error!("commit of applied sync {request_id} failed: {err}");
+                }
+                if let Err(err) = self.append_log(&Self::log_for(meta, None)) {
+                    worker::console_error!("sync log write for {request_id} failed: {err}");
+                }
                 http::json(
                     &serde_json::json!({
                         "status": "applied",
@@ -232,26 +283,46 @@ impl TenantState {
                     200,
                 )
             }
-            OriginAnswer::Answered { status, body, .. } => {
-                // The origin refused (its own validation, or a version it already has): nothing
-                // was applied, so the reservation goes and the origin's code is passed on.
-                self.release(&meta)?;
-                let code = serde_json::from_slice::<serde_json::Value>(&body)
-                    .ok()
-                    .and_then(|v| v.get("code").and_then(|c| c.as_str()).map(str::to_string));
-                let rejection = code
-                    .as_deref()
-                    .and_then(Rejection::from_code)
-                    .unwrap_or(Rejection::OriginUnavailable);
-                worker::console_log!("origin refused {request_id} with {status}");
-                self.append_log(&Self::log_for(&meta, Some(&rejection)))?;
-                http::problem(&rejection, request_id)
+            OriginAnswer::Answered {
+                status,
+                content_type,
+                body,
+                ..
+            } => {
+                // The origin refused the request itself (its own validation, a version it
+                // already has): nothing was applied, so the reservation goes and the origin's
+                // answer is passed on as it is.
+                self.release(meta)?;
+                let problem: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
+                let text = |key: &str| {
+                    problem
+                        .as_ref()
+                        .and_then(|p| p.get(key))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string)
+                };
+                let mut entry = Self::log_for(meta, None);
+                entry.status = "rejected".into();
+                entry.code = Some(text("code").unwrap_or_else(|| format!("origin_{status}")));
+                entry.message =
+                    text("detail").or_else(|| Some(format!("origin answered {status}")));
+                self.append_log(&entry)?;
+                let headers = worker::Headers::new();
+                headers.set(
+                    "content-type",
+                    content_type
+                        .as_deref()
+                        .unwrap_or(syncgate::error::PROBLEM_CONTENT_TYPE),
+                )?;
+                Ok(Response::from_bytes(body)?
+                    .with_status(status)
+                    .with_headers(headers))
             }
             OriginAnswer::Unavailable { reason } => {
                 worker::console_log!("origin unavailable for {request_id}: {reason}");
-                self.release(&meta)?;
+                self.release(meta)?;
                 let rejection = Rejection::OriginUnavailable;
-                self.append_log(&Self::log_for(&meta, Some(&rejection)))?;
+                self.append_log(&Self::log_for(meta, Some(&rejection)))?;
                 http::problem(&rejection, request_id)
             }
         }

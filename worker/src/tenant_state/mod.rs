@@ -56,6 +56,9 @@ CREATE TABLE IF NOT EXISTS ledger (
   key TEXT PRIMARY KEY, kind TEXT NOT NULL, request_id TEXT NOT NULL,
   applied INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ledger_expiry ON ledger (expires_at);
+CREATE TABLE IF NOT EXISTS pending_versions (
+  request_id TEXT NOT NULL, section TEXT NOT NULL, version INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, PRIMARY KEY (request_id, section));
 CREATE TABLE IF NOT EXISTS section_versions (
   section TEXT PRIMARY KEY, version INTEGER NOT NULL, request_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sync_log (
@@ -235,6 +238,10 @@ impl TenantState {
         let sql = self.sql();
         sql.exec(
             "DELETE FROM ledger WHERE expires_at < ?",
+            vec![int(now_ms / 1000)],
+        )?;
+        sql.exec(
+            "DELETE FROM pending_versions WHERE expires_at < ?",
             vec![int(now_ms / 1000)],
         )?;
         sql.exec(
