@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import {
   SMTP_PASSWORD, branding, combined, expectProblem, features, request, smtp, startGateway,
-  startOrigin, whsec,
+  startOrigin, syncgate, whsec,
 } from "./support/harness.mjs";
 
 let gw;
@@ -285,6 +285,27 @@ describe("reliability", () => {
       assert.deepEqual(items.slice(0, 3).map((i) => i.code), ["replayed_nonce", null, "origin_unavailable"]);
     });
   }
+});
+
+describe("module state", () => {
+  test("the origin's bootstrap equals recomputeModules in the package, with the tenant's blocked groups", async () => {
+    const policyExtra = {
+      supportedModuleGroups: ["crm", "website"],
+      blockedModuleGroups: ["sales"],
+    };
+    const t = await tenant(policyExtra);
+    const payload = features(t.tenant, 1);
+    payload.features.modules.push({ key: "web.pages", group: "website", requires: ["crm.core"], permissions: ["pages.edit"] });
+    payload.features.planDefaults.pro.push("web.pages");
+    const res = await gw.sync(t.instance, payload, t.key);
+    assert.equal(res.status, 200, await res.clone().text());
+    const boot = await (await gw.get(`/v1/${t.instance}/bootstrap`, t.reader)).json();
+    const preview = syncgate.recomputeModules(payload.features, { instance: t.instance, tenant: t.tenant, ...policyExtra });
+    assert.equal(preview.ok, true);
+    assert.equal(JSON.stringify(boot.modules), JSON.stringify(preview.modules), "byte-equal module state");
+    assert.deepEqual(boot.permissions, preview.permissions);
+    assert.equal(boot.modules.find((m) => m.key === "web.pages").enabled, true, "website is not blocked for this tenant");
+  });
 });
 
 describe("the origin's own answers", () => {

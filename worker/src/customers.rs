@@ -281,6 +281,7 @@ pub async fn handle(
             CustomerRoute::Update(_) => req.headers().get("if-match")?,
             _ => None,
         },
+        blocked_groups: None,
     };
     match forward(env, &forwarded).await? {
         OriginAnswer::Answered {

@@ -50,6 +50,9 @@ pub struct OriginCall<'a> {
     pub fields: Option<String>,
     /// `If-Match` to pass on (customer API).
     pub if_match: Option<String>,
+    /// The tenant's blocked module groups, comma-separated (sync), so the origin recomputes
+    /// module state with the same list the edge checked.
+    pub blocked_groups: Option<String>,
 }
 
 /// What came back.
@@ -108,6 +111,10 @@ fn signed_headers(call: &OriginCall<'_>, url: &str, secret: &[u8]) -> Result<Hea
     if let Some(if_match) = &call.if_match {
         core_headers.append("if-match", if_match);
         extra.push("if-match".into());
+    }
+    if let Some(groups) = &call.blocked_groups {
+        core_headers.append("x-syncgate-blocked-groups", groups);
+        extra.push("x-syncgate-blocked-groups".into());
     }
     if let Some(content_type) = &call.content_type {
         core_headers.append("content-type", content_type);

@@ -163,6 +163,7 @@ async fn bootstrap(req: Request, env: &Env, request_id: &str, instance: &str) ->
         idempotency_key: None,
         fields: None,
         if_match: None,
+        blocked_groups: None,
     };
     match forward(env, &call).await? {
         OriginAnswer::Answered {

@@ -203,6 +203,7 @@ pub async fn handle(
         payload_type: verdict.payload_type.as_str().to_string(),
         payload_version: verdict.payload_version,
         payload_hash: verdict.payload_hash.clone(),
+        blocked_groups: policy.blocked_module_groups.clone(),
     };
     let headers = worker::Headers::new();
     headers.set("x-request-id", request_id)?;

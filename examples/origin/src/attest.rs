@@ -34,8 +34,12 @@ pub const EDGE_COMPONENTS: [&str; 4] = [
     "x-syncgate-key-id",
 ];
 /// Headers that must be covered whenever they are present.
-pub const EDGE_COMPONENTS_WHEN_PRESENT: [&str; 3] =
-    ["idempotency-key", "x-syncgate-fields", "if-match"];
+pub const EDGE_COMPONENTS_WHEN_PRESENT: [&str; 4] = [
+    "idempotency-key",
+    "x-syncgate-fields",
+    "if-match",
+    "x-syncgate-blocked-groups",
+];
 
 /// What a verified edge request establishes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +58,10 @@ pub struct Attestation {
     pub fields: Option<Vec<String>>,
     /// `If-Match` as signed (repeated fields combined with `", "`), when sent.
     pub if_match: Option<String>,
+    /// The tenant's blocked module groups (`X-Syncgate-Blocked-Groups`), when sent with a sync:
+    /// module state is recomputed with the tenant's list, so edge, origin and a browser preview
+    /// agree.
+    pub blocked_groups: Option<Vec<String>>,
 }
 
 /// Verifies edge signatures with the shared edge→origin secret.
@@ -131,14 +139,9 @@ impl EdgeVerifier {
             instance: headers.get("x-syncgate-instance").map(str::to_string),
             key_id: header("x-syncgate-key-id"),
             idempotency_key: headers.get("idempotency-key").map(str::to_string),
-            fields: headers.get("x-syncgate-fields").map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|f| !f.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            }),
+            fields: headers.get("x-syncgate-fields").map(split_list),
             if_match: headers.get("if-match").map(str::to_string),
+            blocked_groups: headers.get("x-syncgate-blocked-groups").map(split_list),
         })
     }
 }
@@ -204,4 +207,14 @@ fn malformed(detail: impl Into<String>) -> Rejection {
     Rejection::MalformedSignature {
         detail: detail.into(),
     }
+}
+
+/// A comma-separated header value as a list (empty items dropped).
+fn split_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_string)
+        .collect()
 }

@@ -74,6 +74,7 @@ pub fn apply(
         request_id: &attestation.request_id,
         key_id: &attestation.key_id,
         payload: &payload,
+        blocked_groups: attestation.blocked_groups.as_deref(),
         answer: &answer,
         now,
     })?;

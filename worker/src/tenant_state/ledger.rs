@@ -42,6 +42,8 @@ pub struct SyncMeta {
     pub payload_version: u64,
     /// Hex SHA-256 of the body (the origin's idempotency key).
     pub payload_hash: String,
+    /// The tenant's blocked module groups, passed to the origin for module recomputation.
+    pub blocked_groups: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -261,6 +263,7 @@ impl TenantState {
             idempotency_key: Some(meta.payload_hash.clone()),
             fields: None,
             if_match: None,
+            blocked_groups: Some(meta.blocked_groups.join(",")),
         };
         match forward(&self.env, &call).await? {
             OriginAnswer::Answered { status, .. } if (200..300).contains(&status) => {

@@ -45,6 +45,8 @@ pub struct SyncWrite<'a> {
     pub key_id: &'a str,
     /// The parsed payload.
     pub payload: &'a SyncPayload,
+    /// The tenant's blocked module groups, as the edge sent them; the defaults when absent.
+    pub blocked_groups: Option<&'a [String]>,
     /// The JSON answer to give now and to every retry.
     pub answer: &'a [u8],
     /// Server time, Unix seconds.
@@ -368,8 +370,9 @@ fn write_features(
     at: &str,
     features: &Features,
 ) -> Result<(), OriginError> {
-    let blocked: Vec<String> = DEFAULT_BLOCKED_GROUPS.map(String::from).to_vec();
-    let state = recompute_modules(features, &blocked);
+    let defaults: Vec<String> = DEFAULT_BLOCKED_GROUPS.map(String::from).to_vec();
+    let blocked = write.blocked_groups.unwrap_or(&defaults);
+    let state = recompute_modules(features, blocked);
     tx.execute(
         "INSERT INTO features
            (tenant, version, plan, definition, modules, permissions, updated_at, request_id)
