@@ -133,10 +133,12 @@ impl TenantState {
         Ok(())
     }
 
-    pub(super) fn release(&self, meta: &SyncMeta) -> Result<()> {
+    /// Ends a reservation: `statement` acts on its two ledger rows (bound as key, key, request
+    /// id), and its in-flight versions are dropped either way.
+    fn settle(&self, meta: &SyncMeta, statement: &str) -> Result<()> {
         let sql = self.sql();
         sql.exec(
-            "DELETE FROM ledger WHERE key IN (?, ?) AND request_id = ? AND applied = 0",
+            statement,
             vec![
                 str_value(&meta.nonce_key),
                 str_value(&meta.payload_key),
@@ -150,21 +152,22 @@ impl TenantState {
         Ok(())
     }
 
+    /// The origin did not apply it: the sender's retry (same nonce) must go through.
+    pub(super) fn release(&self, meta: &SyncMeta) -> Result<()> {
+        self.settle(
+            meta,
+            "DELETE FROM ledger WHERE key IN (?, ?) AND request_id = ? AND applied = 0",
+        )
+    }
+
+    /// The origin applied it: mark the entries applied and record versions, last sync and key use.
     pub(super) fn commit(&self, meta: &SyncMeta) -> Result<()> {
+        self.settle(
+            meta,
+            "UPDATE ledger SET applied = 1 WHERE key IN (?, ?) AND request_id = ?",
+        )?;
         let sql = self.sql();
         let now_ms = http::now_millis();
-        sql.exec(
-            "UPDATE ledger SET applied = 1 WHERE key IN (?, ?) AND request_id = ?",
-            vec![
-                str_value(&meta.nonce_key),
-                str_value(&meta.payload_key),
-                str_value(&meta.request_id),
-            ],
-        )?;
-        sql.exec(
-            "DELETE FROM pending_versions WHERE request_id = ?",
-            vec![str_value(&meta.request_id)],
-        )?;
         for section in &meta.sections {
             sql.exec(
                 "INSERT INTO section_versions (section, version, request_id) VALUES (?, ?, ?)
