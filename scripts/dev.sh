@@ -53,7 +53,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 cargo build -q -p syncgate-origin
-setsid target/debug/syncgate-origin --listen 127.0.0.1:8788 --db .origin/dev.sqlite \
+ORIGIN_BIN="${CARGO_TARGET_DIR:-target}/debug/syncgate-origin"
+setsid "$ORIGIN_BIN" --listen 127.0.0.1:8788 --db .origin/dev.sqlite \
   --dev-vars .dev.vars > .origin/origin.log 2>&1 &
 pids+=($!)
 

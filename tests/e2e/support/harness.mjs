@@ -12,7 +12,8 @@ import * as syncgate from "../../../pkg/syncgate.mjs";
 
 export { syncgate };
 const root = resolve(import.meta.dirname, "../../..");
-export const ORIGIN_BIN = process.env.SYNCGATE_ORIGIN_BIN ?? join(root, "target/debug/syncgate-origin");
+export const ORIGIN_BIN = process.env.SYNCGATE_ORIGIN_BIN ??
+  join(resolve(root, process.env.CARGO_TARGET_DIR ?? "target"), "debug/syncgate-origin");
 
 /**
  * `fetch` on a fresh connection. The local dev server may reset a kept-alive connection after
