@@ -346,9 +346,13 @@ describe("the origin's own answers", () => {
 
   test("a version older than one still in flight is stale at once", async () => {
     const t = await tenant();
-    await gw.originControl({ mode: "stall", times: 1, stallMs: 800 });
+    await gw.originControl({ mode: "stall", times: 1, stallMs: 1200 });
+    const seen = (await gw.originStats()).received.sync ?? 0;
     const newer = gw.sync(t.instance, branding(t.tenant, 6), t.key);
-    await new Promise((r) => setTimeout(r, 200));
+    // Wait until v6 is at the origin (reserved at the edge, stalled there).
+    for (let i = 0; i < 100 && ((await gw.originStats()).received.sync ?? 0) === seen; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
     const older = await gw.sync(t.instance, branding(t.tenant, 5, "Older"), t.key);
     await expectProblem(assert, older, 409, "stale_version");
     // The stalled newer one was not applied (the origin answered 500 after its stall).

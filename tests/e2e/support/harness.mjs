@@ -193,7 +193,7 @@ export class Gateway {
 
   /** The sync log, newest first (polls briefly: rejections are logged after the answer). */
   async logs(instance, bearer, { until = () => true, limit = 50 } = {}) {
-    for (let i = 0; i < 40; i++) {
+    for (let i = 0; i < 100; i++) {
       const res = await this.get(`/v1/${instance}/sync/logs?limit=${limit}`, bearer);
       const page = await res.json();
       if (until(page.items)) return page.items;
