@@ -8,11 +8,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use syncgate::keys::{KeyStatus, Secret, SigningKey};
 use syncgate::{Rejection, TenantPolicy};
-use worker::{Env, Method, Request, RequestInit, Response, Result};
+use worker::{Env, Method, Request, Response, Result};
 
 use crate::api_keys::{ApiKeyRecord, ApiKeyRequest};
 use crate::instances::Instances;
-use crate::{http, sync};
+use crate::{http, tenant_state};
 
 fn invalid(field: &str, reason: impl Into<String>) -> Rejection {
     Rejection::InvalidField {
@@ -258,17 +258,13 @@ async fn call_tenant_state(
     body: Option<String>,
     request_id: &str,
 ) -> Result<Response> {
-    let headers = worker::Headers::new();
-    headers.set("x-request-id", request_id)?;
-    let mut init = RequestInit::new();
-    init.with_method(method).with_headers(headers);
-    if let Some(body) = body {
-        init.with_body(Some(body.into()));
-    }
-    let req = Request::new_with_init(&format!("https://tenant-state{path}"), &init)?;
-    sync::tenant_stub(env, tenant)?
-        .fetch_with_request(req)
-        .await
+    let req = tenant_state::request(
+        method,
+        path,
+        &[("x-request-id", request_id)],
+        body.map(Into::into),
+    )?;
+    tenant_state::call(env, tenant, req).await
 }
 
 async fn create_api_key(

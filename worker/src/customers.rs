@@ -10,12 +10,12 @@
 use syncgate::Rejection;
 use syncgate::TenantPolicy;
 use syncgate::customer::{check_field_ownership, is_customer_id, validate_create, validate_patch};
-use worker::{Context, Env, Headers, Method, Request, RequestInit, Response, Result};
+use worker::{Context, Env, Headers, Method, Request, Response, Result};
 
 use crate::http;
 use crate::origin::{OriginAnswer, OriginCall, forward};
-use crate::sync::{post_later, tenant_stub};
-use crate::tenant_state::{AccessEntry, Admission, Grant};
+use crate::sync::post_later;
+use crate::tenant_state::{self, AccessEntry, Admission, Grant};
 
 /// Largest customer body accepted, in bytes.
 pub const MAX_CUSTOMER_BODY: usize = 64 * 1024;
@@ -86,7 +86,7 @@ impl Call<'_> {
     fn finish(mut self, response: Response, code: Option<&str>) -> Result<Response> {
         self.entry.status = response.status_code();
         self.entry.code = code.map(str::to_string);
-        let stub = tenant_stub(self.env, &self.policy.tenant)?;
+        let stub = tenant_state::stub(self.env, &self.policy.tenant)?;
         post_later(self.ctx, stub, "/access-log", self.entry);
         Ok(response)
     }
@@ -152,18 +152,17 @@ pub async fn handle(
         rate_limits: policy.rate_limits,
         entry: call.entry.clone(),
     };
-    let headers = Headers::new();
-    headers.set("x-request-id", request_id)?;
+    let mut headers = vec![("x-request-id", request_id)];
     if let Some(bearer) = &bearer {
-        headers.set("x-syncgate-bearer", bearer)?;
+        headers.push(("x-syncgate-bearer", bearer));
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(serde_json::to_string(&admission)?.into()));
-    let mut admitted = tenant_stub(env, &policy.tenant)?
-        .fetch_with_request(Request::new_with_init("https://tenant-state/admit", &init)?)
-        .await?;
+    let admit = tenant_state::request(
+        Method::Post,
+        "/admit",
+        &headers,
+        Some(serde_json::to_string(&admission)?.into()),
+    )?;
+    let mut admitted = tenant_state::call(env, &policy.tenant, admit).await?;
     if admitted.status_code() != 200 {
         // Refused (and logged) by the tenant's object; pass its problem on.
         http::drain_body(&mut req, MAX_CUSTOMER_BODY).await;

@@ -4,11 +4,11 @@
 
 use syncgate::Rejection;
 use syncgate::policy::is_valid_instance_code;
-use worker::{Context, Env, Method, Request, RequestInit, Response, Result};
+use worker::{Context, Env, Method, Request, Response, Result};
 
 use crate::instances::Instances;
 use crate::origin::{OriginAnswer, OriginCall, forward};
-use crate::{admin, customers, http, sync};
+use crate::{admin, customers, http, sync, tenant_state};
 
 /// Dispatches one request.
 ///
@@ -88,18 +88,12 @@ async fn ask_tenant_state(
     scope: &str,
     request_id: &str,
 ) -> Result<Response> {
-    let headers = worker::Headers::new();
-    headers.set("x-request-id", request_id)?;
-    headers.set("x-syncgate-scope", scope)?;
+    let mut headers = vec![("x-request-id", request_id), ("x-syncgate-scope", scope)];
     if let Some(bearer) = bearer {
-        headers.set("x-syncgate-bearer", bearer)?;
+        headers.push(("x-syncgate-bearer", bearer));
     }
-    let mut init = RequestInit::new();
-    init.with_method(method).with_headers(headers);
-    let req = Request::new_with_init(&format!("https://tenant-state{path_and_query}"), &init)?;
-    sync::tenant_stub(env, tenant)?
-        .fetch_with_request(req)
-        .await
+    let req = tenant_state::request(method, path_and_query, &headers, None)?;
+    tenant_state::call(env, tenant, req).await
 }
 
 async fn read_state(req: Request, env: &Env, request_id: &str, instance: &str) -> Result<Response> {

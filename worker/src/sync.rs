@@ -11,19 +11,11 @@ use syncgate::Rejection;
 use syncgate::TenantPolicy;
 use syncgate::crypto::RustCrypto;
 use syncgate::request::{Headers as CoreHeaders, HttpRequest};
-use syncgate::verify::{admit, authenticate, precheck};
-use worker::{Context, Env, Method, Request, RequestInit, Response, Result, Stub};
+use syncgate::verify::{admit, authenticate};
+use worker::{Context, Env, Method, Request, Response, Result, Stub};
 
 use crate::http;
-use crate::tenant_state::{BINDING, LogEntry, SyncMeta};
-
-/// The tenant's Durable Object.
-///
-/// # Errors
-/// When the binding is missing.
-pub fn tenant_stub(env: &Env, tenant: &str) -> Result<Stub> {
-    env.durable_object(BINDING)?.get_by_name(tenant)
-}
+use crate::tenant_state::{self, LogEntry, SyncMeta};
 
 /// How far signature checking got, for the sync log.
 #[must_use]
@@ -54,10 +46,8 @@ pub fn post_later<T: serde::Serialize + 'static>(
 ) {
     ctx.wait_until(async move {
         let result = async {
-            let mut init = RequestInit::new();
-            init.with_method(Method::Post)
-                .with_body(Some(serde_json::to_string(&body)?.into()));
-            let req = Request::new_with_init(&format!("https://tenant-state{path}"), &init)?;
+            let body = serde_json::to_string(&body)?;
+            let req = tenant_state::request(Method::Post, path, &[], Some(body.into()))?;
             stub.fetch_with_request(req).await
         }
         .await;
@@ -111,7 +101,7 @@ impl Attempt<'_> {
         if key_id.is_some() {
             (entry.payload_type, entry.payload_version) = declared_type_and_version(body);
         }
-        match tenant_stub(self.env, &policy.tenant) {
+        match tenant_state::stub(self.env, &policy.tenant) {
             Ok(stub) => post_later(self.ctx, stub, "/log", entry),
             Err(err) => worker::console_error!("no tenant state binding: {err}"),
         }
@@ -143,7 +133,6 @@ pub async fn handle(
     else {
         return http::problem(&Rejection::UnknownInstance, request_id);
     };
-    let content_type = req.headers().get("content-type")?;
     let declared_len = req
         .headers()
         .get("content-length")?
@@ -162,9 +151,7 @@ pub async fn handle(
         };
         return attempt.reject(&policy, &rejection, None, &[]);
     };
-    if let Err(rejection) = precheck(&policy, content_type.as_deref(), body.len()) {
-        return attempt.reject(&policy, &rejection, None, &[]);
-    }
+    // Instance state and media type are checked by `authenticate`, first, before any hashing.
     let url = req.url()?.to_string();
     let headers: CoreHeaders = req.headers().entries().collect();
     let method = req.method().to_string();
@@ -205,17 +192,12 @@ pub async fn handle(
         payload_hash: verdict.payload_hash.clone(),
         blocked_groups: policy.blocked_module_groups.clone(),
     };
-    let headers = worker::Headers::new();
-    headers.set("x-request-id", request_id)?;
-    headers.set("x-syncgate-meta", &serde_json::to_string(&meta)?)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(
-            js_sys::Uint8Array::from(core_request.body.as_slice()).into(),
-        ));
-    let forwarded = Request::new_with_init("https://tenant-state/sync", &init)?;
-    tenant_stub(env, &policy.tenant)?
-        .fetch_with_request(forwarded)
-        .await
+    let meta = serde_json::to_string(&meta)?;
+    let forwarded = tenant_state::request(
+        Method::Post,
+        "/sync",
+        &[("x-request-id", request_id), ("x-syncgate-meta", &meta)],
+        Some(js_sys::Uint8Array::from(core_request.body.as_slice()).into()),
+    )?;
+    tenant_state::call(env, &policy.tenant, forwarded).await
 }

@@ -38,6 +38,45 @@ use crate::http;
 
 /// The Durable Object binding.
 pub const BINDING: &str = "TENANT_STATE";
+
+/// The tenant's object (one per tenant, named by tenant id).
+///
+/// # Errors
+/// When the binding is missing.
+pub fn stub(env: &Env, tenant: &str) -> Result<worker::Stub> {
+    env.durable_object(BINDING)?.get_by_name(tenant)
+}
+
+/// A request to a tenant's object on its internal interface: `path` (with any query) and the
+/// given headers (`x-request-id`, `x-syncgate-bearer`, …).
+///
+/// # Errors
+/// When a header or the request cannot be built.
+pub fn request(
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<wasm_bindgen::JsValue>,
+) -> Result<Request> {
+    let header_map = worker::Headers::new();
+    for (name, value) in headers {
+        header_map.set(name, value)?;
+    }
+    let mut init = worker::RequestInit::new();
+    init.with_method(method).with_headers(header_map);
+    if body.is_some() {
+        init.with_body(body);
+    }
+    Request::new_with_init(&format!("https://tenant-state{path}"), &init)
+}
+
+/// Sends a [`request`] to `tenant`'s object.
+///
+/// # Errors
+/// When the binding is missing or the object cannot be reached.
+pub async fn call(env: &Env, tenant: &str, request: Request) -> Result<Response> {
+    stub(env, tenant)?.fetch_with_request(request).await
+}
 /// Most sync log rows kept per tenant.
 pub const LOG_RETENTION_ROWS: i64 = 10_000;
 /// Oldest sync log row kept, in milliseconds (30 days).
