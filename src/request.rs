@@ -66,6 +66,18 @@ impl<N: AsRef<str>, V: AsRef<str>> FromIterator<(N, V)> for Headers {
     }
 }
 
+/// The media type of a `Content-Type` value, lowercased, without parameters
+/// (`Application/JSON; charset=utf-8` → `application/json`).
+#[must_use]
+pub fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
 /// An absolute `http(s)` URL split into the parts RFC 9421 derives components from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetUri {

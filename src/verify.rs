@@ -73,10 +73,7 @@ pub fn detect_scheme(request: &HttpRequest, policy: &TenantPolicy) -> Result<Sch
 /// Whether a `Content-Type` value is `application/json` (parameters such as `charset` allowed).
 #[must_use]
 pub fn is_json_media_type(content_type: &str) -> bool {
-    content_type
-        .split(';')
-        .next()
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    crate::request::media_type(content_type) == "application/json"
 }
 
 /// The checks that need neither the body's hash nor a key: instance enabled, body size, media

@@ -97,14 +97,6 @@ impl Call<'_> {
     }
 }
 
-fn media_type(headers: &Headers) -> Option<String> {
-    headers
-        .get("content-type")
-        .ok()
-        .flatten()
-        .and_then(|v| v.split(';').next().map(|m| m.trim().to_ascii_lowercase()))
-}
-
 /// Handles a customer-API request for `instance`.
 ///
 /// # Errors
@@ -200,7 +192,10 @@ pub async fn handle(
             )
         }
         CustomerRoute::Create | CustomerRoute::Update(_) => {
-            let media = media_type(req.headers());
+            let media = req
+                .headers()
+                .get("content-type")?
+                .map(|value| syncgate::request::media_type(&value));
             let Some(body) = http::read_body_capped(&mut req, MAX_CUSTOMER_BODY).await? else {
                 return call.reject(&Rejection::PayloadTooLarge {
                     limit: MAX_CUSTOMER_BODY,
