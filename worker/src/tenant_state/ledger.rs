@@ -292,10 +292,12 @@ impl TenantState {
     }
 
     /// Ends a reservation: `statement` acts on its two ledger rows (bound as key, key, request
-    /// id), and its in-flight versions are dropped either way.
-    fn settle(&self, meta: &SyncMeta, statement: &str) -> Result<()> {
+    /// id), and its in-flight versions are dropped either way. Answers whether the statement
+    /// found the rows, i.e. whether this request still held the reservation (a retry may have
+    /// taken it over).
+    fn settle(&self, meta: &SyncMeta, statement: &str) -> Result<bool> {
         let sql = self.sql();
-        sql.exec(
+        let cursor = sql.exec(
             statement,
             vec![
                 str_value(&meta.nonce_key),
@@ -303,11 +305,12 @@ impl TenantState {
                 str_value(&meta.request_id),
             ],
         )?;
+        let held = cursor.rows_written() > 0;
         sql.exec(
             "DELETE FROM pending_versions WHERE request_id = ?",
             vec![str_value(&meta.request_id)],
         )?;
-        Ok(())
+        Ok(held)
     }
 
     /// The origin did not apply it: the sender's retry (same nonce) must go through.
@@ -315,15 +318,20 @@ impl TenantState {
         self.settle(
             meta,
             "DELETE FROM ledger WHERE key IN (?, ?) AND request_id = ? AND applied = 0",
-        )
+        )?;
+        Ok(())
     }
 
-    /// The origin applied it: mark the entries applied and record versions, last sync and key use.
-    pub(super) fn commit(&self, meta: &SyncMeta) -> Result<()> {
-        self.settle(
+    /// The origin applied it: mark the entries applied and record versions, last sync and key
+    /// use. Answers `false`, recording nothing, when the reservation is no longer this
+    /// request's: a retry took it over and records the same application itself.
+    pub(super) fn commit(&self, meta: &SyncMeta) -> Result<bool> {
+        if !self.settle(
             meta,
             "UPDATE ledger SET applied = 1 WHERE key IN (?, ?) AND request_id = ?",
-        )?;
+        )? {
+            return Ok(false);
+        }
         let sql = self.sql();
         let now_ms = http::now_millis();
         for section in &meta.sections {
@@ -349,7 +357,8 @@ impl TenantState {
              ON CONFLICT (kid) DO UPDATE SET last_used_at = excluded.last_used_at, uses = uses + 1",
             vec![str_value(&meta.key_id), int(now_ms)],
         )?;
-        Ok(())
+        self.append_log(&Self::log_for(meta, None))?;
+        Ok(true)
     }
 
     pub(super) fn log_for(meta: &SyncMeta, rejection: Option<&Rejection>) -> LogEntry {
@@ -438,11 +447,14 @@ impl TenantState {
             OriginAnswer::Answered { status, .. } if (200..300).contains(&status) => {
                 // Applied at the origin: from here the answer is `applied` whatever else fails,
                 // and a failed commit is only logged (the origin's idempotency covers a retry).
-                if let Err(err) = self.commit(meta) {
-                    worker::console_error!("commit of applied sync {request_id} failed: {err}");
-                }
-                if let Err(err) = self.append_log(&Self::log_for(meta, None)) {
-                    worker::console_error!("sync log write for {request_id} failed: {err}");
+                match self.commit(meta) {
+                    Ok(true) => {}
+                    Ok(false) => worker::console_log!(
+                        "sync {request_id} was applied; its reservation had been taken over"
+                    ),
+                    Err(err) => {
+                        worker::console_error!("commit of applied sync {request_id} failed: {err}");
+                    }
                 }
                 http::json(
                     &serde_json::json!({
