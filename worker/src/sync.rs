@@ -170,10 +170,7 @@ pub async fn handle(
         received_at: http::now_millis(),
         source_ip: req.headers().get("cf-connecting-ip")?,
     };
-    let Some(policy) = crate::instances::Instances::from_env(env)?
-        .load(instance)
-        .await?
-    else {
+    let Some(policy) = crate::instances::route(env, instance).await? else {
         return http::problem(&Rejection::UnknownInstance, request_id);
     };
     let declared_len = req
