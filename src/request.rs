@@ -7,6 +7,7 @@
 //! the `Content-Digest` cover bytes, not a re-serialised JSON value.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 
 use crate::error::Rejection;
 
@@ -38,12 +39,17 @@ impl Headers {
     pub fn append(&mut self, name: &str, value: &str) {
         let name = name.trim().to_ascii_lowercase();
         let value = value.trim_matches([' ', '\t']);
-        match self.position(&name) {
-            Some(existing) => {
-                existing.push_str(", ");
-                existing.push_str(value);
+        match self.index.entry(name) {
+            Entry::Occupied(at) => {
+                if let Some((_, existing)) = self.fields.get_mut(*at.get()) {
+                    existing.push_str(", ");
+                    existing.push_str(value);
+                }
             }
-            None => self.push(name, value),
+            Entry::Vacant(slot) => {
+                self.fields.push((slot.key().clone(), value.to_string()));
+                slot.insert(self.fields.len() - 1);
+            }
         }
     }
 
@@ -52,23 +58,17 @@ impl Headers {
     pub fn set(&mut self, name: &str, value: &str) {
         let name = name.trim().to_ascii_lowercase();
         let value = value.trim_matches([' ', '\t']);
-        match self.position(&name) {
-            Some(existing) => {
-                existing.clear();
-                existing.push_str(value);
+        match self.index.entry(name) {
+            Entry::Occupied(at) => {
+                if let Some((_, existing)) = self.fields.get_mut(*at.get()) {
+                    value.clone_into(existing);
+                }
             }
-            None => self.push(name, value),
+            Entry::Vacant(slot) => {
+                self.fields.push((slot.key().clone(), value.to_string()));
+                slot.insert(self.fields.len() - 1);
+            }
         }
-    }
-
-    fn position(&mut self, lowercase_name: &str) -> Option<&mut String> {
-        let at = *self.index.get(lowercase_name)?;
-        self.fields.get_mut(at).map(|(_, value)| value)
-    }
-
-    fn push(&mut self, lowercase_name: String, value: &str) {
-        self.index.insert(lowercase_name.clone(), self.fields.len());
-        self.fields.push((lowercase_name, value.to_string()));
     }
 
     /// The (combined) value of a field, by case-insensitive name.
