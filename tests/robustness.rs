@@ -275,14 +275,14 @@ fn header_collection_grows_linearly() {
         twenty_thousand < std::time::Duration::from_secs(1),
         "20,000 header names took {twenty_thousand:?}"
     );
-    // 8× the names: about 8× the time when linear (≈ 9× with the index's log n), 64× when
-    // quadratic. The fastest of several runs, and a generous bound, keep a loaded machine from
-    // failing it.
-    let small = time_headers(5_000, 5);
+    // 8× the names: about 8× the time when linear (9–15× measured, with the index's log n and
+    // cache misses), 64× when quadratic. The fastest of several runs, and a bound halfway
+    // between, keep a loaded machine from failing it.
+    let small = time_headers(5_000, 7);
     let large = time_headers(40_000, 3);
     let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-6);
     assert!(
-        ratio < 24.0,
+        ratio < 32.0,
         "5,000 names: {small:?}, 40,000 names: {large:?} (×{ratio:.1})"
     );
     println!(
