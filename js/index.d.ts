@@ -126,7 +126,7 @@ export interface RateLimits {
 export interface TenantPolicy {
   /** Instance code routed in the path: `[a-z0-9][a-z0-9-]{1,62}`. */
   instance: string;
-  /** Tenant id; a payload's `tenant` must equal it. */
+  /** Tenant id, the same grammar as `instance`: `[a-z0-9][a-z0-9-]{1,62}`; a payload's `tenant` must equal it. */
   tenant: string;
   /** Default `true`. */
   enabled?: boolean;
