@@ -180,7 +180,8 @@ fn curl_command(
         first.push_str(&quote(text)?);
         first.push_str(" | ");
     }
-    first.push_str("curl -sS -X ");
+    // `-w '\n'`: the answer ends with a line break, so a terminal prompt starts on its own line.
+    first.push_str("curl -sS -w '\\n' -X ");
     first.push_str(&quote(&request.method)?);
     first.push(' ');
     first.push_str(&quote(&args.url)?);

@@ -597,7 +597,7 @@ fn curl_commands_are_quoted_for_the_shell_and_verify() {
             assert!(out.status.success(), "{}", stderr(&out));
             let command = stdout(&out);
             let (args, piped) = run_curl_in_sh(&command, &dir.0);
-            assert_eq!(&args[..4], ["-sS", "-X", "POST", URL]);
+            assert_eq!(&args[..6], ["-sS", "-w", "\\n", "-X", "POST", URL]);
             let n = args.len();
             assert_eq!(args[n - 2], "--data-binary");
             if stdin {
