@@ -110,6 +110,11 @@ worker: install-rust install-wasm-bindgen install-worker-build install-node
 origin:
 	cargo build -p syncgate-origin
 
+# The `syncgate` command line (target/debug/syncgate; docs/cli.md).
+.PHONY: cli
+cli:
+	cargo build -p syncgate-cli
+
 # ---------------------------------------------------------------------------------------------
 # Checks
 
@@ -136,7 +141,7 @@ test-js: pkg install-chromium
 # The gateway end to end: the worker in workerd (Miniflare) with local KV and SQLite Durable
 # Objects, in front of the reference origin, all on loopback. One file at a time: each starts
 # its own gateway.
-test-e2e: pkg worker origin
+test-e2e: pkg worker origin cli
 	node --test --test-concurrency=1 tests/e2e/
 
 test: install install-chromium
