@@ -139,7 +139,7 @@ impl LogClass {
     pub const fn cap(self) -> i64 {
         match self {
             Self::Applied => LOG_RETENTION_ROWS,
-            Self::Refused => 2_000,
+            Self::Refused => LOG_RETENTION_ROWS,
             Self::Unsigned => 500,
         }
     }
