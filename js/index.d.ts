@@ -54,6 +54,7 @@ export interface RejectionStatus {
   not_found: 404;
   version_conflict: 409;
   idempotency_conflict: 409;
+  precondition_failed: 412;
 }
 
 /** A stable, machine-readable rejection code such as `"invalid_signature"`. */

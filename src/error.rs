@@ -131,6 +131,11 @@ pub enum Rejection {
     },
     /// An `Idempotency-Key` was reused with another body.
     IdempotencyConflict,
+    /// An admin write's `If-Match` names a policy revision that is no longer current.
+    PreconditionFailed {
+        /// The policy's current revision, when known.
+        current_revision: Option<u64>,
+    },
 }
 
 impl Rejection {
@@ -167,6 +172,7 @@ impl Rejection {
             Self::NotFound => "not_found",
             Self::VersionConflict { .. } => "version_conflict",
             Self::IdempotencyConflict => "idempotency_conflict",
+            Self::PreconditionFailed { .. } => "precondition_failed",
         }
     }
 
@@ -201,6 +207,7 @@ impl Rejection {
             | Self::IdempotencyConflict => 409,
             Self::RateLimited { .. } => 429,
             Self::OriginUnavailable => 503,
+            Self::PreconditionFailed { .. } => 412,
         }
     }
 
@@ -237,6 +244,7 @@ impl Rejection {
             Self::NotFound => "Not found",
             Self::VersionConflict { .. } => "Version conflict",
             Self::IdempotencyConflict => "Idempotency conflict",
+            Self::PreconditionFailed { .. } => "Precondition failed",
         }
     }
 
@@ -355,6 +363,15 @@ impl fmt::Display for Rejection {
             Self::IdempotencyConflict => {
                 f.write_str("this Idempotency-Key was already used with another body")
             }
+            Self::PreconditionFailed {
+                current_revision: Some(revision),
+            } => write!(
+                f,
+                "if-match does not name the current revision; it is {revision}"
+            ),
+            Self::PreconditionFailed {
+                current_revision: None,
+            } => f.write_str("if-match does not name the current revision"),
         }
     }
 }
@@ -449,8 +466,9 @@ impl Rejection {
     }
 }
 
-/// Every wire code, in the order of the brief. Tests and docs iterate over it.
-pub const ALL_CODES: [&str; 29] = [
+/// Every wire code, in the order of the brief (then the codes added since). Tests and docs
+/// iterate over it.
+pub const ALL_CODES: [&str; 30] = [
     "unknown_instance",
     "instance_disabled",
     "payload_too_large",
@@ -480,6 +498,7 @@ pub const ALL_CODES: [&str; 29] = [
     "not_found",
     "version_conflict",
     "idempotency_conflict",
+    "precondition_failed",
 ];
 
 #[cfg(test)]

@@ -401,7 +401,7 @@ both! {
     }
 
     every_code_has_its_status {
-        assert_eq!(syncgate::error::ALL_CODES.len(), 29);
+        assert_eq!(syncgate::error::ALL_CODES.len(), 30);
         let r = Rejection::OriginUnavailable;
         assert_eq!((r.code(), r.status(), r.is_retryable()), ("origin_unavailable", 503, true));
     }

@@ -1,8 +1,13 @@
 //! The operator API under `/admin/v1/instances/{instance}`, behind the `ADMIN_TOKEN` secret.
 //!
-//! Instances and signing keys live in KV (sealed, see [`crate::instances`]); API keys live in the
-//! tenant's Durable Object (hashes only). No route ever answers a secret, except a generated one
-//! exactly once, in the answer to the request that created it.
+//! Policy writes (`PUT`/`DELETE` of the instance, adding a key, changing a key's status) are not
+//! done here: they go to the instance's [`InstanceConfig`](crate::instance_config) Durable
+//! Object, which applies them one at a time with [`apply`] and then updates the KV copy the edge
+//! routes from. Every policy answer carries `ETag: "<revision>"`, and a write with `If-Match`
+//! naming another revision is refused with `412 precondition_failed`, so an operator tool can do
+//! its own read-modify-write safely too. API keys live in the tenant's Durable Object (hashes
+//! only). No route ever answers a secret, except a generated one exactly once, in the answer to
+//! the request that created it.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -11,8 +16,7 @@ use syncgate::{Rejection, TenantPolicy};
 use worker::{Env, Method, Request, Response, Result};
 
 use crate::api_keys::{ApiKeyRecord, ApiKeyRequest};
-use crate::instances::Instances;
-use crate::{http, tenant_state};
+use crate::{http, instance_config, tenant_state};
 
 fn invalid(field: &str, reason: impl Into<String>) -> Rejection {
     Rejection::InvalidField {
@@ -31,6 +35,81 @@ fn is_admin(req: &Request, env: &Env) -> bool {
     })
 }
 
+/// A change to an instance's policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyWrite {
+    /// `PUT /admin/v1/instances/{instance}`: create or replace.
+    Put,
+    /// `DELETE /admin/v1/instances/{instance}`.
+    Delete,
+    /// `POST /admin/v1/instances/{instance}/keys`.
+    AddKey,
+    /// `PATCH /admin/v1/instances/{instance}/keys/{kid}`.
+    SetKeyStatus(String),
+}
+
+impl PolicyWrite {
+    /// Matches a method and the path segments after the instance.
+    #[must_use]
+    pub fn parse(method: &Method, rest: &[&str]) -> Option<Self> {
+        Some(match (method, rest) {
+            (Method::Put, []) => Self::Put,
+            (Method::Delete, []) => Self::Delete,
+            (Method::Post, ["keys"]) => Self::AddKey,
+            (Method::Patch, ["keys", kid]) => Self::SetKeyStatus((*kid).to_string()),
+            _ => return None,
+        })
+    }
+}
+
+/// The result of a policy write: the new policy (`None`: the instance is removed) and the answer.
+#[derive(Debug)]
+pub struct Applied {
+    /// The policy after the write.
+    pub policy: Option<TenantPolicy>,
+    /// The answer's status.
+    pub status: u16,
+    /// The answer's JSON body (`None` for `204`).
+    pub answer: Option<Value>,
+}
+
+/// Applies `write` with `body` to `current`, the instance's policy (`None` when it does not
+/// exist). Pure apart from drawing a generated secret; the caller stores the result.
+///
+/// # Errors
+/// The rejection to answer (`unknown_instance`, `invalid_field`, `not_found`, …); nothing is
+/// stored then.
+pub fn apply(
+    write: &PolicyWrite,
+    instance: &str,
+    current: Option<TenantPolicy>,
+    body: &[u8],
+) -> std::result::Result<Applied, Rejection> {
+    match write {
+        PolicyWrite::Put => put_instance(instance, current.is_some(), body),
+        PolicyWrite::Delete => match current {
+            Some(_) => Ok(Applied {
+                policy: None,
+                status: 204,
+                answer: None,
+            }),
+            None => Err(Rejection::UnknownInstance),
+        },
+        PolicyWrite::AddKey => add_key(current.ok_or(Rejection::UnknownInstance)?, body),
+        PolicyWrite::SetKeyStatus(kid) => {
+            set_key_status(current.ok_or(Rejection::UnknownInstance)?, kid, body)
+        }
+    }
+}
+
+/// The admin view of a policy: the policy with its secrets left out.
+///
+/// # Errors
+/// When the policy cannot be serialised.
+pub fn redacted(policy: &TenantPolicy) -> serde_json::Result<Value> {
+    serde_json::to_value(policy)
+}
+
 /// Dispatches an admin request for `instance`; `rest` is the path after it.
 ///
 /// # Errors
@@ -45,29 +124,32 @@ pub async fn dispatch(
     if !is_admin(&req, env) {
         return http::problem(&Rejection::Unauthorized, request_id);
     }
-    let instances = Instances::from_env(env)?;
-    let result = match (req.method(), rest) {
-        (Method::Put, []) => put_instance(&instances, instance, &req.bytes().await?).await?,
-        (Method::Get, []) => get_instance(&instances, env, instance).await?,
-        (Method::Delete, []) => match instances.load(instance).await? {
-            Some(_) => {
-                instances.delete(instance).await?;
-                Ok(Response::empty()?.with_status(204))
-            }
-            None => Err(Rejection::UnknownInstance),
-        },
-        (Method::Post, ["keys"]) => add_key(&instances, instance, &req.bytes().await?).await?,
-        (Method::Patch, ["keys", kid]) => {
-            set_key_status(&instances, instance, kid, &req.bytes().await?).await?
-        }
+    let method = req.method();
+    if PolicyWrite::parse(&method, rest).is_some() {
+        let path = format!("/{}", rest.join("/"));
+        let if_match = req.headers().get("if-match")?;
+        let body = req.bytes().await?;
+        return instance_config::call(
+            env,
+            instance,
+            &instance_config::Call {
+                method,
+                path: &path,
+                body,
+                if_match: if_match.as_deref(),
+                request_id,
+            },
+        )
+        .await;
+    }
+    let result = match (method, rest) {
+        (Method::Get, []) => get_instance(env, instance, request_id).await?,
         (Method::Post, ["api-keys"]) => {
-            create_api_key(&instances, env, instance, request_id, &req.bytes().await?).await?
+            create_api_key(env, instance, request_id, &req.bytes().await?).await?
         }
-        (Method::Delete, ["api-keys", id]) => {
-            revoke_api_key(&instances, env, instance, request_id, id).await?
-        }
-        (Method::Get, ["access-log"]) => match instances.load(instance).await? {
-            Some(policy) => {
+        (Method::Delete, ["api-keys", id]) => revoke_api_key(env, instance, request_id, id).await?,
+        (Method::Get, ["access-log"]) => match tenant_of(env, instance, request_id).await? {
+            Some(tenant) => {
                 let query = req
                     .url()?
                     .query()
@@ -75,7 +157,7 @@ pub async fn dispatch(
                     .unwrap_or_default();
                 Ok(call_tenant_state(
                     env,
-                    &policy.tenant,
+                    &tenant,
                     Method::Get,
                     &format!("/access-log{query}"),
                     None,
@@ -95,40 +177,41 @@ pub async fn dispatch(
 
 type Answer = std::result::Result<Response, Rejection>;
 
-fn redacted(policy: &TenantPolicy) -> Result<Value> {
-    Ok(serde_json::to_value(policy)?)
+/// The tenant of `instance`, from its authoritative policy.
+async fn tenant_of(env: &Env, instance: &str, request_id: &str) -> Result<Option<String>> {
+    Ok(instance_config::view(env, instance, request_id)
+        .await?
+        .and_then(|(view, _)| view.get("tenant")?.as_str().map(str::to_string)))
 }
 
-async fn put_instance(instances: &Instances, instance: &str, body: &[u8]) -> Result<Answer> {
-    let text = match std::str::from_utf8(body) {
-        Ok(text) => text,
-        Err(_) => return Ok(Err(invalid("body", "must be UTF-8 JSON"))),
-    };
-    let policy = match TenantPolicy::from_json(text) {
-        Ok(policy) => policy,
-        Err(rejection) => return Ok(Err(rejection)),
-    };
+fn put_instance(
+    instance: &str,
+    existed: bool,
+    body: &[u8],
+) -> std::result::Result<Applied, Rejection> {
+    let text = std::str::from_utf8(body).map_err(|_| invalid("body", "must be UTF-8 JSON"))?;
+    let policy = TenantPolicy::from_json(text)?;
     if policy.instance != instance {
-        return Ok(Err(invalid(
-            "instance",
-            "must equal the instance in the path",
-        )));
+        return Err(invalid("instance", "must equal the instance in the path"));
     }
-    let existed = instances.load(instance).await?.is_some();
-    instances.save(&policy).await?;
-    Ok(Ok(http::json(
-        &redacted(&policy)?,
-        if existed { 200 } else { 201 },
-    )?))
+    let answer = redacted(&policy).map_err(|_| invalid("body", "cannot be represented"))?;
+    Ok(Applied {
+        policy: Some(policy),
+        status: if existed { 200 } else { 201 },
+        answer: Some(answer),
+    })
 }
 
-async fn get_instance(instances: &Instances, env: &Env, instance: &str) -> Result<Answer> {
-    let Some(policy) = instances.load(instance).await? else {
+async fn get_instance(env: &Env, instance: &str, request_id: &str) -> Result<Answer> {
+    let Some((mut view, revision)) = instance_config::view(env, instance, request_id).await? else {
         return Ok(Err(Rejection::UnknownInstance));
     };
-    let mut view = redacted(&policy)?;
-    let mut usage =
-        call_tenant_state(env, &policy.tenant, Method::Get, "/key-usage", None, "").await?;
+    let tenant = view
+        .get("tenant")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let mut usage = call_tenant_state(env, &tenant, Method::Get, "/key-usage", None, "").await?;
     let usage: Vec<Value> = usage.json().await.unwrap_or_default();
     if let Some(keys) = view.get_mut("keys").and_then(Value::as_array_mut) {
         for key in keys {
@@ -152,7 +235,29 @@ async fn get_instance(instances: &Instances, env: &Env, instance: &str) -> Resul
             }
         }
     }
-    Ok(Ok(http::json(&view, 200)?))
+    let mut response = http::json(&view, 200)?;
+    response.headers_mut().set("etag", &etag(revision))?;
+    Ok(Ok(response))
+}
+
+/// The entity tag of a policy revision.
+#[must_use]
+pub fn etag(revision: u64) -> String {
+    format!("\"{revision}\"")
+}
+
+/// Whether an `If-Match` value admits the policy at `revision` (`exists`: there is a policy).
+/// A list of strong tags or `*` (RFC 9110 §13.1.1); weak tags never match.
+#[must_use]
+pub fn if_match_admits(if_match: &str, revision: u64, exists: bool) -> bool {
+    let current = etag(revision);
+    if_match.split(',').map(str::trim).any(|tag| {
+        if tag == "*" {
+            exists
+        } else {
+            exists && tag == current
+        }
+    })
 }
 
 #[derive(Deserialize)]
@@ -170,30 +275,23 @@ fn active() -> KeyStatus {
     KeyStatus::Active
 }
 
-async fn add_key(instances: &Instances, instance: &str, body: &[u8]) -> Result<Answer> {
-    let Some(mut policy) = instances.load(instance).await? else {
-        return Ok(Err(Rejection::UnknownInstance));
-    };
-    let new_key: NewKey = match serde_json::from_slice(body) {
-        Ok(key) => key,
-        Err(e) => return Ok(Err(invalid("body", syncgate::json::describe_error(&e)))),
-    };
+fn add_key(mut policy: TenantPolicy, body: &[u8]) -> std::result::Result<Applied, Rejection> {
+    let new_key: NewKey = serde_json::from_slice(body)
+        .map_err(|e| invalid("body", syncgate::json::describe_error(&e)))?;
     if policy.keys.get(&new_key.kid).is_some() {
-        return Ok(Err(invalid("kid", "a key with this id already exists")));
+        return Err(invalid("kid", "a key with this id already exists"));
     }
     let (secret, generated) = match &new_key.secret {
-        Some(text) => match Secret::from_whsec(text) {
-            Ok(secret) => (secret, false),
-            Err(reason) => return Ok(Err(invalid("secret", reason))),
-        },
+        Some(text) => (
+            Secret::from_whsec(text).map_err(|reason| invalid("secret", reason))?,
+            false,
+        ),
         None => {
-            let Some(bytes) = http::random_secret() else {
-                return Ok(Err(Rejection::OriginUnavailable));
-            };
-            match Secret::from_bytes(bytes) {
-                Ok(secret) => (secret, true),
-                Err(reason) => return Ok(Err(invalid("secret", reason))),
-            }
+            let bytes = http::random_secret().ok_or(Rejection::OriginUnavailable)?;
+            (
+                Secret::from_bytes(bytes).map_err(|reason| invalid("secret", reason))?,
+                true,
+            )
         }
     };
     let mut answer = serde_json::json!({
@@ -208,11 +306,12 @@ async fn add_key(instances: &Instances, instance: &str, body: &[u8]) -> Result<A
         status: new_key.status,
         secret,
     });
-    if let Err(rejection) = policy.validate() {
-        return Ok(Err(rejection));
-    }
-    instances.save(&policy).await?;
-    Ok(Ok(http::json(&answer, 201)?))
+    policy.validate()?;
+    Ok(Applied {
+        policy: Some(policy),
+        status: 201,
+        answer: Some(answer),
+    })
 }
 
 #[derive(Deserialize)]
@@ -221,33 +320,33 @@ struct KeyStatusChange {
     status: KeyStatus,
 }
 
-async fn set_key_status(
-    instances: &Instances,
-    instance: &str,
+fn set_key_status(
+    mut policy: TenantPolicy,
     kid: &str,
     body: &[u8],
-) -> Result<Answer> {
-    let Some(mut policy) = instances.load(instance).await? else {
-        return Ok(Err(Rejection::UnknownInstance));
-    };
-    let change: KeyStatusChange = match serde_json::from_slice(body) {
-        Ok(change) => change,
-        Err(e) => return Ok(Err(invalid("body", syncgate::json::describe_error(&e)))),
-    };
+) -> std::result::Result<Applied, Rejection> {
+    let change: KeyStatusChange = serde_json::from_slice(body)
+        .map_err(|e| invalid("body", syncgate::json::describe_error(&e)))?;
     if change.status == KeyStatus::Active {
-        return Ok(Err(invalid("status", "must be retiring or revoked")));
+        return Err(invalid("status", "must be retiring or revoked"));
     }
-    let Some(key) = policy.keys.0.iter_mut().find(|k| k.kid == kid) else {
-        return Ok(Err(Rejection::NotFound));
-    };
+    let key = policy
+        .keys
+        .0
+        .iter_mut()
+        .find(|k| k.kid == kid)
+        .ok_or(Rejection::NotFound)?;
     if key.status == KeyStatus::Revoked {
-        return Ok(Err(invalid("status", "a revoked key stays revoked")));
+        return Err(invalid("status", "a revoked key stays revoked"));
     }
     key.status = change.status;
     let answer =
         serde_json::json!({ "kid": key.kid, "version": key.version, "status": key.status });
-    instances.save(&policy).await?;
-    Ok(Ok(http::json(&answer, 200)?))
+    Ok(Applied {
+        policy: Some(policy),
+        status: 200,
+        answer: Some(answer),
+    })
 }
 
 async fn call_tenant_state(
@@ -268,13 +367,12 @@ async fn call_tenant_state(
 }
 
 async fn create_api_key(
-    instances: &Instances,
     env: &Env,
     instance: &str,
     request_id: &str,
     body: &[u8],
 ) -> Result<Answer> {
-    let Some(policy) = instances.load(instance).await? else {
+    let Some(tenant) = tenant_of(env, instance, request_id).await? else {
         return Ok(Err(Rejection::UnknownInstance));
     };
     let request = match ApiKeyRequest::parse(body) {
@@ -294,7 +392,7 @@ async fn create_api_key(
     };
     let stored = call_tenant_state(
         env,
-        &policy.tenant,
+        &tenant,
         Method::Post,
         "/api-keys",
         Some(serde_json::to_string(&record)?),
@@ -313,19 +411,13 @@ async fn create_api_key(
     )?))
 }
 
-async fn revoke_api_key(
-    instances: &Instances,
-    env: &Env,
-    instance: &str,
-    request_id: &str,
-    id: &str,
-) -> Result<Answer> {
-    let Some(policy) = instances.load(instance).await? else {
+async fn revoke_api_key(env: &Env, instance: &str, request_id: &str, id: &str) -> Result<Answer> {
+    let Some(tenant) = tenant_of(env, instance, request_id).await? else {
         return Ok(Err(Rejection::UnknownInstance));
     };
     let answer = call_tenant_state(
         env,
-        &policy.tenant,
+        &tenant,
         Method::Delete,
         &format!("/api-keys/{id}"),
         None,
@@ -336,4 +428,20 @@ async fn revoke_api_key(
         204 => Ok(Response::empty()?.with_status(204)),
         _ => Err(Rejection::NotFound),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match_takes_strong_tags_and_star() {
+        assert!(if_match_admits("\"3\"", 3, true));
+        assert!(if_match_admits("\"1\", \"3\"", 3, true));
+        assert!(!if_match_admits("\"2\"", 3, true));
+        assert!(!if_match_admits("W/\"3\"", 3, true));
+        assert!(if_match_admits("*", 3, true));
+        assert!(!if_match_admits("*", 3, false));
+        assert!(!if_match_admits("\"3\"", 3, false));
+    }
 }

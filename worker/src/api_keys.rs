@@ -29,7 +29,7 @@ pub struct IssuedKey {
 /// Issues a fresh key, or `None` if the platform had no randomness.
 #[must_use]
 pub fn issue() -> Option<IssuedKey> {
-    let id = crate::http::random_hex(8);
+    let id = crate::http::random_hex(8)?;
     let secret = crate::http::random_secret()?;
     let key = format!("{PREFIX}{id}_{}", hex(&secret));
     Some(IssuedKey {

@@ -15,7 +15,7 @@ use worker::{Context, Env, Headers, Method, Request, Response, Result};
 use crate::http;
 use crate::origin::{OriginAnswer, OriginCall, forward};
 use crate::sync::post_later;
-use crate::tenant_state::{self, AccessEntry, Admission, Grant};
+use crate::tenant_state::{self, AccessEntry, Admission, Grant, Meter};
 
 /// Largest customer body accepted, in bytes.
 pub const MAX_CUSTOMER_BODY: usize = 64 * 1024;
@@ -79,11 +79,16 @@ struct Call<'a> {
     request_id: &'a str,
     policy: &'a TenantPolicy,
     entry: AccessEntry,
+    /// The buckets' state once the key is admitted (sent as `RateLimit` fields).
+    meter: Option<Meter>,
 }
 
 impl Call<'_> {
     /// Answers and writes the access-log line after the answer has gone out.
-    fn finish(mut self, response: Response, code: Option<&str>) -> Result<Response> {
+    fn finish(mut self, mut response: Response, code: Option<&str>) -> Result<Response> {
+        if let Some(meter) = &self.meter {
+            meter.apply(response.headers_mut())?;
+        }
         self.entry.status = response.status_code();
         self.entry.code = code.map(str::to_string);
         let stub = tenant_state::stub(self.env, &self.policy.tenant)?;
@@ -131,6 +136,7 @@ pub async fn handle(
             status: 0,
             code: None,
         },
+        meter: None,
     };
     if !policy.enabled {
         http::drain_body(&mut req, MAX_CUSTOMER_BODY).await;
@@ -141,10 +147,13 @@ pub async fn handle(
     let bearer = http::bearer(req.headers());
     let admission = Admission {
         scope: route.scope().to_string(),
-        rate_limits: policy.rate_limits,
         entry: call.entry.clone(),
     };
-    let mut headers = vec![("x-request-id", request_id)];
+    let limits = tenant_state::rate_limits_header(policy.rate_limits);
+    let mut headers = vec![
+        ("x-request-id", request_id),
+        (tenant_state::RATE_LIMITS_HEADER, limits.as_str()),
+    ];
     if let Some(bearer) = &bearer {
         headers.push(("x-syncgate-bearer", bearer));
     }
@@ -163,6 +172,7 @@ pub async fn handle(
     let grant: Grant = admitted.json().await?;
     let mut call = call;
     call.entry.api_key_id = Some(grant.key_id.clone());
+    call.meter = grant.meter;
 
     // 2. Validate what can be validated without the record.
     let declared_len = req

@@ -5,35 +5,61 @@ use syncgate::Rejection;
 use syncgate::error::PROBLEM_CONTENT_TYPE;
 use worker::{Headers, Response, Result};
 
-/// A new request id: `req_` and 24 hex characters of randomness.
+/// A new request id: `req_` and 24 hex characters of randomness. Should the platform's CSPRNG
+/// ever fail, the id falls back to the clock (unique enough to correlate logs; request ids are
+/// not secrets).
 #[must_use]
 pub fn new_request_id() -> String {
-    format!("req_{}", random_hex(12))
-}
-
-/// `len` random bytes as lowercase hex (`crypto.getRandomValues` underneath).
-#[must_use]
-pub fn random_hex(len: usize) -> String {
-    syncgate::crypto::hex(&random_bytes(len))
-}
-
-/// `len` random bytes. The platform's CSPRNG does not fail in Workers; if it ever did, the
-/// all-zero answer would make ids collide loudly rather than silently weaken a key, and keys
-/// generated from it are refused by [`random_secret`].
-#[must_use]
-pub fn random_bytes(len: usize) -> Vec<u8> {
-    let mut bytes = vec![0u8; len];
-    if getrandom::fill(&mut bytes).is_err() {
-        bytes.fill(0);
+    match random_bytes(12) {
+        Some(bytes) => format!("req_{}", syncgate::crypto::hex(&bytes)),
+        None => format!("req_t{:023x}", now_millis()),
     }
-    bytes
+}
+
+/// `len` random bytes from the platform's CSPRNG (`crypto.getRandomValues`), or `None` if it
+/// failed. Callers that need secrecy (secrets, AES-GCM nonces, API keys) refuse to go on without
+/// it; there is deliberately no fallback value.
+#[must_use]
+pub fn random_bytes(len: usize) -> Option<Vec<u8>> {
+    let mut bytes = vec![0u8; len];
+    getrandom::fill(&mut bytes).ok()?;
+    Some(bytes)
+}
+
+/// `len` random bytes as lowercase hex, or `None` if the platform could not supply randomness.
+#[must_use]
+pub fn random_hex(len: usize) -> Option<String> {
+    random_bytes(len).map(|bytes| syncgate::crypto::hex(&bytes))
 }
 
 /// 32 random bytes for a secret, or `None` if the platform could not supply randomness.
 #[must_use]
 pub fn random_secret() -> Option<Vec<u8>> {
-    let bytes = random_bytes(32);
-    bytes.iter().any(|b| *b != 0).then_some(bytes)
+    random_bytes(32)
+}
+
+/// A request to one of the Worker's own Durable Objects on its internal interface: `path` (with
+/// any query) and the given headers (`x-request-id`, …). The host is a placeholder: a Durable
+/// Object stub routes by object, not by URL.
+///
+/// # Errors
+/// When a header or the request cannot be built.
+pub fn internal_request(
+    method: worker::Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<wasm_bindgen::JsValue>,
+) -> Result<worker::Request> {
+    let header_map = Headers::new();
+    for (name, value) in headers {
+        header_map.set(name, value)?;
+    }
+    let mut init = worker::RequestInit::new();
+    init.with_method(method).with_headers(header_map);
+    if body.is_some() {
+        init.with_body(body);
+    }
+    worker::Request::new_with_init(&format!("https://internal{path}"), &init)
 }
 
 /// A JSON answer with `status`.

@@ -4,7 +4,12 @@
 //! rarely; its writes take up to a minute to be seen in other locations, which is why nothing
 //! that must be strongly consistent (the replay ledger, API keys, versions) lives here — that is
 //! the tenant's Durable Object. A stored policy is the policy JSON of the brief with each key's
-//! `secret` replaced by `sealedSecret` (see [`crate::seal`]).
+//! `secret` replaced by `sealedSecret` (see [`crate::seal`]) and a `revision` number.
+//!
+//! KV is only the copy the edge routes from. The authoritative policy lives in the instance's
+//! [`crate::instance_config::InstanceConfig`] Durable Object, the one writer that serializes
+//! admin changes: KV has no compare-and-set, so two read-modify-write cycles racing through KV
+//! alone could silently undo each other (a revocation lost to a concurrent key addition).
 
 use serde_json::Value;
 use syncgate::TenantPolicy;
@@ -24,6 +29,9 @@ fn seal_context(instance: &str, kid: &str) -> String {
     format!("syncgate/{instance}/{kid}")
 }
 
+/// The member of a stored policy holding its revision (the admin API's `ETag`).
+const REVISION: &str = "revision";
+
 /// Reads and writes sealed tenant policies.
 pub struct Instances {
     kv: KvStore,
@@ -42,21 +50,42 @@ impl Instances {
         })
     }
 
-    /// The policy of `instance`, secrets unsealed; `None` when the instance is unknown.
+    /// The policy of `instance` as the edge routes it (the KV copy), secrets unsealed; `None`
+    /// when the instance is unknown.
     ///
     /// # Errors
     /// When KV fails or a stored policy cannot be opened (a misconfiguration, not user input).
     pub async fn load(&self, instance: &str) -> Result<Option<TenantPolicy>> {
-        let Some(text) = self
-            .kv
+        match self.load_stored(instance).await? {
+            Some(text) => self.open(instance, &text).map(|(policy, _)| Some(policy)),
+            None => Ok(None),
+        }
+    }
+
+    /// The stored (sealed) form of `instance`'s policy in KV, if any.
+    ///
+    /// # Errors
+    /// When KV fails.
+    pub async fn load_stored(&self, instance: &str) -> Result<Option<String>> {
+        self.kv
             .get(&kv_key(instance))
             .text()
             .await
-            .map_err(|e| Error::RustError(e.to_string()))?
-        else {
-            return Ok(None);
-        };
-        let mut stored: Value = serde_json::from_str(&text)?;
+            .map_err(|e| Error::RustError(e.to_string()))
+    }
+
+    /// Opens a stored policy: its secrets unsealed, and its revision (0 for one stored before
+    /// revisions existed).
+    ///
+    /// # Errors
+    /// When the text is not a stored policy or a secret does not open.
+    pub fn open(&self, instance: &str, text: &str) -> Result<(TenantPolicy, u64)> {
+        let mut stored: Value = serde_json::from_str(text)?;
+        let revision = stored
+            .as_object_mut()
+            .and_then(|object| object.remove(REVISION))
+            .and_then(|v| v.as_u64())
+            .unwrap_or(0);
         if let Some(keys) = stored.get_mut("keys").and_then(Value::as_array_mut) {
             for key in keys {
                 let Some(object) = key.as_object_mut() else {
@@ -77,16 +106,17 @@ impl Instances {
                 object.insert("secret".into(), Value::String(secret.expose_whsec()));
             }
         }
-        TenantPolicy::from_json(&stored.to_string())
-            .map(Some)
-            .map_err(|e| Error::RustError(format!("stored policy for {instance} is invalid: {e}")))
+        let policy = TenantPolicy::from_json(&stored.to_string()).map_err(|e| {
+            Error::RustError(format!("stored policy for {instance} is invalid: {e}"))
+        })?;
+        Ok((policy, revision))
     }
 
-    /// Stores `policy`, sealing its secrets.
+    /// The stored form of `policy` at `revision`: its secrets sealed, bound to their slots.
     ///
     /// # Errors
-    /// When sealing or KV fails.
-    pub async fn save(&self, policy: &TenantPolicy) -> Result<()> {
+    /// When sealing fails (no randomness).
+    pub fn seal(&self, policy: &TenantPolicy, revision: u64) -> Result<String> {
         let mut stored = serde_json::to_value(policy)?;
         if let Some(keys) = stored.get_mut("keys").and_then(Value::as_array_mut) {
             for (key, signing_key) in keys.iter_mut().zip(policy.keys.0.iter()) {
@@ -99,22 +129,33 @@ impl Instances {
                 }
             }
         }
-        self.kv
-            .put(&kv_key(&policy.instance), stored.to_string())
-            .map_err(|e| Error::RustError(e.to_string()))?
-            .execute()
-            .await
-            .map_err(|e| Error::RustError(e.to_string()))
+        if let Some(object) = stored.as_object_mut() {
+            object.insert(REVISION.into(), Value::from(revision));
+        }
+        Ok(stored.to_string())
     }
 
-    /// Removes `instance`.
+    /// Writes the routing copy of `instance`: `Some(stored)` puts it, `None` removes it.
+    ///
+    /// Only the instance's [`crate::instance_config::InstanceConfig`] object calls this, one
+    /// write at a time, so copies reach KV in revision order.
     ///
     /// # Errors
     /// When KV fails.
-    pub async fn delete(&self, instance: &str) -> Result<()> {
-        self.kv
-            .delete(&kv_key(instance))
-            .await
-            .map_err(|e| Error::RustError(e.to_string()))
+    pub async fn put_stored(&self, instance: &str, stored: Option<&str>) -> Result<()> {
+        match stored {
+            Some(text) => self
+                .kv
+                .put(&kv_key(instance), text)
+                .map_err(|e| Error::RustError(e.to_string()))?
+                .execute()
+                .await
+                .map_err(|e| Error::RustError(e.to_string())),
+            None => self
+                .kv
+                .delete(&kv_key(instance))
+                .await
+                .map_err(|e| Error::RustError(e.to_string())),
+        }
     }
 }

@@ -78,17 +78,24 @@ async fn health(env: &Env, request_id: &str, instance: &str) -> Result<Response>
     )
 }
 
-/// Asks the tenant's object, passing the bearer key along for it to check.
+/// Asks the tenant's object, passing the bearer key along for it to check and the tenant's
+/// limits for it to charge.
 async fn ask_tenant_state(
     env: &Env,
-    tenant: &str,
+    policy: &syncgate::TenantPolicy,
     method: Method,
     path_and_query: &str,
     bearer: Option<&str>,
     scope: &str,
     request_id: &str,
 ) -> Result<Response> {
-    let mut headers = vec![("x-request-id", request_id), ("x-syncgate-scope", scope)];
+    let tenant = &policy.tenant;
+    let limits = tenant_state::rate_limits_header(policy.rate_limits);
+    let mut headers = vec![
+        ("x-request-id", request_id),
+        ("x-syncgate-scope", scope),
+        (tenant_state::RATE_LIMITS_HEADER, limits.as_str()),
+    ];
     if let Some(bearer) = bearer {
         headers.push(("x-syncgate-bearer", bearer));
     }
@@ -111,7 +118,7 @@ async fn read_state(req: Request, env: &Env, request_id: &str, instance: &str) -
     let bearer = http::bearer(req.headers());
     ask_tenant_state(
         env,
-        &policy.tenant,
+        &policy,
         Method::Get,
         &format!("/{path}{query}"),
         bearer.as_deref(),
@@ -128,7 +135,7 @@ async fn bootstrap(req: Request, env: &Env, request_id: &str, instance: &str) ->
     let bearer = http::bearer(req.headers());
     let mut grant = ask_tenant_state(
         env,
-        &policy.tenant,
+        &policy,
         Method::Post,
         "/authorize",
         bearer.as_deref(),
@@ -171,6 +178,9 @@ async fn bootstrap(req: Request, env: &Env, request_id: &str, instance: &str) ->
                 "content-type",
                 content_type.as_deref().unwrap_or("application/json"),
             )?;
+            if let Some(meter) = &grant.meter {
+                meter.apply(&headers)?;
+            }
             Ok(Response::from_bytes(body)?
                 .with_status(status)
                 .with_headers(headers))

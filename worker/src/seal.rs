@@ -43,10 +43,25 @@ impl Sealer {
 
     /// Seals `plaintext` for the slot named by `context` (instance and key id).
     ///
+    /// A fresh random nonce is drawn for every sealing; when the platform cannot supply
+    /// randomness, sealing is refused (a fixed or zero nonce would repeat under one key, which
+    /// breaks AES-GCM's confidentiality and integrity).
+    ///
     /// # Errors
     /// When randomness or encryption fails.
     pub fn seal(&self, plaintext: &[u8], context: &str) -> Result<String> {
-        let nonce_bytes = crate::http::random_bytes(NONCE_LEN);
+        self.seal_with_nonce(crate::http::random_bytes(NONCE_LEN), plaintext, context)
+    }
+
+    /// [`Sealer::seal`] with the nonce drawn by the caller (`None`: randomness failed).
+    fn seal_with_nonce(
+        &self,
+        nonce_bytes: Option<Vec<u8>>,
+        plaintext: &[u8],
+        context: &str,
+    ) -> Result<String> {
+        let nonce_bytes = nonce_bytes
+            .ok_or_else(|| Error::RustError("no randomness for a sealing nonce".into()))?;
         let nonce = Nonce::try_from(nonce_bytes.as_slice())
             .map_err(|_| Error::RustError("nonce length".into()))?;
         let sealed = self
@@ -85,5 +100,28 @@ impl Sealer {
                 },
             )
             .map_err(|_| Error::RustError("sealed secret does not open".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+    #[test]
+    fn sealing_without_randomness_is_refused() {
+        let sealer = Sealer::new(KEY).unwrap();
+        assert!(sealer.seal_with_nonce(None, b"secret", "ctx").is_err());
+    }
+
+    #[test]
+    fn sealed_values_open_only_in_their_slot() {
+        let sealer = Sealer::new(KEY).unwrap();
+        let sealed = sealer
+            .seal_with_nonce(Some(vec![7; NONCE_LEN]), b"secret", "syncgate/a/k1")
+            .unwrap();
+        assert_eq!(sealer.open(&sealed, "syncgate/a/k1").unwrap(), b"secret");
+        assert!(sealer.open(&sealed, "syncgate/b/k1").is_err());
     }
 }

@@ -4,18 +4,23 @@
 //! cheapest first: the policy from KV, instance state and the declared body size (a `413` before
 //! the body is read or hashed), media type, then the core's signature checks and payload checks.
 //! Only an authenticated, admissible request reaches the tenant's Durable Object, so unsigned
-//! traffic can never fill the replay ledger. Rejections are logged to the tenant's sync log after
-//! the answer is sent.
+//! traffic can never fill the replay ledger. Unauthenticated rejections are logged to the
+//! tenant's sync log after the answer is sent (in a class of their own, bounded apart from the
+//! record of applied work). A signed request the instance's policy refuses is recorded before
+//! the answer, with its nonce and payload hash bound to this instance, so the same signed bytes
+//! cannot be replayed to another instance of the tenant (Standard Webhooks signs no path).
 
 use syncgate::Rejection;
 use syncgate::TenantPolicy;
-use syncgate::crypto::RustCrypto;
+use syncgate::crypto::{RustCrypto, hex};
+use syncgate::replay::ReplayKeys;
 use syncgate::request::{Headers as CoreHeaders, HttpRequest};
-use syncgate::verify::{admit, authenticate};
+use syncgate::skew::SkewWindow;
+use syncgate::verify::{Authenticated, admit, authenticate};
 use worker::{Context, Env, Method, Request, Response, Result, Stub};
 
 use crate::http;
-use crate::tenant_state::{self, LogEntry, SyncMeta};
+use crate::tenant_state::{self, LogEntry, SignedRefusal, SyncMeta};
 
 /// How far signature checking got, for the sync log.
 #[must_use]
@@ -83,27 +88,65 @@ struct Attempt<'a> {
 }
 
 impl Attempt<'_> {
-    fn reject(
-        &self,
-        policy: &TenantPolicy,
-        rejection: &Rejection,
-        key_id: Option<&str>,
-        body: &[u8],
-    ) -> Result<Response> {
-        let mut entry = LogEntry::rejected(
+    fn entry(&self, rejection: &Rejection) -> LogEntry {
+        LogEntry::rejected(
             self.request_id,
             self.received_at,
             self.source_ip.clone(),
             rejection,
             signature_result(rejection),
-        );
-        entry.key_id = key_id.map(str::to_string);
-        if key_id.is_some() {
-            (entry.payload_type, entry.payload_version) = declared_type_and_version(body);
-        }
+        )
+    }
+
+    /// Refuses a request that was not authenticated: logged after the answer.
+    fn reject(&self, policy: &TenantPolicy, rejection: &Rejection) -> Result<Response> {
         match tenant_state::stub(self.env, &policy.tenant) {
-            Ok(stub) => post_later(self.ctx, stub, "/log", entry),
+            Ok(stub) => post_later(self.ctx, stub, "/log", self.entry(rejection)),
             Err(err) => worker::console_error!("no tenant state binding: {err}"),
+        }
+        http::problem(rejection, self.request_id)
+    }
+
+    /// Refuses a signed request its instance's policy does not admit: recorded (log row and
+    /// instance binding of its nonce and payload hash) before the answer.
+    async fn reject_signed(
+        &self,
+        policy: &TenantPolicy,
+        rejection: &Rejection,
+        authenticated: &Authenticated<'_>,
+        body: &[u8],
+    ) -> Result<Response> {
+        let mut entry = self.entry(rejection);
+        entry.key_id = Some(authenticated.key.kid.clone());
+        (entry.payload_type, entry.payload_version) = declared_type_and_version(body);
+        let keys = ReplayKeys::derive(
+            &policy.tenant,
+            &authenticated.nonce,
+            &hex(&authenticated.body_sha256),
+            authenticated.timestamp,
+            SkewWindow::new(policy.skew_seconds),
+            &RustCrypto,
+        );
+        let refusal = SignedRefusal {
+            entry,
+            instance: policy.instance.clone(),
+            nonce_key: keys.nonce_key,
+            payload_key: keys.payload_key,
+            expires_at: keys.expires_at,
+        };
+        let recorded = tenant_state::request(
+            Method::Post,
+            "/refused",
+            &[("x-request-id", self.request_id)],
+            Some(serde_json::to_string(&refusal)?.into()),
+        )?;
+        let answer = tenant_state::call(self.env, &policy.tenant, recorded).await?;
+        if answer.status_code() != 204 {
+            worker::console_error!(
+                "recording refusal {} failed: {}",
+                self.request_id,
+                answer.status_code()
+            );
         }
         http::problem(rejection, self.request_id)
     }
@@ -143,13 +186,13 @@ pub async fn handle(
         let rejection = Rejection::PayloadTooLarge {
             limit: policy.max_body_bytes,
         };
-        return attempt.reject(&policy, &rejection, None, &[]);
+        return attempt.reject(&policy, &rejection);
     }
     let Some(body) = http::read_body_capped(&mut req, policy.max_body_bytes).await? else {
         let rejection = Rejection::PayloadTooLarge {
             limit: policy.max_body_bytes,
         };
-        return attempt.reject(&policy, &rejection, None, &[]);
+        return attempt.reject(&policy, &rejection);
     };
     // Instance state and media type are checked by `authenticate`, first, before any hashing.
     let url = req.url()?.to_string();
@@ -157,22 +200,19 @@ pub async fn handle(
     let method = req.method().to_string();
     let core_request = match HttpRequest::new(&method, &url, headers, body) {
         Ok(request) => request,
-        Err(rejection) => return attempt.reject(&policy, &rejection, None, &[]),
+        Err(rejection) => return attempt.reject(&policy, &rejection),
     };
     let now = http::now_seconds();
     let authenticated = match authenticate(&core_request, &policy, now, &RustCrypto) {
         Ok(authenticated) => authenticated,
-        Err(rejection) => return attempt.reject(&policy, &rejection, None, &[]),
+        Err(rejection) => return attempt.reject(&policy, &rejection),
     };
     let verdict = match admit(&core_request, &policy, &authenticated, &RustCrypto) {
         Ok(verdict) => verdict,
         Err(rejection) => {
-            return attempt.reject(
-                &policy,
-                &rejection,
-                Some(&authenticated.key.kid),
-                &core_request.body,
-            );
+            return attempt
+                .reject_signed(&policy, &rejection, &authenticated, &core_request.body)
+                .await;
         }
     };
     let meta = SyncMeta {

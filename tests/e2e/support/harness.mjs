@@ -68,7 +68,10 @@ export async function startGateway({ persist = false } = {}) {
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate: "2026-04-01",
     kvNamespaces: ["INSTANCES"],
-    durableObjects: { TENANT_STATE: { className: "TenantState", useSQLite: true } },
+    durableObjects: {
+      TENANT_STATE: { className: "TenantState", useSQLite: true },
+      INSTANCE_CONFIG: { className: "InstanceConfig", useSQLite: true },
+    },
     bindings: {
       ADMIN_TOKEN: adminToken,
       SEALING_KEY: randomBytes(32).toString("base64"),

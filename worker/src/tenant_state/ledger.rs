@@ -1,5 +1,22 @@
 //! The signed-sync path inside the object: reserve the nonce and payload hash (atomically,
 //! with the section versions), forward to the origin, then commit or release.
+//!
+//! **Takeover.** A reservation normally ends in a commit or a release. If the edge stops in the
+//! middle of a forward (an isolate evicted, a deploy, a crash), neither happens and the
+//! reservation would block the sender's retries until it expires. A reservation older than the
+//! origin timeout plus [`TAKEOVER_MARGIN_MS`] cannot have a forward still running (every forward
+//! is cut off at the timeout), so a retry of the *same* request (the same nonce and payload
+//! hash, hence the same signed bytes) takes it over: it is forwarded again with the same
+//! `Idempotency-Key` and committed or released on the answer. The origin de-duplicates by that
+//! key, so a sync it had already applied is answered from its record and not applied twice. The
+//! edge's own version check is skipped for a takeover: the reservation already passed it, and
+//! the origin, which knows whether it applied the first attempt, answers `stale_version` itself
+//! when it did not and a newer version has since been applied.
+//!
+//! **Instance binding.** Standard Webhooks signs neither the path nor the instance, so a payload
+//! signed for one instance would verify on any instance of the same tenant. The ledger therefore
+//! records where a nonce and payload hash were first seen (applied, reserved, or signed but
+//! refused by that instance's policy) and refuses them on any other instance.
 
 use serde::{Deserialize, Serialize};
 use syncgate::Rejection;
@@ -46,11 +63,74 @@ pub struct SyncMeta {
     pub blocked_groups: Vec<String>,
 }
 
+/// How long after the origin timeout a reservation is presumed abandoned, in milliseconds.
+pub const TAKEOVER_MARGIN_MS: i64 = 1_000;
+
+/// How a sync got its reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// A new reservation.
+    Fresh,
+    /// An abandoned reservation of the same request, taken over.
+    TakenOver {
+        /// The request id that made the reservation.
+        previous_request_id: String,
+    },
+}
+
+/// A signed request refused by its instance's policy: logged, and its nonce and payload hash
+/// bound to that instance (`POST /refused`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignedRefusal {
+    /// The log row.
+    pub entry: LogEntry,
+    /// The instance that refused it.
+    pub instance: String,
+    /// Ledger key of the nonce.
+    pub nonce_key: String,
+    /// Ledger key of the payload hash.
+    pub payload_key: String,
+    /// Ledger expiry, Unix seconds.
+    pub expires_at: i64,
+}
+
 #[derive(Deserialize)]
 struct LedgerRow {
     kind: String,
     request_id: String,
     applied: i64,
+    /// When it was reserved (Unix ms); `None` for a request that was only seen (refused).
+    reserved_at: Option<i64>,
+    /// The instance it was first seen on (`None` for rows older than instance binding).
+    instance: Option<String>,
+}
+
+impl LedgerRow {
+    fn rejection(&self, applied: bool) -> Rejection {
+        let original_request_id = Some(self.request_id.clone());
+        if self.kind == "nonce" {
+            Rejection::ReplayedNonce {
+                original_request_id,
+                applied,
+            }
+        } else {
+            Rejection::DuplicatePayload {
+                original_request_id,
+                applied,
+            }
+        }
+    }
+}
+
+/// The origin timeout the forwards run with (`ORIGIN_TIMEOUT_MS`), in milliseconds.
+pub(super) fn origin_timeout_ms(env: &worker::Env) -> i64 {
+    env.var("ORIGIN_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .unwrap_or(crate::origin::DEFAULT_TIMEOUT_MS)
+        .try_into()
+        .unwrap_or(i64::MAX)
 }
 
 #[derive(Deserialize)]
@@ -69,31 +149,78 @@ struct LastSyncRow {
 }
 
 impl TenantState {
-    /// Atomically checks nonce, payload and section versions, then reserves nonce and payload.
+    /// Atomically checks nonce, payload and section versions, then reserves nonce and payload
+    /// (or takes over an abandoned reservation of the same request, see the module docs).
     /// No `await` inside: the object runs it as one step.
-    pub(super) fn reserve(&self, meta: &SyncMeta) -> std::result::Result<(), Rejection> {
+    pub(super) fn reserve(
+        &self,
+        meta: &SyncMeta,
+        now_ms: i64,
+    ) -> std::result::Result<Reservation, Rejection> {
         let sql = self.sql();
-        let now = http::now_seconds();
+        let now = now_ms / 1000;
         let rows: Vec<LedgerRow> = sql
             .exec(
-                "SELECT kind, request_id, applied FROM ledger WHERE key IN (?, ?) AND expires_at >= ? ORDER BY kind = 'payload'",
-                vec![str_value(&meta.nonce_key), str_value(&meta.payload_key), int(now)],
+                "SELECT kind, request_id, applied, reserved_at, instance FROM ledger
+                 WHERE key IN (?, ?) AND expires_at >= ? ORDER BY kind = 'payload'",
+                vec![
+                    str_value(&meta.nonce_key),
+                    str_value(&meta.payload_key),
+                    int(now),
+                ],
             )
             .and_then(|c| c.to_array())
             .map_err(|_| Rejection::OriginUnavailable)?;
-        if let Some(row) = rows.first() {
-            let original_request_id = Some(row.request_id.clone());
-            let applied = row.applied != 0;
-            return Err(if row.kind == "nonce" {
-                Rejection::ReplayedNonce {
-                    original_request_id,
-                    applied,
-                }
-            } else {
-                Rejection::DuplicatePayload {
-                    original_request_id,
-                    applied,
-                }
+        if let Some(row) = rows.iter().find(|row| row.applied != 0) {
+            return Err(row.rejection(true));
+        }
+        if let Some(row) = rows
+            .iter()
+            .find(|row| row.instance.as_deref().is_some_and(|i| i != meta.instance))
+        {
+            return Err(row.rejection(false));
+        }
+        let reserved: Vec<&LedgerRow> = rows.iter().filter(|r| r.reserved_at.is_some()).collect();
+        if let Some(first) = reserved.first() {
+            let stale_before = now_ms
+                .saturating_sub(origin_timeout_ms(&self.env))
+                .saturating_sub(TAKEOVER_MARGIN_MS);
+            let same_request =
+                reserved.len() == 2 && reserved.iter().all(|r| r.request_id == first.request_id);
+            let abandoned = reserved
+                .iter()
+                .all(|r| r.reserved_at.is_some_and(|at| at <= stale_before));
+            if !(same_request && abandoned) {
+                return Err(first.rejection(false));
+            }
+            let previous_request_id = first.request_id.clone();
+            let taken = sql
+                .exec(
+                    "UPDATE ledger SET request_id = ?, reserved_at = ?
+                     WHERE key IN (?, ?) AND request_id = ? AND applied = 0",
+                    vec![
+                        str_value(&meta.request_id),
+                        int(now_ms),
+                        str_value(&meta.nonce_key),
+                        str_value(&meta.payload_key),
+                        str_value(&previous_request_id),
+                    ],
+                )
+                .map_err(|_| Rejection::OriginUnavailable)?;
+            if taken.rows_written() != 2 {
+                return Err(first.rejection(false));
+            }
+            sql.exec(
+                "UPDATE pending_versions SET request_id = ?, expires_at = ? WHERE request_id = ?",
+                vec![
+                    str_value(&meta.request_id),
+                    int(meta.expires_at),
+                    str_value(&previous_request_id),
+                ],
+            )
+            .map_err(|_| Rejection::OriginUnavailable)?;
+            return Ok(Reservation::TakenOver {
+                previous_request_id,
             });
         }
         // Applied versions, and versions of syncs still in flight: a v5 arriving while v6 is being
@@ -118,8 +245,16 @@ impl TenantState {
         })?;
         for (key, kind) in [(&meta.nonce_key, "nonce"), (&meta.payload_key, "payload")] {
             sql.exec(
-                "INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at) VALUES (?, ?, ?, 0, ?)",
-                vec![str_value(key), str_value(kind), str_value(&meta.request_id), int(meta.expires_at)],
+                "INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance)
+                 VALUES (?, ?, ?, 0, ?, ?, ?)",
+                vec![
+                    str_value(key),
+                    str_value(kind),
+                    str_value(&meta.request_id),
+                    int(meta.expires_at),
+                    int(now_ms),
+                    str_value(&meta.instance),
+                ],
             )
             .map_err(|_| Rejection::OriginUnavailable)?;
         }
@@ -130,14 +265,39 @@ impl TenantState {
             )
             .map_err(|_| Rejection::OriginUnavailable)?;
         }
+        Ok(Reservation::Fresh)
+    }
+
+    /// Records a signed request its instance refused: the log row, and its nonce and payload
+    /// hash as seen on that instance (never overwriting a reservation or an applied entry).
+    pub(super) fn record_refusal(&self, refusal: &SignedRefusal) -> Result<()> {
+        self.append_log(&refusal.entry)?;
+        for (key, kind) in [
+            (&refusal.nonce_key, "nonce"),
+            (&refusal.payload_key, "payload"),
+        ] {
+            self.sql().exec(
+                "INSERT INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance)
+                 VALUES (?, ?, ?, 0, ?, NULL, ?) ON CONFLICT (key) DO NOTHING",
+                vec![
+                    str_value(key),
+                    str_value(kind),
+                    str_value(&refusal.entry.request_id),
+                    int(refusal.expires_at),
+                    str_value(&refusal.instance),
+                ],
+            )?;
+        }
         Ok(())
     }
 
     /// Ends a reservation: `statement` acts on its two ledger rows (bound as key, key, request
-    /// id), and its in-flight versions are dropped either way.
-    fn settle(&self, meta: &SyncMeta, statement: &str) -> Result<()> {
+    /// id), and its in-flight versions are dropped either way. Answers whether the statement
+    /// found the rows, i.e. whether this request still held the reservation (a retry may have
+    /// taken it over).
+    fn settle(&self, meta: &SyncMeta, statement: &str) -> Result<bool> {
         let sql = self.sql();
-        sql.exec(
+        let cursor = sql.exec(
             statement,
             vec![
                 str_value(&meta.nonce_key),
@@ -145,11 +305,12 @@ impl TenantState {
                 str_value(&meta.request_id),
             ],
         )?;
+        let held = cursor.rows_written() > 0;
         sql.exec(
             "DELETE FROM pending_versions WHERE request_id = ?",
             vec![str_value(&meta.request_id)],
         )?;
-        Ok(())
+        Ok(held)
     }
 
     /// The origin did not apply it: the sender's retry (same nonce) must go through.
@@ -157,15 +318,20 @@ impl TenantState {
         self.settle(
             meta,
             "DELETE FROM ledger WHERE key IN (?, ?) AND request_id = ? AND applied = 0",
-        )
+        )?;
+        Ok(())
     }
 
-    /// The origin applied it: mark the entries applied and record versions, last sync and key use.
-    pub(super) fn commit(&self, meta: &SyncMeta) -> Result<()> {
-        self.settle(
+    /// The origin applied it: mark the entries applied and record versions, last sync and key
+    /// use. Answers `false`, recording nothing, when the reservation is no longer this
+    /// request's: a retry took it over and records the same application itself.
+    pub(super) fn commit(&self, meta: &SyncMeta) -> Result<bool> {
+        if !self.settle(
             meta,
             "UPDATE ledger SET applied = 1 WHERE key IN (?, ?) AND request_id = ?",
-        )?;
+        )? {
+            return Ok(false);
+        }
         let sql = self.sql();
         let now_ms = http::now_millis();
         for section in &meta.sections {
@@ -191,7 +357,8 @@ impl TenantState {
              ON CONFLICT (kid) DO UPDATE SET last_used_at = excluded.last_used_at, uses = uses + 1",
             vec![str_value(&meta.key_id), int(now_ms)],
         )?;
-        Ok(())
+        self.append_log(&Self::log_for(meta, None))?;
+        Ok(true)
     }
 
     pub(super) fn log_for(meta: &SyncMeta, rejection: Option<&Rejection>) -> LogEntry {
@@ -220,10 +387,18 @@ impl TenantState {
             None => return http::problem(&Rejection::NotFound, request_id),
         };
         let body = req.bytes().await?;
-        if let Err(rejection) = self.reserve(&meta) {
-            self.append_log(&Self::log_for(&meta, Some(&rejection)))?;
-            self.ensure_alarm().await?;
-            return http::problem(&rejection, request_id);
+        match self.reserve(&meta, http::now_millis()) {
+            Ok(Reservation::Fresh) => {}
+            Ok(Reservation::TakenOver {
+                previous_request_id,
+            }) => worker::console_log!(
+                "sync {request_id} takes over the abandoned reservation of {previous_request_id}"
+            ),
+            Err(rejection) => {
+                self.append_log(&Self::log_for(&meta, Some(&rejection)))?;
+                self.ensure_alarm().await?;
+                return http::problem(&rejection, request_id);
+            }
         }
         // From here on the reservation is held: every way out either commits it or releases it.
         let outcome = self.forward_and_settle(&meta, body, request_id).await;
@@ -272,11 +447,14 @@ impl TenantState {
             OriginAnswer::Answered { status, .. } if (200..300).contains(&status) => {
                 // Applied at the origin: from here the answer is `applied` whatever else fails,
                 // and a failed commit is only logged (the origin's idempotency covers a retry).
-                if let Err(err) = self.commit(meta) {
-                    worker::console_error!("commit of applied sync {request_id} failed: {err}");
-                }
-                if let Err(err) = self.append_log(&Self::log_for(meta, None)) {
-                    worker::console_error!("sync log write for {request_id} failed: {err}");
+                match self.commit(meta) {
+                    Ok(true) => {}
+                    Ok(false) => worker::console_log!(
+                        "sync {request_id} was applied; its reservation had been taken over"
+                    ),
+                    Err(err) => {
+                        worker::console_error!("commit of applied sync {request_id} failed: {err}");
+                    }
                 }
                 http::json(
                     &serde_json::json!({
@@ -335,6 +513,7 @@ impl TenantState {
     }
 
     pub(super) fn status(&self) -> Result<Response> {
+        let refused = self.refused_last_hour(http::now_millis())?;
         let rows: Vec<LastSyncRow> = self
             .sql()
             .exec(
@@ -349,10 +528,11 @@ impl TenantState {
                 "lastPayloadVersion": row.payload_version,
                 "lastRequestId": row.request_id,
                 "lastKeyId": row.key_id,
+                "refusedLastHour": refused,
             }),
             None => serde_json::json!({
                 "lastSyncAt": null, "lastPayloadType": null, "lastPayloadVersion": null,
-                "lastRequestId": null, "lastKeyId": null,
+                "lastRequestId": null, "lastKeyId": null, "refusedLastHour": refused,
             }),
         };
         http::json(&body, 200)

@@ -24,9 +24,11 @@ mod access;
 mod ledger;
 mod logs;
 
-pub use access::{AccessEntry, Admission, Grant};
-pub use ledger::SyncMeta;
-pub use logs::LogEntry;
+pub use access::{
+    AccessEntry, Admission, BucketLevel, Grant, Meter, RATE_LIMITS_HEADER, rate_limits_header,
+};
+pub use ledger::{SignedRefusal, SyncMeta};
+pub use logs::{LogClass, LogEntry};
 
 use serde::{Deserialize, Serialize};
 use syncgate::Rejection;
@@ -58,16 +60,7 @@ pub fn request(
     headers: &[(&str, &str)],
     body: Option<wasm_bindgen::JsValue>,
 ) -> Result<Request> {
-    let header_map = worker::Headers::new();
-    for (name, value) in headers {
-        header_map.set(name, value)?;
-    }
-    let mut init = worker::RequestInit::new();
-    init.with_method(method).with_headers(header_map);
-    if body.is_some() {
-        init.with_body(body);
-    }
-    Request::new_with_init(&format!("https://tenant-state{path}"), &init)
+    http::internal_request(method, path, headers, body)
 }
 
 /// Sends a [`request`] to `tenant`'s object.
@@ -77,8 +70,10 @@ pub fn request(
 pub async fn call(env: &Env, tenant: &str, request: Request) -> Result<Response> {
     stub(env, tenant)?.fetch_with_request(request).await
 }
-/// Most sync log rows kept per tenant.
+/// Most applied rows kept in a tenant's sync log (see [`LogClass`] for the other classes).
 pub const LOG_RETENTION_ROWS: i64 = 10_000;
+/// How long per-minute refusal counts are kept, in minutes.
+pub const REFUSAL_COUNT_MINUTES: i64 = 24 * 60;
 /// Oldest sync log row kept, in milliseconds (30 days).
 pub const LOG_RETENTION_MS: i64 = 30 * 24 * 3600 * 1000;
 /// Pruning cadence while the ledger holds entries, in milliseconds.
@@ -118,7 +113,28 @@ CREATE TABLE IF NOT EXISTS access_log (
 CREATE TABLE IF NOT EXISTS api_keys (
   id TEXT PRIMARY KEY, hash TEXT NOT NULL, scopes TEXT NOT NULL, fields TEXT, name TEXT,
   created_at INTEGER NOT NULL, revoked_at INTEGER);
+CREATE TABLE IF NOT EXISTS schema_version (
+  id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
 ";
+
+/// Changes to [`SCHEMA`] since its first version, in order: migration `i` takes the schema from
+/// version `i + 1` to `i + 2`. An object created today runs them all once, right after
+/// [`SCHEMA`]; an object created earlier runs the ones it has not seen.
+const MIGRATIONS: [&str; 1] = [
+    // 2: takeover of abandoned reservations (`reserved_at`), instance binding (`instance`),
+    // refusal logging bounded apart from authenticated work (`class`, `refusal_counts`).
+    "
+ALTER TABLE ledger ADD COLUMN reserved_at INTEGER;
+ALTER TABLE ledger ADD COLUMN instance TEXT;
+ALTER TABLE sync_log ADD COLUMN class TEXT NOT NULL DEFAULT 'applied';
+UPDATE sync_log SET class = CASE
+  WHEN signature_result <> 'valid' THEN 'unsigned'
+  WHEN status = 'applied' THEN 'applied' ELSE 'refused' END;
+CREATE INDEX IF NOT EXISTS sync_log_class ON sync_log (class, seq);
+CREATE TABLE IF NOT EXISTS refusal_counts (
+  minute INTEGER NOT NULL, code TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (minute, code));
+",
+];
 
 #[derive(Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -132,6 +148,32 @@ struct KeyUsageRow {
 #[serde(rename_all = "camelCase")]
 struct CountRow {
     n: i64,
+}
+
+#[derive(Deserialize)]
+struct VersionRow {
+    version: i64,
+}
+
+/// Brings the object's schema to the current version.
+fn migrate(sql: &SqlStorage) -> Result<()> {
+    sql.exec(SCHEMA, None)?;
+    let rows: Vec<VersionRow> = sql
+        .exec("SELECT version FROM schema_version WHERE id = 1", None)?
+        .to_array()?;
+    let mut version = rows.first().map_or(1, |row| row.version);
+    for (i, migration) in MIGRATIONS.iter().enumerate() {
+        let target = i64::try_from(i).unwrap_or(i64::MAX).saturating_add(2);
+        if version < target {
+            sql.exec(migration, None)?;
+            sql.exec(
+                "INSERT OR REPLACE INTO schema_version (id, version) VALUES (1, ?)",
+                vec![int(target)],
+            )?;
+            version = target;
+        }
+    }
+    Ok(())
 }
 
 #[allow(missing_docs)] // the macro adds undocumented JS glue
@@ -165,7 +207,7 @@ pub(super) fn u64_value(v: u64) -> SqlStorageValue {
 
 impl DurableObject for TenantState {
     fn new(state: State, env: Env) -> Self {
-        if let Err(err) = state.storage().sql().exec(SCHEMA, None) {
+        if let Err(err) = migrate(&state.storage().sql()) {
             worker::console_error!("tenant state schema: {err}");
         }
         Self { state, env }
@@ -186,19 +228,22 @@ impl DurableObject for TenantState {
                 self.ensure_alarm().await?;
                 Ok(Response::empty()?.with_status(204))
             }
+            (Method::Post, ["refused"]) => {
+                let refusal: SignedRefusal = req.json().await?;
+                self.record_refusal(&refusal)?;
+                self.ensure_alarm().await?;
+                Ok(Response::empty()?.with_status(204))
+            }
             (Method::Get, ["status"]) => {
-                self.authorized(&req, "sync:read", &request_id, |s| s.status())
+                self.metered(&req, "sync:read", &request_id, |s| s.status())
             }
             (Method::Get, ["logs"]) => {
                 let url = req.url()?;
-                self.authorized(&req, "sync:read", &request_id, |s| s.logs(&url))
+                self.metered(&req, "sync:read", &request_id, |s| s.logs(&url))
             }
             (Method::Post, ["authorize"]) => {
                 let scope = req.headers().get("x-syncgate-scope")?.unwrap_or_default();
-                match self.authorize(&req, &scope) {
-                    Ok(grant) => http::json(&grant, 200),
-                    Err(rejection) => http::problem(&rejection, &request_id),
-                }
+                self.authorize_call(&req, &scope, &request_id)
             }
             (Method::Post, ["admit"]) => {
                 let admission: Admission = req.json().await?;
@@ -284,8 +329,15 @@ impl TenantState {
             vec![int(now_ms / 1000)],
         )?;
         sql.exec(
-            "DELETE FROM sync_log WHERE received_at < ? OR seq <= (SELECT MAX(seq) FROM sync_log) - ?",
-            vec![int(now_ms - LOG_RETENTION_MS), int(LOG_RETENTION_ROWS)],
+            "DELETE FROM sync_log WHERE received_at < ?",
+            vec![int(now_ms - LOG_RETENTION_MS)],
+        )?;
+        for class in LogClass::ALL {
+            self.trim_log(class)?;
+        }
+        sql.exec(
+            "DELETE FROM refusal_counts WHERE minute < ?",
+            vec![int(now_ms / 60_000 - REFUSAL_COUNT_MINUTES)],
         )?;
         sql.exec(
             "DELETE FROM access_log WHERE at < ? OR seq <= (SELECT MAX(seq) FROM access_log) - ?",
