@@ -7,7 +7,9 @@
 // it is acknowledged (or its bounded deadline passes). Afterwards the test proves, from the
 // edge's sync log, the edge's status, the origin's own state and what the proxy saw the origin
 // answer: nothing lost or stuck, nothing applied twice, no replay applied, the final state equal
-// to the newest acknowledged versions, and no secret in any answer.
+// to the newest acknowledged versions, and no secret in any answer. Two targeted tests first:
+// the takeover of a reservation a restarted edge left behind (origin never saw it / origin
+// applied it), and the in-flight answer `409 replayed_nonce` with `applied: false` before that.
 //
 //   CHAOS_OPS (default 300; `make chaos` runs 2000), CHAOS_CONCURRENCY (32), CHAOS_TENANTS (8),
 //   CHAOS_FAULT_RATE (0.2), CHAOS_SEED, CHAOS_OP_BUDGET_MS (per-op deadline after the op's start
@@ -18,7 +20,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, test } from "node:test";
 import { FAULT_KINDS, prng, startFaultProxy } from "./support/fault-proxy.mjs";
-import { request, startGateway, syncgate, whsec } from "./support/harness.mjs";
+import { request, startGateway } from "./support/harness.mjs";
 
 const env = (name, fallback) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
 const OPS = env("CHAOS_OPS", 300);
@@ -120,6 +122,95 @@ async function readAll(scanner, path, bearer, limit = 200) {
   throw new Error(`${path}: too many pages`);
 }
 
+/** Waits until `check()` holds (polling), at most `ms`. */
+async function until(check, ms = 10000) {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("condition not reached");
+    await sleep(10);
+  }
+}
+
+const TAKEOVER_AFTER_MS = ORIGIN_TIMEOUT_MS + 1000;
+
+test("takeover: a reservation abandoned by a restarted edge is taken over by the retry, once it can no longer be running", async () => {
+  const t = await gw.createInstance("takeover-a", "takeover", { origin: proxy.url });
+  const reader = await gw.apiKey(t.instance, ["sync:read"]);
+  const statsBefore = await gw.originStats();
+  // v1's forward is held at the proxy and then reset: the origin never sees it.
+  Object.assign(proxy, { rate: 1, kinds: ["stall"], stallMs: 6000, stallForward: false });
+  proxy.reset();
+  const { url, init } = gw.signSync(t.instance, { type: "branding", tenant: t.tenant, version: 1, branding: { title: "Taken over" } }, t.key);
+  const path = new URL(url).pathname;
+  const first = request(url, init).then((r) => r.status, (e) => e.cause?.code ?? "error");
+  await until(() => proxy.counts.stall === 1);
+  const reservedAt = Date.now();
+  // While the forward can still be running, a retry is told it is in flight.
+  const inFlight = await request(`${gw.edge}${path}`, init);
+  const inFlightBody = await inFlight.json();
+  assert.equal(inFlight.status, 409, JSON.stringify(inFlightBody));
+  assert.equal(inFlightBody.code, "replayed_nonce");
+  assert.equal(inFlightBody.applied, false);
+  // The edge goes away mid-forward; its reservation stays behind in the object's storage.
+  await gw.restartEdge();
+  proxy.rate = 0;
+  assert.notEqual(await first, 200);
+  const soon = await request(`${gw.edge}${path}`, init);
+  const soonBody = await soon.json();
+  if (Date.now() - reservedAt < TAKEOVER_AFTER_MS - 300) {
+    assert.equal(soon.status, 409, `retry ${Date.now() - reservedAt} ms after the reservation: ${JSON.stringify(soonBody)}`);
+    assert.equal(soonBody.applied, false);
+  } else {
+    console.log(`restart took ${Date.now() - reservedAt} ms: the early-retry check is skipped`);
+  }
+  await sleep(Math.max(0, reservedAt + TAKEOVER_AFTER_MS + 300 - Date.now()));
+  const late = await request(`${gw.edge}${path}`, init);
+  const lateBody = await late.json();
+  assert.equal(late.status, 200, `the retry takes the stale reservation over: ${JSON.stringify(lateBody)}`);
+  assert.equal(lateBody.status, "applied");
+  const again = await request(`${gw.edge}${path}`, init);
+  const againBody = await again.json();
+  assert.equal(again.status, 409);
+  assert.equal(againBody.applied, true, "applied:true once it was applied");
+  const stats = await gw.originStats();
+  assert.equal(stats.applied - statsBefore.applied, 1, "applied once at the origin");
+  const rows = (await (await gw.get(`/v1/${t.instance}/sync/logs?limit=50`, reader)).json()).items;
+  assert.equal(rows.filter((r) => r.status === "applied").length, 1, "one applied row");
+});
+
+test("takeover: the origin applied it but the edge died before committing; the retry is answered from the origin's idempotency, applied once", async () => {
+  const t = await gw.createInstance("takeover-b", "takeoverb", { origin: proxy.url });
+  const reader = await gw.apiKey(t.instance, ["sync:read"]);
+  const statsBefore = await gw.originStats();
+  // v1's forward is held at the proxy and reaches the origin (which applies it) after the edge
+  // has gone.
+  Object.assign(proxy, { rate: 1, kinds: ["stall"], stallMs: 1000, stallForward: true });
+  proxy.reset();
+  const payload = { type: "branding", tenant: t.tenant, version: 1, branding: { title: "Applied behind the edge's back" } };
+  const { url, init } = gw.signSync(t.instance, payload, t.key, { scheme: "standard-webhooks" });
+  const path = new URL(url).pathname;
+  const first = request(url, init).then((r) => r.status, (e) => e.cause?.code ?? "error");
+  await until(() => proxy.counts.stall === 1);
+  const reservedAt = Date.now();
+  await gw.restartEdge();
+  proxy.rate = 0;
+  assert.notEqual(await first, 200);
+  await until(async () => (await gw.originStats()).applied > statsBefore.applied, 5000);
+  await sleep(Math.max(0, reservedAt + TAKEOVER_AFTER_MS + 300 - Date.now()));
+  const retry = await request(`${gw.edge}${path}`, init);
+  const body = await retry.json();
+  assert.equal(retry.status, 200, JSON.stringify(body));
+  const stats = await gw.originStats();
+  assert.equal(stats.applied - statsBefore.applied, 1, "applied once at the origin");
+  assert.equal(stats.replayed - statsBefore.replayed, 1, "the retry was answered from the origin's idempotency table");
+  const seen = proxy.byKey.get(sha256(init.body));
+  assert.deepEqual({ fresh: seen?.fresh, replayed: seen?.replayed }, { fresh: 1, replayed: 1 });
+  const rows = (await (await gw.get(`/v1/${t.instance}/sync/logs?limit=50`, reader)).json()).items;
+  assert.equal(rows.filter((r) => r.status === "applied").length, 1, "one applied row");
+  const status = await (await gw.get(`/v1/${t.instance}/sync/status`, reader)).json();
+  assert.equal(status.lastPayloadVersion, 1);
+});
+
 test(`chaos: ${OPS} operations at concurrency ${CONCURRENCY} across ${TENANTS} tenants, ${FAULT_RATE * 100} % origin faults, one edge restart`, { timeout: RUN_BUDGET_MS + 180000 }, async () => {
   const scanner = new SecretScanner();
   scanner.add("admin token", gw.adminToken);
@@ -143,6 +234,8 @@ test(`chaos: ${OPS} operations at concurrency ${CONCURRENCY} across ${TENANTS} t
     tenants.push(t);
   }
   const originBefore = await gw.originStats();
+  Object.assign(proxy, { kinds: FAULT_KINDS, stallMs: 2 * ORIGIN_TIMEOUT_MS, stallForward: true });
+  proxy.reset();
   proxy.setRate(FAULT_RATE);
 
   const random = prng(SEED ^ 0x5eed);

@@ -6,7 +6,8 @@
 //   fail   answer 500 without forwarding (the origin never sees the call)
 //   drop   forward, let the origin answer (and apply), then destroy the edge's socket
 //   stall  hold the call past the edge's origin timeout, then forward it late (a slow origin
-//          still applies what it was sent; the edge has given up and released by then)
+//          still applies what it was sent; the edge has given up and released by then), or, with
+//          `stallForward: false`, reset it after the hold (the origin never sees it)
 //   reset  reset the connection before forwarding (the origin never sees the call)
 //
 // It counts every call and every fault, and records what the origin answered per
@@ -32,7 +33,8 @@ export const FAULT_KINDS = ["fail", "drop", "stall", "reset"];
  * Starts the proxy. `target` is the origin's base URL. Options: `rate` (0..1, fraction of calls
  * faulted), `seed`, `kinds` (the fault kinds to draw from, uniformly), `stallMs` (how long a
  * stalled call is held before it is forwarded), `faultPaths` (a RegExp: only matching paths are
- * faulted; default every `/origin/` path).
+ * faulted; default every `/origin/` path), `stallForward` (default true). All of them can be
+ * changed on the running proxy (`proxy.rate`, `proxy.kinds`, …).
  */
 export async function startFaultProxy(target, options = {}) {
   const proxy = new FaultProxy(target, options);
@@ -41,17 +43,16 @@ export async function startFaultProxy(target, options = {}) {
 }
 
 export class FaultProxy {
-  constructor(target, { rate = 0, seed = 1, kinds = FAULT_KINDS, stallMs = 3000, faultPaths = /^\/origin\// } = {}) {
+  constructor(target, { rate = 0, seed = 1, kinds = FAULT_KINDS, stallMs = 3000, stallForward = true, faultPaths = /^\/origin\// } = {}) {
     this.target = new URL(target);
     this.rate = rate;
     this.random = prng(seed);
     this.kinds = kinds;
     this.stallMs = stallMs;
+    this.stallForward = stallForward;
     this.faultPaths = faultPaths;
     this.agent = new Agent({ keepAlive: true, maxSockets: 64 });
-    this.counts = { calls: 0, forwarded: 0, passed: 0, fail: 0, drop: 0, stall: 0, reset: 0, upstreamErrors: 0 };
-    // Idempotency-Key → { fresh, replayed, statuses } as the origin answered it.
-    this.byKey = new Map();
+    this.reset();
     this.sockets = new Set();
     this.pendingStalls = new Set();
     this.server = createServer((req, res) => this.handle(req, res));
@@ -68,6 +69,13 @@ export class FaultProxy {
       this.server.listen(0, "127.0.0.1", ok);
     });
     this.url = `http://127.0.0.1:${this.server.address().port}`;
+  }
+
+  /** Zeroes the counters and forgets what the origin answered. */
+  reset() {
+    this.counts = { calls: 0, forwarded: 0, passed: 0, fail: 0, drop: 0, stall: 0, reset: 0, upstreamErrors: 0 };
+    // Idempotency-Key → { fresh, replayed, statuses } as the origin answered it.
+    this.byKey = new Map();
   }
 
   /** Changes the fault rate (0 turns faults off, e.g. for a final check). */
@@ -104,6 +112,10 @@ export class FaultProxy {
           // Held past the edge's timeout; then forwarded anyway (late), its answer discarded.
           const timer = setTimeout(() => {
             this.pendingStalls.delete(timer);
+            if (!this.stallForward) {
+              req.socket.resetAndDestroy();
+              return;
+            }
             this.forward(req, body, (status, headers, answer) => {
               if (!res.destroyed && !res.headersSent) {
                 res.writeHead(status, headers);
