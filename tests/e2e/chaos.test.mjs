@@ -201,9 +201,11 @@ test("takeover: the origin applied it but the edge died before committing; the r
   const body = await retry.json();
   assert.equal(retry.status, 200, JSON.stringify(body));
   const stats = await gw.originStats();
-  assert.equal(stats.applied - statsBefore.applied, 1, "applied once at the origin");
-  assert.equal(stats.replayed - statsBefore.replayed, 1, "the retry was answered from the origin's idempotency table");
   const seen = proxy.byKey.get(sha256(init.body));
+  const facts = { applied: stats.applied - statsBefore.applied, replayed: stats.replayed - statsBefore.replayed,
+    proxyCalls: proxy.counts.calls, seenByProxy: seen };
+  assert.equal(facts.applied, 1, `applied once at the origin: ${JSON.stringify(facts)}`);
+  assert.equal(facts.replayed, 1, `the retry was answered from the origin's idempotency table: ${JSON.stringify(facts)}`);
   assert.deepEqual({ fresh: seen?.fresh, replayed: seen?.replayed }, { fresh: 1, replayed: 1 });
   const rows = (await (await gw.get(`/v1/${t.instance}/sync/logs?limit=50`, reader)).json()).items;
   assert.equal(rows.filter((r) => r.status === "applied").length, 1, "one applied row");

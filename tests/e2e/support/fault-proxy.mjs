@@ -110,9 +110,11 @@ export class FaultProxy {
           return;
         case "stall": {
           // Held past the edge's timeout; then forwarded anyway (late), its answer discarded.
+          // How is decided now, not when the hold ends (a test may change the setting meanwhile).
+          const late = this.stallForward;
           const timer = setTimeout(() => {
             this.pendingStalls.delete(timer);
-            if (!this.stallForward) {
+            if (!late) {
               req.socket.resetAndDestroy();
               return;
             }
