@@ -1,7 +1,8 @@
 // Latency the edge adds: signed syncs and customer calls through the worker (workerd via
 // Miniflare, local KV and SQLite Durable Object) to the reference origin, next to the same
-// requests sent straight to the origin with the edge's own signature, in the same run,
-// sequentially, on loopback. The servers run in a child process; this one only measures.
+// requests sent straight to the origin with the edge's own signature and through a pass-through
+// Worker in the same workerd that only forwards them, in the same run, sequentially, on
+// loopback. The servers run in a child process; this one only measures.
 //
 //   node bench/edge-latency.mjs [--requests 300]
 //
@@ -24,9 +25,9 @@ try {
   let version = 0;
   let serial = 0;
 
-  const direct = async (method, path, body, expected) => {
+  const direct = async (method, path, body, expected, via) => {
     const res = await gw.originDirect(method, path, {
-      tenant: t.tenant, instance: t.instance, keyId: t.key.kid, body,
+      tenant: t.tenant, instance: t.instance, keyId: t.key.kid, body, via,
     });
     if (res.status !== expected) throw new Error(`origin answered ${res.status}: ${await res.text()}`);
     return res.json();
@@ -46,20 +47,21 @@ try {
     });
   const known = await viaEdge(edgeCustomers("POST", "", customer()), 201);
 
+  const pass = gw.passthrough;
   const scenarios = [
     [
       "signed sync (POST)",
-      () => direct("POST", `/origin/v1/${t.tenant}/sync`, JSON.stringify(branding(t.tenant, (version += 1))), 200),
+      (via) => direct("POST", `/origin/v1/${t.tenant}/sync`, JSON.stringify(branding(t.tenant, (version += 1))), 200, via),
       () => viaEdge(gw.sync(t.instance, branding(t.tenant, (version += 1)), t.key), 200),
     ],
     [
       "customer create (POST)",
-      () => direct("POST", `/origin/v1/${t.tenant}/customers`, customer(), 201),
+      (via) => direct("POST", `/origin/v1/${t.tenant}/customers`, customer(), 201, via),
       () => viaEdge(edgeCustomers("POST", "", customer()), 201),
     ],
     [
       "customer read (GET)",
-      () => direct("GET", `/origin/v1/${t.tenant}/customers/${known.id}`, undefined, 200),
+      (via) => direct("GET", `/origin/v1/${t.tenant}/customers/${known.id}`, undefined, 200, via),
       () => viaEdge(edgeCustomers("GET", `/${known.id}`), 200),
     ],
   ];
@@ -80,22 +82,23 @@ try {
   console.log(`${n} sequential requests per path and run, 2 runs alternating, loopback; times in ms`);
   const rows = [];
   for (const [name, toOrigin, throughEdge] of scenarios) {
-    const origin = [];
-    const edge = [];
-    // Alternate the two so drift on a shared machine hits both alike.
+    const runs = { origin: [], passthrough: [], edge: [] };
+    // Alternate the three so drift on a shared machine hits all alike.
     for (let round = 0; round < 2; round++) {
-      origin.push(await measure(toOrigin));
-      edge.push(await measure(throughEdge));
+      runs.origin.push(await measure(() => toOrigin()));
+      runs.passthrough.push(await measure(() => toOrigin(pass)));
+      runs.edge.push(await measure(throughEdge));
     }
-    const avg = (runs, k) => runs.reduce((sum, r) => sum + r[k], 0) / runs.length;
+    const avg = (key, k) => runs[key].reduce((sum, r) => sum + r[k], 0) / runs[key].length;
     rows.push({
       request: name,
-      "origin p50": avg(origin, "p50").toFixed(2),
-      "origin p99": avg(origin, "p99").toFixed(2),
-      "edge p50": avg(edge, "p50").toFixed(2),
-      "edge p99": avg(edge, "p99").toFixed(2),
-      "added p50": (avg(edge, "p50") - avg(origin, "p50")).toFixed(2),
-      "p50 ratio": (avg(edge, "p50") / avg(origin, "p50")).toFixed(2),
+      "origin p50": avg("origin", "p50").toFixed(2),
+      "pass-through p50": avg("passthrough", "p50").toFixed(2),
+      "pass-through p99": avg("passthrough", "p99").toFixed(2),
+      "edge p50": avg("edge", "p50").toFixed(2),
+      "edge p99": avg("edge", "p99").toFixed(2),
+      "added over pass-through p50": (avg("edge", "p50") - avg("passthrough", "p50")).toFixed(2),
+      "added over pass-through p99": (avg("edge", "p99") - avg("passthrough", "p99")).toFixed(2),
     });
   }
   console.table(rows);

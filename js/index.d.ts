@@ -127,7 +127,7 @@ export interface RateLimits {
 export interface TenantPolicy {
   /** Instance code routed in the path: `[a-z0-9][a-z0-9-]{1,62}`. */
   instance: string;
-  /** Tenant id; a payload's `tenant` must equal it. */
+  /** Tenant id, the same grammar as `instance`: `[a-z0-9][a-z0-9-]{1,62}`; a payload's `tenant` must equal it. */
   tenant: string;
   /** Default `true`. */
   enabled?: boolean;
@@ -313,7 +313,7 @@ export interface StandardWebhooksHeaders {
   "webhook-signature": string;
 }
 
-/** A successful {@link signRequest}: add these headers to the request. */
+/** A successful {@link signRequest}: set these headers on the request, replacing (case-insensitively) any of the same names. */
 export interface Signed<H extends Rfc9421Headers | StandardWebhooksHeaders> {
   ok: true;
   headers: H;
@@ -439,5 +439,8 @@ export declare function recomputeModules(
   policy?: TenantPolicy,
 ): ModuleRecomputation;
 
-/** The RFC 9530 `Content-Digest` header value of a body: `sha-256=:<base64>:`. */
+/**
+ * The RFC 9530 `Content-Digest` header value of a body: `sha-256=:<base64>:`. Untyped callers
+ * that pass something other than a {@link Body} get a {@link Failure} instead of a throw.
+ */
 export declare function contentDigest(body: Body): string;

@@ -337,7 +337,8 @@ pub fn is_ownable_field(name: &str) -> bool {
             .is_some_and(is_custom_key)
 }
 
-/// Whether `id` is a well-formed record id: 1 to 128 characters of a-z, A-Z, 0-9, `-`, `_`, `.`.
+/// Whether `id` is a well-formed record id: 1 to 128 characters of a-z, A-Z, 0-9, `-`, `_`, `.`,
+/// not only dots (an id is a URL path segment).
 #[must_use]
 pub fn is_customer_id(id: &str) -> bool {
     is_identifier(id, MAX_ID_CHARS)

@@ -6,11 +6,18 @@
 //! senders, dashboards and the sync log key on them, so they never change once published.
 //!
 //! Messages name fields, paths, groups and key ids, never values: a rejected SMTP block must not
-//! echo its password, and a rejected signature must not echo a secret or a MAC.
+//! echo its password, and a rejected signature must not echo a secret or a MAC. Names the sender
+//! chose appear only as a short [`fragment`], and a whole message is at most
+//! [`MAX_MESSAGE_CHARS`] characters, so an answer or a log row never grows with the request.
 
 use core::fmt;
+use std::borrow::Cow;
 
 use serde::Serialize;
+
+mod text;
+
+pub use text::{MAX_FIELD_CHARS, MAX_FRAGMENT_CHARS, MAX_MESSAGE_CHARS, fragment};
 
 /// The media type of a [`Problem`] document.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -272,21 +279,32 @@ impl Rejection {
 
     pub(crate) fn invalid_payload(path: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::InvalidPayload {
-            path: path.into(),
+            path: text::field(&path.into()).into_owned(),
             reason: reason.into(),
         }
     }
 
     pub(crate) fn invalid_field(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::InvalidField {
-            field: field.into(),
+            field: text::field(&field.into()).into_owned(),
             reason: reason.into(),
         }
     }
 }
 
 impl fmt::Display for Rejection {
+    /// The message: at most [`MAX_MESSAGE_CHARS`] printable ASCII characters.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut message = text::Bounded::new(MAX_MESSAGE_CHARS, false);
+        self.write_message(&mut message)?;
+        f.write_str(&message.finish())
+    }
+}
+
+impl Rejection {
+    /// Writes the unbounded message; names from the rejection's fields are shown as fragments.
+    fn write_message(&self, f: &mut impl fmt::Write) -> fmt::Result {
+        let path = |text: &'_ String| text::field(text).into_owned();
         match self {
             Self::UnknownInstance => f.write_str("no such instance"),
             Self::InstanceDisabled => f.write_str("this instance is disabled"),
@@ -309,8 +327,8 @@ impl fmt::Display for Rejection {
             Self::InvalidPayload { path, reason } if path.is_empty() => {
                 write!(f, "invalid payload: {reason}")
             }
-            Self::InvalidPayload { path, reason } => {
-                write!(f, "invalid payload at {path}: {reason}")
+            Self::InvalidPayload { path: at, reason } => {
+                write!(f, "invalid payload at {}: {reason}", path(at))
             }
             Self::TenantMismatch => {
                 f.write_str("the payload's tenant does not match the routed instance")
@@ -318,14 +336,23 @@ impl fmt::Display for Rejection {
             Self::UnsupportedPayloadType { payload_type } => {
                 write!(
                     f,
-                    "payload type {payload_type} is not accepted by this instance"
+                    "payload type {} is not accepted by this instance",
+                    fragment(payload_type)
                 )
             }
             Self::BlockedModuleGroup { group } => {
-                write!(f, "module group {group} is blocked on the sync path")
+                write!(
+                    f,
+                    "module group {} is blocked on the sync path",
+                    fragment(group)
+                )
             }
             Self::UnsupportedModuleGroup { group } => {
-                write!(f, "module group {group} is not supported by this instance")
+                write!(
+                    f,
+                    "module group {} is not supported by this instance",
+                    fragment(group)
+                )
             }
             Self::ReplayedNonce {
                 original_request_id,
@@ -341,7 +368,8 @@ impl fmt::Display for Rejection {
                 received_version,
             } => write!(
                 f,
-                "{section} version {received_version} is not newer than the applied version {applied_version}"
+                "{} version {received_version} is not newer than the applied version {applied_version}",
+                fragment(section)
             ),
             Self::RateLimited {
                 retry_after_seconds,
@@ -350,9 +378,13 @@ impl fmt::Display for Rejection {
                 f.write_str("the origin did not confirm the request; it was not applied, retry it")
             }
             Self::Unauthorized => f.write_str("a valid API key is required"),
-            Self::Forbidden { scope } => write!(f, "this API key lacks the {scope} scope"),
-            Self::ForbiddenField { field } => write!(f, "this API key may not write {field}"),
-            Self::InvalidField { field, reason } => write!(f, "{field}: {reason}"),
+            Self::Forbidden { scope } => {
+                write!(f, "this API key lacks the {} scope", fragment(scope))
+            }
+            Self::ForbiddenField { field } => {
+                write!(f, "this API key may not write {}", path(field))
+            }
+            Self::InvalidField { field, reason } => write!(f, "{}: {reason}", path(field)),
             Self::NotFound => f.write_str("no such record"),
             Self::VersionConflict {
                 current_version: Some(v),
@@ -377,7 +409,7 @@ impl fmt::Display for Rejection {
 }
 
 fn replay_message(
-    f: &mut fmt::Formatter<'_>,
+    f: &mut impl fmt::Write,
     what: &str,
     original: Option<&str>,
     applied: bool,
@@ -386,7 +418,8 @@ fn replay_message(
     match original {
         Some(id) => write!(
             f,
-            "this {what} was already received in request {id} ({outcome})"
+            "this {what} was already received in request {} ({outcome})",
+            fragment(id)
         ),
         None => write!(f, "this {what} was already received ({outcome})"),
     }
@@ -416,12 +449,12 @@ pub struct Problem<'a> {
     pub request_id: &'a str,
     /// Whether retrying the same request can succeed.
     pub retryable: bool,
-    /// The offending field or payload path.
+    /// The offending field or payload path (at most [`MAX_FIELD_CHARS`] characters).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<&'a str>,
-    /// For `replayed_nonce` / `duplicate_payload`: the first request's id.
+    pub field: Option<Cow<'a, str>>,
+    /// For `replayed_nonce` / `duplicate_payload`: the first request's id (as a [`fragment`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub original_request_id: Option<&'a str>,
+    pub original_request_id: Option<Cow<'a, str>>,
     /// For `replayed_nonce` / `duplicate_payload`: whether the first request was applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub applied: Option<bool>,
@@ -442,7 +475,12 @@ impl Rejection {
             | Self::DuplicatePayload {
                 original_request_id,
                 applied,
-            } => (original_request_id.as_deref(), Some(*applied)),
+            } => (
+                original_request_id
+                    .as_deref()
+                    .map(|id| text::bounded(id, MAX_FRAGMENT_CHARS, true)),
+                Some(*applied),
+            ),
             _ => (None, None),
         };
         Problem {
@@ -453,7 +491,7 @@ impl Rejection {
             detail: self.to_string(),
             request_id,
             retryable: self.is_retryable(),
-            field: self.field(),
+            field: self.field().map(text::field),
             original_request_id,
             applied,
             retry_after: match self {

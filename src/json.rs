@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-use crate::error::Rejection;
+use crate::error::{Rejection, fragment};
 use crate::policy::is_identifier;
 
 /// The largest integer JavaScript represents exactly (2^53 − 1). Versions stay within it so the
@@ -695,26 +695,50 @@ fn sanitize_data_message(message: &str) -> String {
     for prefix in ["invalid type: ", "invalid value: ", "invalid length "] {
         if let Some(rest) = message.strip_prefix(prefix) {
             let kind = prefix.trim_end_matches([':', ' ']);
-            return match rest.split_once(", expected ") {
+            // The value comes first and may contain anything; the expectation is serde's tail.
+            return match rest.rsplit_once(", expected ") {
                 Some((_, expected)) => format!("{kind}, expected {expected}"),
                 None => kind.to_string(),
             };
         }
     }
-    if message.starts_with("unknown field")
-        || message.starts_with("missing field")
-        || message.starts_with("duplicate field")
-        || message.starts_with("unknown variant")
-    {
-        // These quote field and variant names, which come from the schema or are keys of the
-        // input; cap the length so a huge key cannot bloat an answer.
-        let mut short: String = message.chars().take(200).collect();
-        if short.len() < message.len() {
-            short.push('…');
+    for kind in [
+        "unknown field",
+        "missing field",
+        "duplicate field",
+        "unknown variant",
+    ] {
+        if let Some(rest) = message
+            .strip_prefix(kind)
+            .and_then(|r| r.strip_prefix(" `"))
+        {
+            return name_message(kind, rest);
         }
-        return short;
     }
     "does not match the expected shape".into()
+}
+
+/// `` kind `name`, tail `` with the name (a key or variant of the input, so the sender's text)
+/// as a [`fragment`] and the tail (`expected one of …`, from the schema) as serde wrote it.
+/// serde writes the name first and the tail last, so the tail is found from the end: a name
+/// that itself contains "`, expected " cannot move text of its own into the tail.
+fn name_message(kind: &str, rest: &str) -> String {
+    for fixed in ["`, there are no fields", "`, there are no variants"] {
+        if let Some(name) = rest.strip_suffix(fixed) {
+            return format!(
+                "{kind} `{}`{}",
+                fragment(name),
+                fixed.trim_start_matches('`')
+            );
+        }
+    }
+    match rest.rsplit_once("`, expected ") {
+        Some((name, expected)) => format!("{kind} `{}`, expected {expected}", fragment(name)),
+        None => format!(
+            "{kind} `{}`",
+            fragment(rest.strip_suffix('`').unwrap_or(rest))
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -19,12 +19,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use crate::error::Rejection;
+use crate::error::{Rejection, fragment};
 use crate::json::{
     self, Document, Fields, JsonPath, KeyRule, MAX_SAFE_INTEGER, TextRule, read_bool, read_integer,
     read_list, read_map, read_matching, read_string, syntax,
 };
-use crate::policy::{PayloadType, is_identifier};
+use crate::policy::{IDENTIFIER_RULE, PayloadType, is_identifier, is_valid_identifier};
 
 /// Highest accepted `version` (2^53 − 1, exact in JavaScript). The lowest is 1.
 pub const MAX_VERSION: u64 = MAX_SAFE_INTEGER;
@@ -482,7 +482,7 @@ impl Features {
         {
             Some(key) => Err(overrides_path
                 .field(key)
-                .reject(format!("names unknown module {key}"))),
+                .reject(format!("names unknown module {}", fragment(key)))),
             None => Ok(()),
         }
     }
@@ -501,7 +501,7 @@ impl Features {
                 return Err(modules_path
                     .index(i)
                     .field("key")
-                    .reject(format!("repeats module key {}", module.key)));
+                    .reject(format!("repeats module key {}", fragment(&module.key))));
             }
         }
         Ok(positions)
@@ -531,7 +531,10 @@ impl Features {
                 || modules_path.clone(),
                 |i| modules_path.index(*i).field("requires"),
             );
-            return Err(path.reject(format!("dependency cycle {}", cycle.join(" -> "))));
+            return Err(path.reject(format!(
+                "dependency cycle {}",
+                fragment(&cycle.join(" -> "))
+            )));
         }
         Ok(())
     }
@@ -576,7 +579,9 @@ fn check_known_modules(
         .enumerate()
         .find(|(_, key)| !positions.contains_key(key.as_str()))
     {
-        Some((i, key)) => Err(path.index(i).reject(format!("{verb} unknown module {key}"))),
+        Some((i, key)) => Err(path
+            .index(i)
+            .reject(format!("{verb} unknown module {}", fragment(key)))),
         None => Ok(()),
     }
 }
@@ -615,7 +620,7 @@ fn root() -> JsonPath {
     JsonPath::root(Document::SyncPayload)
 }
 
-/// Tenant ids, module keys, groups and plan names.
+/// Module keys, groups and plan names.
 fn is_name(text: &str) -> bool {
     is_identifier(text, MAX_NAME_CHARS)
 }
@@ -631,6 +636,12 @@ fn is_permission(text: &str) -> bool {
 
 fn read_name(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
     read_matching(value, path, is_name, NAME_RULE)
+}
+
+/// Tenant ids follow the policy's identifier grammar, so a payload names a tenant exactly as
+/// its policy does.
+fn read_tenant(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
+    read_matching(value, path, is_valid_identifier, IDENTIFIER_RULE)
 }
 
 fn read_permission(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
@@ -649,7 +660,7 @@ fn read_payload(value: &Value, path: &JsonPath) -> Result<SyncPayload, Rejection
     )?;
     Ok(SyncPayload {
         payload_type: fields.required("type", read_payload_type)?,
-        tenant: fields.required("tenant", read_name)?,
+        tenant: fields.required("tenant", read_tenant)?,
         version: fields.required("version", |v, p| read_integer(v, p, 1..=MAX_VERSION))?,
         features: fields.optional("features", read_features)?,
         branding: fields.optional("branding", read_branding)?,

@@ -138,9 +138,10 @@ fn default_blocked_groups() -> Vec<String> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TenantPolicy {
-    /// Instance code routed in the path (`[a-z0-9][a-z0-9-]{1,62}`).
+    /// Instance code routed in the path (an identifier, see [`is_valid_identifier`]).
     pub instance: String,
-    /// Tenant id; a payload's `tenant` must equal it.
+    /// Tenant id (an identifier, see [`is_valid_identifier`]); a payload's `tenant` must equal
+    /// it, and the edge puts it in the origin's paths (`/origin/v1/{tenant}/…`).
     pub tenant: String,
     /// Whether the instance accepts traffic. Default `true`.
     #[serde(default = "default_true")]
@@ -174,10 +175,19 @@ pub struct TenantPolicy {
     pub blocked_module_groups: Vec<String>,
 }
 
-/// Whether `code` is a well-formed instance code: `[a-z0-9][a-z0-9-]{1,62}`.
+/// The identifier grammar of instance codes and tenant ids, as the rejections state it.
+pub const IDENTIFIER_RULE: &str = "must match [a-z0-9][a-z0-9-]{1,62}";
+
+/// Whether `text` is a syncgate identifier: `[a-z0-9][a-z0-9-]{1,62}`, 2 to 63 characters of
+/// lowercase ASCII letters, digits and `-`, not starting with `-`.
+///
+/// Instance codes and tenant ids both follow it. Both end up in URL paths (`/v1/{instance}`,
+/// `/origin/v1/{tenant}`), so the grammar leaves out everything a path treats specially: no `.`
+/// (so no `.` or `..` segment), `/`, `%` (no percent-encoded `%2e`), `?`, `#`, uppercase (no
+/// two spellings of one id) or non-ASCII.
 #[must_use]
-pub fn is_valid_instance_code(code: &str) -> bool {
-    let bytes = code.as_bytes();
+pub fn is_valid_identifier(text: &str) -> bool {
+    let bytes = text.as_bytes();
     let Some((first, rest)) = bytes.split_first() else {
         return false;
     };
@@ -186,6 +196,12 @@ pub fn is_valid_instance_code(code: &str) -> bool {
         && rest
             .iter()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+}
+
+/// Whether `code` is a well-formed instance code: an identifier (see [`is_valid_identifier`]).
+#[must_use]
+pub fn is_valid_instance_code(code: &str) -> bool {
+    is_valid_identifier(code)
 }
 
 impl TenantPolicy {
@@ -205,17 +221,11 @@ impl TenantPolicy {
     /// # Errors
     /// `invalid_field` naming the offending field.
     pub fn validate(&self) -> Result<(), Rejection> {
-        if !is_valid_instance_code(&self.instance) {
-            return Err(Rejection::invalid_field(
-                "instance",
-                "must match [a-z0-9][a-z0-9-]{1,62}",
-            ));
+        if !is_valid_identifier(&self.instance) {
+            return Err(Rejection::invalid_field("instance", IDENTIFIER_RULE));
         }
-        if !is_identifier(&self.tenant, 64) {
-            return Err(Rejection::invalid_field(
-                "tenant",
-                "must be 1 to 64 characters of a-z, 0-9, '-', '_' or '.'",
-            ));
+        if !is_valid_identifier(&self.tenant) {
+            return Err(Rejection::invalid_field("tenant", IDENTIFIER_RULE));
         }
         if self.schemes.is_empty() {
             return Err(Rejection::invalid_field("schemes", "must not be empty"));
@@ -286,13 +296,15 @@ impl TenantPolicy {
     }
 }
 
-/// ASCII identifier of 1..=`max` characters: letters, digits, `-`, `_`, `.`.
+/// ASCII name of 1..=`max` characters: letters, digits, `-`, `_`, `.`, not only dots (`.` and
+/// `..` are path segments). Key ids, module keys, groups, plans and record ids use it.
 pub(crate) fn is_identifier(text: &str, max: usize) -> bool {
     !text.is_empty()
         && text.len() <= max
         && text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && !text.bytes().all(|b| b == b'.')
 }
 
 #[cfg(test)]
@@ -322,6 +334,47 @@ mod tests {
         assert!(!is_valid_instance_code("Acme"));
         assert!(!is_valid_instance_code(&"a".repeat(64)));
         assert!(is_valid_instance_code(&"a".repeat(63)));
+    }
+
+    #[test]
+    fn tenants_and_instances_share_one_identifier_grammar() {
+        let policy = |instance: &str, tenant: &str| {
+            let json = serde_json::json!({ "instance": instance, "tenant": tenant });
+            TenantPolicy::from_json(&json.to_string())
+        };
+        for good in ["acme", "a1", "0x", "acme-eu1", "t-", &"a".repeat(63)] {
+            assert!(policy("acme-eu1", good).is_ok(), "tenant {good}");
+            assert!(policy(good, "acme").is_ok(), "instance {good}");
+        }
+        let too_long = "a".repeat(64);
+        for bad in [
+            ".", "..", "%2e", "%2e%2e", "a/b", "", "a", &too_long, "Acme", "ACME", "acmé", "ac me",
+            "-acme", "a.b", "a_b", "a?b", "a#b", "a\\b", "\u{0}a",
+        ] {
+            for (field, result) in [
+                ("tenant", policy("acme-eu1", bad)),
+                ("instance", policy(bad, "acme")),
+            ] {
+                let err = result.unwrap_err();
+                assert_eq!(err.code(), "invalid_field", "{field} {bad:?}");
+                assert_eq!(err.field(), Some(field), "{field} {bad:?}");
+                assert!(!is_valid_identifier(bad));
+            }
+        }
+        // The same check guards a policy built in code (the admin `PUT` validates it too).
+        let mut p = policy("acme-eu1", "acme").unwrap();
+        p.tenant = "..".into();
+        assert_eq!(p.validate().unwrap_err().field(), Some("tenant"));
+    }
+
+    #[test]
+    fn names_are_never_only_dots() {
+        for bad in [".", "..", "..."] {
+            assert!(!is_identifier(bad, 64), "{bad}");
+        }
+        for good in ["a.b", ".a", "crm.reports", "k_1"] {
+            assert!(is_identifier(good, 64), "{good}");
+        }
     }
 
     #[test]

@@ -6,14 +6,26 @@
 //! header names are case-insensitive; the body stays bytes exactly as received, since the MAC and
 //! the `Content-Digest` cover bytes, not a re-serialised JSON value.
 
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+
 use crate::error::Rejection;
 
 /// Header fields with case-insensitive names.
 ///
 /// Repeated fields are combined into one value joined by `", "`, as RFC 9110 §5.3 allows and
 /// RFC 9421 §2.1 requires for the signature base.
+///
+/// Fields keep their first-seen order; an ordered index by lowercase name makes adding and
+/// looking up a field O(log n), so collecting n fields costs O(n log n) whatever the sender
+/// sends (an ordered map, unlike a hash map, has no worst case a sender can aim for).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Headers(Vec<(String, String)>);
+pub struct Headers {
+    /// Lowercase name and combined value, in first-seen order.
+    fields: Vec<(String, String)>,
+    /// Lowercase name → position in `fields`.
+    index: BTreeMap<String, usize>,
+}
 
 impl Headers {
     /// No headers.
@@ -27,21 +39,47 @@ impl Headers {
     pub fn append(&mut self, name: &str, value: &str) {
         let name = name.trim().to_ascii_lowercase();
         let value = value.trim_matches([' ', '\t']);
-        if let Some((_, existing)) = self.0.iter_mut().find(|(n, _)| *n == name) {
-            existing.push_str(", ");
-            existing.push_str(value);
-        } else {
-            self.0.push((name, value.to_string()));
+        match self.index.entry(name) {
+            Entry::Occupied(at) => {
+                if let Some((_, existing)) = self.fields.get_mut(*at.get()) {
+                    existing.push_str(", ");
+                    existing.push_str(value);
+                }
+            }
+            Entry::Vacant(slot) => {
+                self.fields.push((slot.key().clone(), value.to_string()));
+                slot.insert(self.fields.len() - 1);
+            }
+        }
+    }
+
+    /// Sets a field, replacing every earlier line of that name (case-insensitively); the name is
+    /// lowercased and the value trimmed. A replaced field keeps its place in the order.
+    pub fn set(&mut self, name: &str, value: &str) {
+        let name = name.trim().to_ascii_lowercase();
+        let value = value.trim_matches([' ', '\t']);
+        match self.index.entry(name) {
+            Entry::Occupied(at) => {
+                if let Some((_, existing)) = self.fields.get_mut(*at.get()) {
+                    value.clone_into(existing);
+                }
+            }
+            Entry::Vacant(slot) => {
+                self.fields.push((slot.key().clone(), value.to_string()));
+                slot.insert(self.fields.len() - 1);
+            }
         }
     }
 
     /// The (combined) value of a field, by case-insensitive name.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        let at = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.index.get(&name.to_ascii_lowercase())
+        } else {
+            self.index.get(name)
+        }?;
+        self.fields.get(*at).map(|(_, value)| value.as_str())
     }
 
     /// Whether the field is present.
@@ -50,9 +88,21 @@ impl Headers {
         self.get(name).is_some()
     }
 
+    /// How many distinct fields there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Whether there are no fields.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
     /// All fields, names lowercased, in first-seen order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
 }
 
@@ -274,5 +324,28 @@ mod tests {
         assert_eq!(h.get("content-type"), Some("application/json"));
         assert_eq!(h.get("X-a"), Some("1, 2"));
         assert!(!h.contains("signature"));
+        assert_eq!(h.len(), 2);
+        assert_eq!(
+            h.iter().collect::<Vec<_>>(),
+            [("content-type", "application/json"), ("x-a", "1, 2")]
+        );
+    }
+
+    #[test]
+    fn set_replaces_every_line_of_a_name() {
+        let mut h: Headers = [
+            ("A", "1"),
+            ("Content-Digest", "old"),
+            ("content-digest", "older"),
+        ]
+        .into_iter()
+        .collect();
+        h.set("CONTENT-DIGEST", " new ");
+        assert_eq!(h.get("content-digest"), Some("new"));
+        h.set("b", "2");
+        assert_eq!(
+            h.iter().collect::<Vec<_>>(),
+            [("a", "1"), ("content-digest", "new"), ("b", "2")]
+        );
     }
 }

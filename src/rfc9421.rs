@@ -18,7 +18,7 @@ use sfv::{
 };
 
 use crate::crypto::{Primitives, SHA256_LEN};
-use crate::error::Rejection;
+use crate::error::{Rejection, fragment};
 use crate::keys::{KeyRing, SigningKey};
 use crate::request::HttpRequest;
 use crate::skew::SkewWindow;
@@ -226,7 +226,8 @@ fn component_value(request: &HttpRequest, name: &str) -> Result<String, Rejectio
         "@request-target" => uri.request_target(),
         derived if derived.starts_with('@') => {
             return Err(Rejection::malformed(format!(
-                "covered component {derived} is not supported"
+                "covered component {} is not supported",
+                fragment(derived)
             )));
         }
         header => {
@@ -238,7 +239,9 @@ fn component_value(request: &HttpRequest, name: &str) -> Result<String, Rejectio
             request
                 .headers
                 .get(header)
-                .ok_or_else(|| Rejection::malformed(format!("covered header {header} is missing")))?
+                .ok_or_else(|| {
+                    Rejection::malformed(format!("covered header {} is missing", fragment(header)))
+                })?
                 .to_string()
         }
     })
@@ -426,8 +429,9 @@ pub struct SignOptions {
     pub tag: Option<String>,
 }
 
-/// Signs `request` (whose body is final) and returns the headers to add:
-/// `content-digest`, `signature-input` and `signature`.
+/// Signs `request` (whose body is final) and returns the headers to set:
+/// `content-digest`, `signature-input` and `signature`. They replace any fields of those names
+/// the request carries (see [`crate::request::Headers::set`]).
 ///
 /// # Errors
 /// `malformed_signature` when a label, nonce, key id, tag or component cannot be expressed as a
@@ -440,8 +444,10 @@ pub fn sign(
     primitives: &dyn Primitives,
 ) -> Result<Vec<(String, String)>, Rejection> {
     let digest = content_digest_value(&primitives.sha256(&request.body));
+    // The digest this signature covers is the one returned: a `Content-Digest` the request
+    // already carries (stale or not, in any case) is replaced, never combined with it.
     let mut request = request.clone();
-    request.headers.append("content-digest", &digest);
+    request.headers.set("content-digest", &digest);
 
     let mut components: Vec<String> = REQUIRED_COMPONENTS.map(String::from).to_vec();
     for extra in &options.extra_components {

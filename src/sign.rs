@@ -43,7 +43,8 @@ impl SigningOptions {
     }
 }
 
-/// Signs `request` with key `kid` and returns the headers to add, lowercase names.
+/// Signs `request` with key `kid` and returns the headers to set (replacing any of the same
+/// names the request carries), lowercase names.
 ///
 /// # Errors
 /// `malformed_signature` when an option cannot be expressed on the wire.

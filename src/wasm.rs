@@ -6,7 +6,7 @@
 //! The body crosses once as bytes; objects (policies, payloads) cross as JSON text and are
 //! parsed once by the core's own readers, so JS callers get exactly the errors the edge gives.
 
-use js_sys::{Array, Function, JSON, Object, Reflect, Uint8Array};
+use js_sys::{Array, Function, JSON, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
@@ -37,7 +37,7 @@ struct Failure<'a> {
     status: u16,
     message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
+    field: Option<std::borrow::Cow<'a, str>>,
 }
 
 fn to_js<T: Serialize>(value: &T) -> JsValue {
@@ -46,16 +46,26 @@ fn to_js<T: Serialize>(value: &T) -> JsValue {
 }
 
 fn success<T: Serialize>(value: T) -> JsValue {
-    to_js(&Success { ok: true, value })
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    Success { ok: true, value }
+        .serialize(&serializer)
+        .unwrap_or_else(|_| {
+            failure(&Rejection::invalid_payload(
+                "",
+                "holds a value JavaScript cannot represent",
+            ))
+        })
 }
 
 fn failure(rejection: &Rejection) -> JsValue {
+    // The problem document's bounded message and field, never the raw ones.
+    let problem = rejection.problem("");
     to_js(&Failure {
         ok: false,
-        code: rejection.code(),
-        status: rejection.status(),
-        message: rejection.to_string(),
-        field: rejection.field(),
+        code: problem.code,
+        status: problem.status,
+        message: problem.detail,
+        field: problem.field,
     })
 }
 
@@ -66,28 +76,133 @@ fn answer<T: Serialize>(result: Result<T, Rejection>) -> JsValue {
     }
 }
 
-fn get(target: &JsValue, name: &str) -> JsValue {
+// The JS built-ins the readers use that can run caller code (Proxy traps, getters) and so throw,
+// declared with `catch` so a throw comes back as an `Err` instead of unwinding through the wasm
+// frames into the caller.
+#[wasm_bindgen]
+extern "C" {
+    /// `Array.isArray`: throws on a revoked Proxy.
+    #[wasm_bindgen(catch, js_namespace = Array, js_name = isArray)]
+    fn array_is_array(value: &JsValue) -> Result<bool, JsValue>;
+
+    /// `Object.entries`: runs `ownKeys` and `getOwnPropertyDescriptor` traps and getters.
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = entries)]
+    fn object_entries(value: &JsValue) -> Result<Array, JsValue>;
+
+    /// A `Uint8Array` this module made itself (see [`CopiedBytes::new`]).
+    #[wasm_bindgen(js_name = Uint8Array)]
+    type CopiedBytes;
+
+    /// `new Uint8Array(value)`: a copy of a typed array's or an `ArrayBuffer`'s bytes into a
+    /// fresh array the caller never saw (a Proxy or a detached buffer throws here).
+    #[wasm_bindgen(catch, constructor, js_class = "Uint8Array")]
+    fn new(value: &JsValue) -> Result<CopiedBytes, JsValue>;
+}
+
+/// A copy of the bytes of a genuine `Uint8Array` or `ArrayBuffer`.
+fn copy_bytes(value: &JsValue) -> Result<Vec<u8>, JsValue> {
+    let copy: JsValue = CopiedBytes::new(value)?.into();
+    Ok(copy.unchecked_into::<Uint8Array>().to_vec())
+}
+
+/// At most this many header fields are read from one request.
+const MAX_HEADER_FIELDS: usize = 10_000;
+/// At most this many values are read from one header's array, or from `components`.
+const MAX_LIST_ITEMS: usize = 1_000;
+
+/// The rejection for an input the boundary could not read: a getter or a Proxy trap threw, a
+/// Proxy was revoked, an iterator misbehaved.
+fn unreadable(field: &str) -> Rejection {
+    Rejection::invalid_field(field, "could not be read")
+}
+
+/// Property `name` of an object, or `undefined` for a non-object. A throwing getter or trap is
+/// `invalid_field` naming `field`.
+fn get(target: &JsValue, name: &str, field: &str) -> Result<JsValue, Rejection> {
     if target.is_object() {
-        Reflect::get(target, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+        Reflect::get(target, &JsValue::from_str(name)).map_err(|_| unreadable(field))
     } else {
-        JsValue::UNDEFINED
+        Ok(JsValue::UNDEFINED)
     }
 }
 
-fn get_string(target: &JsValue, name: &str) -> Option<String> {
-    get(target, name).as_string()
+/// Property `name` when it is a string (nothing is coerced: no `toString` runs).
+fn get_string(target: &JsValue, name: &str) -> Result<Option<String>, Rejection> {
+    Ok(get(target, name, name)?.as_string())
+}
+
+/// Whether `value` is an array (a revoked Proxy is `invalid_field` naming `field`).
+fn is_array(value: &JsValue, field: &str) -> Result<bool, Rejection> {
+    array_is_array(value).map_err(|_| unreadable(field))
+}
+
+/// The items of an array (or a Proxy of one) by index, at most `max` of them.
+fn array_items(value: &JsValue, field: &str, max: usize) -> Result<Vec<JsValue>, Rejection> {
+    let length = Reflect::get(value, &JsValue::from_str("length"))
+        .map_err(|_| unreadable(field))?
+        .as_f64()
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .ok_or_else(|| unreadable(field))?;
+    if length > max as f64 {
+        return Err(Rejection::invalid_field(field, "has too many items"));
+    }
+    // `length` is a whole number within `max` here; the cast only drops a fraction.
+    (0..length as u32)
+        .map(|i| Reflect::get_u32(value, i).map_err(|_| unreadable(field)))
+        .collect()
+}
+
+/// The values an iterable object yields, read by hand: `Symbol.iterator`, `next`, `done` and
+/// `value` are each one `Reflect` call, so any of them throwing is a rejection, and at most
+/// `max` values are read (an endless iterator ends). `None` when `value` is not iterable.
+fn iterate(value: &JsValue, field: &str, max: usize) -> Result<Option<Vec<JsValue>>, Rejection> {
+    let bad = || unreadable(field);
+    let make_iterator = Reflect::get(value, &js_sys::Symbol::iterator()).map_err(|_| bad())?;
+    if make_iterator.is_undefined() || make_iterator.is_null() {
+        return Ok(None);
+    }
+    if !make_iterator.is_function() {
+        return Err(bad());
+    }
+    let iterator = make_iterator
+        .unchecked_ref::<Function>()
+        .call0(value)
+        .map_err(|_| bad())?;
+    let next = Reflect::get(&iterator, &JsValue::from_str("next")).map_err(|_| bad())?;
+    if !iterator.is_object() || !next.is_function() {
+        return Err(bad());
+    }
+    let next = next.unchecked_ref::<Function>();
+    let mut items = Vec::new();
+    loop {
+        let step = next.call0(&iterator).map_err(|_| bad())?;
+        if !step.is_object() {
+            return Err(bad());
+        }
+        if Reflect::get(&step, &JsValue::from_str("done"))
+            .map_err(|_| bad())?
+            .is_truthy()
+        {
+            return Ok(Some(items));
+        }
+        if items.len() >= max {
+            return Err(Rejection::invalid_field(field, "has too many entries"));
+        }
+        items.push(Reflect::get(&step, &JsValue::from_str("value")).map_err(|_| bad())?);
+    }
 }
 
 /// Bytes from a `Uint8Array`, an `ArrayBuffer`, a string (UTF-8) or, for objects, their JSON.
 fn bytes_of(value: &JsValue, field: &str) -> Result<Vec<u8>, Rejection> {
-    if let Some(array) = value.dyn_ref::<Uint8Array>() {
-        Ok(array.to_vec())
-    } else if value.is_instance_of::<js_sys::ArrayBuffer>() {
-        Ok(Uint8Array::new(value).to_vec())
-    } else if let Some(text) = value.as_string() {
+    if let Some(text) = value.as_string() {
         Ok(text.into_bytes())
     } else if value.is_undefined() || value.is_null() {
         Ok(Vec::new())
+    } else if value.is_instance_of::<Uint8Array>() || value.is_instance_of::<js_sys::ArrayBuffer>()
+    {
+        // `instanceof` follows a Proxy's prototype, so copy through the constructor, which reads
+        // only a genuine typed array's or buffer's internal slots (and throws on anything else).
+        copy_bytes(value).map_err(|_| unreadable(field))
     } else {
         Err(Rejection::invalid_field(
             field,
@@ -98,12 +213,14 @@ fn bytes_of(value: &JsValue, field: &str) -> Result<Vec<u8>, Rejection> {
 
 /// JSON text of a plain value (object, array, string, number…), or of a string as given.
 fn json_of(value: &JsValue, field: &str) -> Result<Vec<u8>, Rejection> {
-    if value.is_string() || value.dyn_ref::<Uint8Array>().is_some() {
+    if value.is_string() || value.is_instance_of::<Uint8Array>() {
         return bytes_of(value, field);
     }
     if value.is_undefined() {
         return Err(Rejection::invalid_field(field, "is required"));
     }
+    // `JSON.stringify` is declared with `catch`: a throwing getter, `toJSON`, Proxy trap, a
+    // BigInt or a cycle is an `Err` here.
     JSON::stringify(value)
         .ok()
         .and_then(|s| s.as_string())
@@ -118,15 +235,18 @@ fn read_policy(value: &JsValue) -> Result<TenantPolicy, Rejection> {
     TenantPolicy::from_json(text)
 }
 
-fn header_value(value: &JsValue) -> Option<String> {
+fn header_value(value: &JsValue) -> Result<Option<String>, Rejection> {
     if let Some(text) = value.as_string() {
-        return Some(text);
+        return Ok(Some(text));
     }
-    if Array::is_array(value) {
-        let parts: Option<Vec<String>> = Array::from(value).iter().map(|v| v.as_string()).collect();
-        return parts.map(|p| p.join(", "));
+    if value.is_object() && is_array(value, "headers")? {
+        let parts: Option<Vec<String>> = array_items(value, "headers", MAX_LIST_ITEMS)?
+            .iter()
+            .map(JsValue::as_string)
+            .collect();
+        return Ok(parts.map(|p| p.join(", ")));
     }
-    value.as_f64().map(|n| n.to_string())
+    Ok(value.as_f64().map(|n| n.to_string()))
 }
 
 fn read_headers(value: &JsValue) -> Result<Headers, Rejection> {
@@ -139,14 +259,26 @@ fn read_headers(value: &JsValue) -> Result<Headers, Rejection> {
         return Err(bad());
     }
     // A Fetch API `Headers` or a `Map` is iterable; a plain object is read by its entries.
-    let entries: Vec<JsValue> = match js_sys::try_iter(value) {
-        Ok(Some(iter)) => iter.collect::<Result<_, _>>().map_err(|_| bad())?,
-        _ => Object::entries(value.unchecked_ref()).iter().collect(),
+    let entries: Vec<JsValue> = match iterate(value, "headers", MAX_HEADER_FIELDS)? {
+        Some(entries) => entries,
+        None => {
+            let entries = object_entries(value).map_err(|_| unreadable("headers"))?;
+            if entries.length() as usize > MAX_HEADER_FIELDS {
+                return Err(Rejection::invalid_field("headers", "has too many entries"));
+            }
+            entries.iter().collect()
+        }
     };
     for entry in entries {
-        let pair = Array::from(&entry);
-        let name = pair.get(0).as_string().ok_or_else(bad)?;
-        let value = header_value(&pair.get(1)).ok_or_else(bad)?;
+        if !entry.is_object() {
+            return Err(bad());
+        }
+        let name = Reflect::get_u32(&entry, 0)
+            .map_err(|_| unreadable("headers"))?
+            .as_string()
+            .ok_or_else(bad)?;
+        let value = Reflect::get_u32(&entry, 1).map_err(|_| unreadable("headers"))?;
+        let value = header_value(&value)?.ok_or_else(bad)?;
         headers.append(&name, &value);
     }
     Ok(headers)
@@ -159,12 +291,12 @@ fn read_request(value: &JsValue) -> Result<HttpRequest, Rejection> {
             "must be an object { method, url, headers, body }",
         ));
     }
-    let method = get_string(value, "method")
+    let method = get_string(value, "method")?
         .ok_or_else(|| Rejection::invalid_field("method", "must be a string"))?;
-    let url = get_string(value, "url")
+    let url = get_string(value, "url")?
         .ok_or_else(|| Rejection::invalid_field("url", "must be an absolute url"))?;
-    let headers = read_headers(&get(value, "headers"))?;
-    let body = bytes_of(&get(value, "body"), "body")?;
+    let headers = read_headers(&get(value, "headers", "headers")?)?;
+    let body = bytes_of(&get(value, "body", "body")?, "body")?;
     HttpRequest::new(&method, &url, headers, body)
 }
 
@@ -215,7 +347,7 @@ fn random_nonce() -> Option<String> {
 }
 
 fn read_signing_options(options: &JsValue) -> Result<SigningOptions, Rejection> {
-    let scheme = match get_string(options, "scheme").as_deref() {
+    let scheme = match get_string(options, "scheme")?.as_deref() {
         None | Some("rfc9421") => Scheme::Rfc9421,
         Some("standard-webhooks") => Scheme::StandardWebhooks,
         Some(_) => {
@@ -225,7 +357,7 @@ fn read_signing_options(options: &JsValue) -> Result<SigningOptions, Rejection> 
             ));
         }
     };
-    let nonce = match get(options, "nonce") {
+    let nonce = match get(options, "nonce", "nonce")? {
         v if v.is_undefined() => random_nonce()
             .map(|n| match scheme {
                 Scheme::StandardWebhooks => format!("msg_{n}"),
@@ -238,16 +370,17 @@ fn read_signing_options(options: &JsValue) -> Result<SigningOptions, Rejection> 
             .as_string()
             .ok_or_else(|| Rejection::invalid_field("nonce", "must be a string"))?,
     };
-    let mut signing = SigningOptions::new(scheme, read_now(&get(options, "nowSeconds"))?, nonce);
-    signing.label = get_string(options, "label");
-    signing.tag = get_string(options, "tag");
-    signing.expires_in = get(options, "expiresInSeconds")
+    let now = read_now(&get(options, "nowSeconds", "nowSeconds")?)?;
+    let mut signing = SigningOptions::new(scheme, now, nonce);
+    signing.label = get_string(options, "label")?;
+    signing.tag = get_string(options, "tag")?;
+    signing.expires_in = get(options, "expiresInSeconds", "expiresInSeconds")?
         .as_f64()
         .filter(|s| s.is_finite() && *s >= 0.0)
         .map(|s| s.min(f64::from(u32::MAX)) as u32);
-    let components = get(options, "components");
-    if Array::is_array(&components) {
-        for c in Array::from(&components).iter() {
+    let components = get(options, "components", "components")?;
+    if components.is_object() && is_array(&components, "components")? {
+        for c in array_items(&components, "components", crate::rfc9421::MAX_COMPONENTS)? {
             signing.extra_components.push(
                 c.as_string()
                     .ok_or_else(|| Rejection::invalid_field("components", "must be strings"))?,
@@ -267,9 +400,9 @@ struct SignedHeaders {
 pub fn sign_request_js(request: JsValue, signing: JsValue, options: JsValue) -> JsValue {
     answer((|| {
         let request = read_request(&request)?;
-        let kid = get_string(&signing, "kid")
+        let kid = get_string(&signing, "kid")?
             .ok_or_else(|| Rejection::invalid_field("kid", "must be a string"))?;
-        let secret = get_string(&signing, "secret")
+        let secret = get_string(&signing, "secret")?
             .ok_or_else(|| Rejection::invalid_field("secret", "must be a whsec_ string"))?;
         let secret = crate::keys::Secret::from_whsec(&secret)
             .map_err(|reason| Rejection::invalid_field("secret", reason))?;

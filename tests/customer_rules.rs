@@ -439,6 +439,11 @@ fn a_record_serialises_camel_case_and_reads_back() {
     assert_eq!(back, record);
     assert!(Customer::from_value(&json!({"id": "cus_01"})).is_err());
     assert!(is_customer_id("cus_01") && !is_customer_id("cus 01"));
+    // Record ids go into origin paths (`/origin/v1/{tenant}/customers/{id}`): never a dot segment.
+    for id in [".", "..", "...", "a/b", "%2e%2e", ""] {
+        assert!(!is_customer_id(id), "{id}");
+    }
+    assert!(is_customer_id("a.b") && is_customer_id(".a"));
 }
 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

@@ -284,6 +284,10 @@ fn tenant_must_be_an_identifier() {
     rejected_at(&with("/tenant", json!("acme corp")), "tenant");
     rejected_at(&with("/tenant", json!("")), "tenant");
     rejected_at(&with("/tenant", json!("a".repeat(65))), "tenant");
+    // The policy's identifier grammar: nothing a URL path treats specially.
+    for bad in [".", "..", "%2e", "a/b", "Acme", "a.b", "a_b", "acmé"] {
+        rejected_at(&with("/tenant", json!(bad)), "tenant");
+    }
 }
 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

@@ -129,7 +129,7 @@ pub async fn dispatch(
         let path = format!("/{}", rest.join("/"));
         let if_match = req.headers().get("if-match")?;
         let body = req.bytes().await?;
-        return instance_config::call(
+        let answer = instance_config::call(
             env,
             instance,
             &instance_config::Call {
@@ -141,6 +141,9 @@ pub async fn dispatch(
             },
         )
         .await;
+        // Whatever the outcome, this isolate reads the policy afresh next time.
+        crate::instances::forget(instance);
+        return answer;
     }
     let result = match (method, rest) {
         (Method::Get, []) => get_instance(env, instance, request_id).await?,

@@ -114,10 +114,7 @@ pub async fn handle(
     instance: &str,
     route: CustomerRoute,
 ) -> Result<Response> {
-    let Some(policy) = crate::instances::Instances::from_env(env)?
-        .load(instance)
-        .await?
-    else {
+    let Some(policy) = crate::instances::route(env, instance).await? else {
         http::drain_body(&mut req, MAX_CUSTOMER_BODY).await;
         return http::problem(&Rejection::UnknownInstance, request_id);
     };

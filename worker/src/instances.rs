@@ -11,6 +11,10 @@
 //! admin changes: KV has no compare-and-set, so two read-modify-write cycles racing through KV
 //! alone could silently undo each other (a revocation lost to a concurrent key addition).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use serde_json::Value;
 use syncgate::TenantPolicy;
 use worker::kv::KvStore;
@@ -27,6 +31,72 @@ fn kv_key(instance: &str) -> String {
 
 fn seal_context(instance: &str, kid: &str) -> String {
     format!("syncgate/{instance}/{kid}")
+}
+
+/// How long an isolate serves a policy from memory before reading KV again, in milliseconds.
+/// This adds to KV's own propagation delay (up to about a minute) before a change made in
+/// another location is obeyed here; a change made through this isolate is obeyed at once.
+pub const POLICY_CACHE_TTL_MS: i64 = 5_000;
+/// Most policies an isolate keeps in memory.
+pub const POLICY_CACHE_ENTRIES: usize = 256;
+
+struct CachedPolicy {
+    policy: Rc<TenantPolicy>,
+    loaded_at: i64,
+}
+
+thread_local! {
+    /// Opened policies by instance code: KV read, secrets unsealed and policy parsed once per
+    /// [`POLICY_CACHE_TTL_MS`] rather than on every request. Unknown instances are not cached.
+    static POLICY_CACHE: RefCell<HashMap<String, CachedPolicy>> = RefCell::new(HashMap::new());
+}
+
+/// The policy the edge routes `instance` with: from this isolate's cache while it is fresh,
+/// else from KV (then cached). `None` when the instance is unknown.
+///
+/// # Errors
+/// When KV fails or a stored policy cannot be opened.
+pub async fn route(env: &Env, instance: &str) -> Result<Option<Rc<TenantPolicy>>> {
+    let now = crate::http::now_millis();
+    let cached = POLICY_CACHE.with(|cache| {
+        cache
+            .borrow()
+            .get(instance)
+            .filter(|entry| now.saturating_sub(entry.loaded_at) < POLICY_CACHE_TTL_MS)
+            .map(|entry| Rc::clone(&entry.policy))
+    });
+    if cached.is_some() {
+        return Ok(cached);
+    }
+    let Some(policy) = Instances::from_env(env)?.load(instance).await? else {
+        forget(instance);
+        return Ok(None);
+    };
+    let policy = Rc::new(policy);
+    POLICY_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= POLICY_CACHE_ENTRIES {
+            cache.retain(|_, entry| now.saturating_sub(entry.loaded_at) < POLICY_CACHE_TTL_MS);
+            if cache.len() >= POLICY_CACHE_ENTRIES {
+                cache.clear();
+            }
+        }
+        cache.insert(
+            instance.to_string(),
+            CachedPolicy {
+                policy: Rc::clone(&policy),
+                loaded_at: now,
+            },
+        );
+    });
+    Ok(Some(policy))
+}
+
+/// Drops `instance` from this isolate's cache (after an admin write through it).
+pub fn forget(instance: &str) {
+    POLICY_CACHE.with(|cache| {
+        cache.borrow_mut().remove(instance);
+    });
 }
 
 /// The member of a stored policy holding its revision (the admin API's `ETag`).

@@ -6,9 +6,8 @@ use syncgate::Rejection;
 use syncgate::policy::is_valid_instance_code;
 use worker::{Context, Env, Method, Request, Response, Result};
 
-use crate::instances::Instances;
 use crate::origin::{OriginAnswer, OriginCall, forward};
-use crate::{admin, customers, http, sync, tenant_state};
+use crate::{admin, customers, http, instances, sync, tenant_state};
 
 /// Dispatches one request.
 ///
@@ -63,7 +62,7 @@ pub async fn dispatch(
 }
 
 async fn health(env: &Env, request_id: &str, instance: &str) -> Result<Response> {
-    let Some(policy) = Instances::from_env(env)?.load(instance).await? else {
+    let Some(policy) = instances::route(env, instance).await? else {
         return http::problem(&Rejection::UnknownInstance, request_id);
     };
     http::json(
@@ -104,7 +103,7 @@ async fn ask_tenant_state(
 }
 
 async fn read_state(req: Request, env: &Env, request_id: &str, instance: &str) -> Result<Response> {
-    let Some(policy) = Instances::from_env(env)?.load(instance).await? else {
+    let Some(policy) = instances::route(env, instance).await? else {
         return http::problem(&Rejection::UnknownInstance, request_id);
     };
     let url = req.url()?;
@@ -129,7 +128,7 @@ async fn read_state(req: Request, env: &Env, request_id: &str, instance: &str) -
 }
 
 async fn bootstrap(req: Request, env: &Env, request_id: &str, instance: &str) -> Result<Response> {
-    let Some(policy) = Instances::from_env(env)?.load(instance).await? else {
+    let Some(policy) = instances::route(env, instance).await? else {
         return http::problem(&Rejection::UnknownInstance, request_id);
     };
     let bearer = http::bearer(req.headers());

@@ -20,26 +20,7 @@ use syncgate::verify::{Authenticated, admit, authenticate};
 use worker::{Context, Env, Method, Request, Response, Result, Stub};
 
 use crate::http;
-use crate::tenant_state::{self, LogEntry, SignedRefusal, SyncMeta};
-
-/// How far signature checking got, for the sync log.
-#[must_use]
-pub fn signature_result(rejection: &Rejection) -> &'static str {
-    match rejection {
-        Rejection::InstanceDisabled
-        | Rejection::PayloadTooLarge { .. }
-        | Rejection::UnsupportedMediaType => "not_checked",
-        Rejection::MissingSignature => "missing",
-        Rejection::MalformedSignature { .. }
-        | Rejection::UnknownKey
-        | Rejection::RevokedKey
-        | Rejection::StaleTimestamp
-        | Rejection::FutureTimestamp
-        | Rejection::DigestMismatch
-        | Rejection::InvalidSignature => "invalid",
-        _ => "valid",
-    }
-}
+use crate::tenant_state::{self, LogEntry, Reservation, SignedRefusal};
 
 /// Posts `body` as JSON to the tenant's object at `path` after the answer has gone out (log
 /// writes: the sender does not wait for them, and a failure is logged, not answered).
@@ -94,7 +75,6 @@ impl Attempt<'_> {
             self.received_at,
             self.source_ip.clone(),
             rejection,
-            signature_result(rejection),
         )
     }
 
@@ -170,10 +150,7 @@ pub async fn handle(
         received_at: http::now_millis(),
         source_ip: req.headers().get("cf-connecting-ip")?,
     };
-    let Some(policy) = crate::instances::Instances::from_env(env)?
-        .load(instance)
-        .await?
-    else {
+    let Some(policy) = crate::instances::route(env, instance).await? else {
         return http::problem(&Rejection::UnknownInstance, request_id);
     };
     let declared_len = req
@@ -215,29 +192,19 @@ pub async fn handle(
                 .await;
         }
     };
-    let meta = SyncMeta {
-        request_id: request_id.to_string(),
-        received_at: attempt.received_at,
-        source_ip: attempt.source_ip.clone(),
-        instance: policy.instance.clone(),
-        tenant: policy.tenant.clone(),
-        origin: policy.origin.clone(),
-        key_id: verdict.key_id.clone(),
-        nonce_key: verdict.replay.nonce_key.clone(),
-        payload_key: verdict.replay.payload_key.clone(),
-        expires_at: verdict.replay.expires_at,
-        sections: verdict.sections.iter().map(|s| (*s).to_string()).collect(),
-        payload_type: verdict.payload_type.as_str().to_string(),
-        payload_version: verdict.payload_version,
-        payload_hash: verdict.payload_hash.clone(),
-        blocked_groups: policy.blocked_module_groups.clone(),
-    };
-    let meta = serde_json::to_string(&meta)?;
+    let reservation = Reservation::from_verdict(
+        &verdict,
+        &policy,
+        request_id,
+        attempt.received_at,
+        attempt.source_ip.clone(),
+    );
+    let framed = reservation.frame(&core_request.body)?;
     let forwarded = tenant_state::request(
         Method::Post,
         "/sync",
-        &[("x-request-id", request_id), ("x-syncgate-meta", &meta)],
-        Some(js_sys::Uint8Array::from(core_request.body.as_slice()).into()),
+        &[("x-request-id", request_id)],
+        Some(js_sys::Uint8Array::from(framed.as_slice()).into()),
     )?;
     tenant_state::call(env, &policy.tenant, forwarded).await
 }

@@ -101,6 +101,7 @@ export async function startGatewayProcess() {
   return new Gateway({
     edge: info.edge,
     origin: { url: info.origin },
+    passthrough: info.passthrough,
     adminToken: info.adminToken,
     originSecret: info.originSecret,
     stop: async () => {
@@ -111,8 +112,8 @@ export async function startGatewayProcess() {
 }
 
 export class Gateway {
-  constructor({ edge, origin, mf, dir, adminToken, originSecret, options, stop }) {
-    Object.assign(this, { edge, origin, mf, dir, adminToken, originSecret, options, stopProcess: stop });
+  constructor({ edge, origin, mf, dir, adminToken, originSecret, options, stop, passthrough }) {
+    Object.assign(this, { edge, origin, mf, dir, adminToken, originSecret, options, stopProcess: stop, passthrough });
   }
 
   /**
@@ -178,10 +179,13 @@ export class Gateway {
     return request(`${this.edge}${path}`, { headers: bearer ? { authorization: `Bearer ${bearer}` } : {} });
   }
 
-  /** A request straight to the origin, signed exactly as the edge signs it. */
-  originDirect(method, path, { tenant, instance, keyId, body }) {
+  /**
+   * A request straight to the origin, signed exactly as the edge signs it (`via`: another base
+   * URL that forwards path and query to the origin unchanged, such as the pass-through Worker).
+   */
+  originDirect(method, path, { tenant, instance, keyId, body, via }) {
     const requestId = `req_${randomBytes(12).toString("hex")}`;
-    const url = `${this.origin.url}${path}`;
+    const url = `${via ?? this.origin.url}${path}`;
     const headers = {
       "x-request-id": requestId,
       "x-syncgate-tenant": tenant,

@@ -20,17 +20,21 @@
 
 use serde::{Deserialize, Serialize};
 use syncgate::Rejection;
+use syncgate::TenantPolicy;
 use syncgate::replay::check_section_versions;
+use syncgate::verify::Verdict;
 use worker::{Method, Request, Response, Result};
 
-use super::{LogEntry, TenantState, int, str_value, u64_value};
+use super::{LogEntry, LogStatus, SignatureResult, TenantState, int, str_value, u64_value};
 use crate::http;
 use crate::origin::{OriginAnswer, OriginCall, forward};
 
-/// What the worker tells the object about a verified sync request (header `x-syncgate-meta`).
+/// What the worker asks the object to reserve, forward and settle for one verified sync: built
+/// from the core's [`Verdict`] and the routed policy, sent ahead of the body in one request body
+/// (see [`Reservation::frame`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SyncMeta {
+pub struct Reservation {
     /// Edge request id.
     pub request_id: String,
     /// Arrival time, Unix milliseconds.
@@ -66,9 +70,9 @@ pub struct SyncMeta {
 /// How long after the origin timeout a reservation is presumed abandoned, in milliseconds.
 pub const TAKEOVER_MARGIN_MS: i64 = 1_000;
 
-/// How a sync got its reservation.
+/// How a sync got hold of its reservation.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reservation {
+pub enum Claim {
     /// A new reservation.
     Fresh,
     /// An abandoned reservation of the same request, taken over.
@@ -93,6 +97,60 @@ pub struct SignedRefusal {
     pub payload_key: String,
     /// Ledger expiry, Unix seconds.
     pub expires_at: i64,
+}
+
+impl Reservation {
+    /// The reservation for a request the core accepted (`verdict`) under `policy`.
+    #[must_use]
+    pub fn from_verdict(
+        verdict: &Verdict,
+        policy: &TenantPolicy,
+        request_id: &str,
+        received_at: i64,
+        source_ip: Option<String>,
+    ) -> Self {
+        Self {
+            request_id: request_id.to_string(),
+            received_at,
+            source_ip,
+            instance: policy.instance.clone(),
+            tenant: policy.tenant.clone(),
+            origin: policy.origin.clone(),
+            key_id: verdict.key_id.clone(),
+            nonce_key: verdict.replay.nonce_key.clone(),
+            payload_key: verdict.replay.payload_key.clone(),
+            expires_at: verdict.replay.expires_at,
+            sections: verdict.sections.iter().map(|s| (*s).to_string()).collect(),
+            payload_type: verdict.payload_type.as_str().to_string(),
+            payload_version: verdict.payload_version,
+            payload_hash: verdict.payload_hash.clone(),
+            blocked_groups: policy.blocked_module_groups.clone(),
+        }
+    }
+
+    /// One body for the object: the reservation's JSON length (4 bytes, big-endian), its JSON,
+    /// then the sync body as received.
+    ///
+    /// # Errors
+    /// When the reservation cannot be serialised.
+    pub fn frame(&self, body: &[u8]) -> serde_json::Result<Vec<u8>> {
+        let meta = serde_json::to_vec(self)?;
+        let len = u32::try_from(meta.len()).unwrap_or(u32::MAX);
+        let mut framed = Vec::with_capacity(4 + meta.len() + body.len());
+        framed.extend_from_slice(&len.to_be_bytes());
+        framed.extend_from_slice(&meta);
+        framed.extend_from_slice(body);
+        Ok(framed)
+    }
+
+    /// Splits a [`Reservation::frame`]d body; `None` when it is not one.
+    #[must_use]
+    pub fn unframe(framed: &[u8]) -> Option<(Self, &[u8])> {
+        let (len, rest) = framed.split_first_chunk::<4>()?;
+        let len = usize::try_from(u32::from_be_bytes(*len)).ok()?;
+        let (meta, body) = rest.split_at_checked(len)?;
+        Some((serde_json::from_slice(meta).ok()?, body))
+    }
 }
 
 #[derive(Deserialize)]
@@ -154,9 +212,9 @@ impl TenantState {
     /// No `await` inside: the object runs it as one step.
     pub(super) fn reserve(
         &self,
-        meta: &SyncMeta,
+        meta: &Reservation,
         now_ms: i64,
-    ) -> std::result::Result<Reservation, Rejection> {
+    ) -> std::result::Result<Claim, Rejection> {
         let sql = self.sql();
         let now = now_ms / 1000;
         let rows: Vec<LedgerRow> = sql
@@ -219,7 +277,7 @@ impl TenantState {
                 ],
             )
             .map_err(|_| Rejection::OriginUnavailable)?;
-            return Ok(Reservation::TakenOver {
+            return Ok(Claim::TakenOver {
                 previous_request_id,
             });
         }
@@ -265,7 +323,7 @@ impl TenantState {
             )
             .map_err(|_| Rejection::OriginUnavailable)?;
         }
-        Ok(Reservation::Fresh)
+        Ok(Claim::Fresh)
     }
 
     /// Records a signed request its instance refused: the log row, and its nonce and payload
@@ -295,7 +353,7 @@ impl TenantState {
     /// id), and its in-flight versions are dropped either way. Answers whether the statement
     /// found the rows, i.e. whether this request still held the reservation (a retry may have
     /// taken it over).
-    fn settle(&self, meta: &SyncMeta, statement: &str) -> Result<bool> {
+    fn settle(&self, meta: &Reservation, statement: &str) -> Result<bool> {
         let sql = self.sql();
         let cursor = sql.exec(
             statement,
@@ -314,7 +372,7 @@ impl TenantState {
     }
 
     /// The origin did not apply it: the sender's retry (same nonce) must go through.
-    pub(super) fn release(&self, meta: &SyncMeta) -> Result<()> {
+    pub(super) fn release(&self, meta: &Reservation) -> Result<()> {
         self.settle(
             meta,
             "DELETE FROM ledger WHERE key IN (?, ?) AND request_id = ? AND applied = 0",
@@ -325,7 +383,7 @@ impl TenantState {
     /// The origin applied it: mark the entries applied and record versions, last sync and key
     /// use. Answers `false`, recording nothing, when the reservation is no longer this
     /// request's: a retry took it over and records the same application itself.
-    pub(super) fn commit(&self, meta: &SyncMeta) -> Result<bool> {
+    pub(super) fn commit(&self, meta: &Reservation) -> Result<bool> {
         if !self.settle(
             meta,
             "UPDATE ledger SET applied = 1 WHERE key IN (?, ?) AND request_id = ?",
@@ -361,7 +419,7 @@ impl TenantState {
         Ok(true)
     }
 
-    pub(super) fn log_for(meta: &SyncMeta, rejection: Option<&Rejection>) -> LogEntry {
+    pub(super) fn log_for(meta: &Reservation, rejection: Option<&Rejection>) -> LogEntry {
         LogEntry {
             request_id: meta.request_id.clone(),
             received_at: meta.received_at,
@@ -369,27 +427,26 @@ impl TenantState {
             payload_type: Some(meta.payload_type.clone()),
             payload_version: Some(meta.payload_version),
             key_id: Some(meta.key_id.clone()),
-            signature_result: "valid".into(),
+            signature_result: SignatureResult::Valid,
             status: if rejection.is_some() {
-                "rejected"
+                LogStatus::Rejected
             } else {
-                "applied"
-            }
-            .into(),
+                LogStatus::Applied
+            },
             code: rejection.map(|r| r.code().to_string()),
             message: rejection.map(ToString::to_string),
         }
     }
 
     pub(super) async fn sync(&self, req: &mut Request, request_id: &str) -> Result<Response> {
-        let meta: SyncMeta = match req.headers().get("x-syncgate-meta")? {
-            Some(text) => serde_json::from_str(&text)?,
-            None => return http::problem(&Rejection::NotFound, request_id),
+        let framed = req.bytes().await?;
+        let Some((meta, body)) = Reservation::unframe(&framed) else {
+            return http::problem(&Rejection::NotFound, request_id);
         };
-        let body = req.bytes().await?;
+        let body = body.to_vec();
         match self.reserve(&meta, http::now_millis()) {
-            Ok(Reservation::Fresh) => {}
-            Ok(Reservation::TakenOver {
+            Ok(Claim::Fresh) => {}
+            Ok(Claim::TakenOver {
                 previous_request_id,
             }) => worker::console_log!(
                 "sync {request_id} takes over the abandoned reservation of {previous_request_id}"
@@ -417,7 +474,7 @@ impl TenantState {
     /// Forwards a reserved sync and commits (origin applied it) or releases (it did not).
     async fn forward_and_settle(
         &self,
-        meta: &SyncMeta,
+        meta: &Reservation,
         body: Vec<u8>,
         request_id: &str,
     ) -> Result<Response> {
@@ -486,7 +543,7 @@ impl TenantState {
                         .map(str::to_string)
                 };
                 let mut entry = Self::log_for(meta, None);
-                entry.status = "rejected".into();
+                entry.status = LogStatus::Rejected;
                 entry.code = Some(text("code").unwrap_or_else(|| format!("origin_{status}")));
                 entry.message =
                     text("detail").or_else(|| Some(format!("origin answered {status}")));
@@ -536,5 +593,47 @@ impl TenantState {
             }),
         };
         http::json(&body, 200)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reservation() -> Reservation {
+        Reservation {
+            request_id: "req_1".into(),
+            received_at: 1,
+            source_ip: None,
+            instance: "acme-eu1".into(),
+            tenant: "acme".into(),
+            origin: Some("http://127.0.0.1:8788".into()),
+            key_id: "k1".into(),
+            nonce_key: "n".into(),
+            payload_key: "p".into(),
+            expires_at: 2,
+            sections: vec!["branding".into()],
+            payload_type: "branding".into(),
+            payload_version: 3,
+            payload_hash: "ab".into(),
+            blocked_groups: vec![],
+        }
+    }
+
+    #[test]
+    fn a_framed_body_splits_back_into_reservation_and_body() {
+        let framed = reservation().frame(b"{\"x\":1}").unwrap();
+        let (back, body) = Reservation::unframe(&framed).unwrap();
+        assert_eq!(back.request_id, "req_1");
+        assert_eq!(back.payload_version, 3);
+        assert_eq!(body, b"{\"x\":1}");
+    }
+
+    #[test]
+    fn a_damaged_frame_is_refused() {
+        let framed = reservation().frame(b"body").unwrap();
+        assert!(Reservation::unframe(&framed[..2]).is_none());
+        assert!(Reservation::unframe(&framed[..10]).is_none());
+        assert!(Reservation::unframe(b"\xff\xff\xff\xffabc").is_none());
     }
 }

@@ -17,6 +17,73 @@ use super::{
 };
 use crate::http;
 
+/// How far signature checking got (`signatureResult` in the log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureResult {
+    /// The MAC verified.
+    Valid,
+    /// Signature headers were present but did not verify (or could not be read).
+    Invalid,
+    /// No signature headers.
+    Missing,
+    /// Refused before signatures were looked at (disabled instance, size, media type).
+    NotChecked,
+}
+
+impl SignatureResult {
+    /// How far a request refused with `rejection` got.
+    #[must_use]
+    pub fn of(rejection: &Rejection) -> Self {
+        match rejection {
+            Rejection::InstanceDisabled
+            | Rejection::PayloadTooLarge { .. }
+            | Rejection::UnsupportedMediaType => Self::NotChecked,
+            Rejection::MissingSignature => Self::Missing,
+            Rejection::MalformedSignature { .. }
+            | Rejection::UnknownKey
+            | Rejection::RevokedKey
+            | Rejection::StaleTimestamp
+            | Rejection::FutureTimestamp
+            | Rejection::DigestMismatch
+            | Rejection::InvalidSignature => Self::Invalid,
+            _ => Self::Valid,
+        }
+    }
+
+    /// The stored and listed name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "valid",
+            Self::Invalid => "invalid",
+            Self::Missing => "missing",
+            Self::NotChecked => "not_checked",
+        }
+    }
+}
+
+/// Whether a logged sync was applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogStatus {
+    /// Applied at the origin.
+    Applied,
+    /// Refused, at the edge or by the origin.
+    Rejected,
+}
+
+impl LogStatus {
+    /// The stored and listed name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
 /// One sync log row as stored and listed (brief §4 item shape).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -33,10 +100,10 @@ pub struct LogEntry {
     pub payload_version: Option<u64>,
     /// Key id, when known.
     pub key_id: Option<String>,
-    /// `valid`, `invalid`, `missing` or `not_checked`.
-    pub signature_result: String,
-    /// `applied` or `rejected`.
-    pub status: String,
+    /// How far signature checking got.
+    pub signature_result: SignatureResult,
+    /// Applied or rejected.
+    pub status: LogStatus,
     /// Rejection code, null when applied.
     pub code: Option<String>,
     /// Rejection message, null when applied.
@@ -51,7 +118,6 @@ impl LogEntry {
         received_at: i64,
         source_ip: Option<String>,
         rejection: &Rejection,
-        signature_result: &str,
     ) -> Self {
         Self {
             request_id: request_id.into(),
@@ -60,8 +126,8 @@ impl LogEntry {
             payload_type: None,
             payload_version: None,
             key_id: None,
-            signature_result: signature_result.into(),
-            status: "rejected".into(),
+            signature_result: SignatureResult::of(rejection),
+            status: LogStatus::Rejected,
             code: Some(rejection.code().into()),
             message: Some(rejection.to_string()),
         }
@@ -91,9 +157,9 @@ impl LogClass {
     /// The class of `entry`.
     #[must_use]
     pub fn of(entry: &LogEntry) -> Self {
-        if entry.signature_result != "valid" {
+        if entry.signature_result != SignatureResult::Valid {
             Self::Unsigned
-        } else if entry.status == "applied" {
+        } else if entry.status == LogStatus::Applied {
             Self::Applied
         } else {
             Self::Refused
@@ -161,8 +227,8 @@ impl TenantState {
                 opt_str(short(entry.payload_type.as_deref()).as_deref()),
                 entry.payload_version.map_or(SqlStorageValue::Null, u64_value),
                 opt_str(short(entry.key_id.as_deref()).as_deref()),
-                str_value(&cut(&entry.signature_result, MAX_LOG_FIELD_CHARS)),
-                str_value(&cut(&entry.status, MAX_LOG_FIELD_CHARS)),
+                str_value(entry.signature_result.as_str()),
+                str_value(entry.status.as_str()),
                 opt_str(short(entry.code.as_deref()).as_deref()),
                 opt_str(
                     entry

@@ -27,8 +27,8 @@ mod logs;
 pub use access::{
     AccessEntry, Admission, BucketLevel, Grant, Meter, RATE_LIMITS_HEADER, rate_limits_header,
 };
-pub use ledger::{SignedRefusal, SyncMeta};
-pub use logs::{LogClass, LogEntry};
+pub use ledger::{Reservation, SignedRefusal};
+pub use logs::{LogClass, LogEntry, LogStatus, SignatureResult};
 
 use serde::{Deserialize, Serialize};
 use syncgate::Rejection;
