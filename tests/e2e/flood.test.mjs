@@ -13,7 +13,7 @@ import { head, rawRequest } from "./support/raw.mjs";
 
 const FLOOD = Number(process.env.FLOOD_REQUESTS ?? 20000);
 const FLOOD_CONCURRENCY = Number(process.env.FLOOD_CONCURRENCY ?? 48);
-const FLOOD_BUDGET_MS = Number(process.env.FLOOD_BUDGET_MS ?? 240000);
+const FLOOD_BUDGET_MS = Number(process.env.FLOOD_BUDGET_MS ?? 420000);
 const UNAUTHENTICATED_CAP = 500;
 const AUTHENTICATED_CAP = 10000;
 const FRAGMENT = 64;
