@@ -55,6 +55,9 @@ export interface RejectionStatus {
   version_conflict: 409;
   idempotency_conflict: 409;
   precondition_failed: 412;
+  internal_error: 500;
+  injected_fault: 500;
+  invalid_control: 400;
 }
 
 /** A stable, machine-readable rejection code such as `"invalid_signature"`. */

@@ -52,8 +52,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-cargo build -q -p syncgate-origin
+cargo build -q -p syncgate-origin -p syncgate-cli
 ORIGIN_BIN="${CARGO_TARGET_DIR:-target}/debug/syncgate-origin"
+CLI_BIN="${CARGO_TARGET_DIR:-target}/debug/syncgate"
 setsid "$ORIGIN_BIN" --listen 127.0.0.1:8788 --db .origin/dev.sqlite \
   --dev-vars .dev.vars > .origin/origin.log 2>&1 &
 pids+=($!)
@@ -98,6 +99,11 @@ syncgate is running
 
 Send a signed payload (run again to send a newer version):
   node scripts/sync-send.mjs --instance $INSTANCE --kid $KID --secret $DEMO_SECRET examples/payloads/combined.json
+
+The same with the syncgate CLI (docs/cli.md): sign with a fresh version, print a curl command, run it:
+  sed "s/\"version\": 1/\"version\": \$(date +%s)/" examples/payloads/combined.json \\
+    | $CLI_BIN sign --curl --url $EDGE/v1/$INSTANCE/sync --kid $KID --secret $DEMO_SECRET - | sh
+  SYNCGATE_ADMIN_TOKEN=\$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars) $CLI_BIN admin get-instance --instance $INSTANCE
 
 Then read what the CRM shows and what the edge recorded:
   curl -s $EDGE/v1/$INSTANCE/bootstrap -H 'authorization: Bearer $API_KEY'

@@ -13,7 +13,7 @@
 use core::fmt;
 use std::borrow::Cow;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 mod text;
 
@@ -22,78 +22,211 @@ pub use text::{MAX_FIELD_CHARS, MAX_FRAGMENT_CHARS, MAX_MESSAGE_CHARS, fragment}
 /// The media type of a [`Problem`] document.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
-/// Why a request was refused. One variant per reason; see [`Rejection::code`] for the wire code.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Rejection {
+/// Defines [`Rejection`] from one table: each variant with its code, HTTP status, problem title,
+/// retryability, how far signature checking had got ([`SignatureStage`], the sync log's
+/// `signatureResult`), and whether an origin answering that code is refusing the edge's
+/// attestation rather than the request. Every accessor, [`ALL_CODES`] and [`CATALOG`] come from
+/// it, so each fact about a code is written once.
+macro_rules! rejections {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident $({ $($(#[$field_doc:meta])* $field:ident: $ty:ty),* $(,)? })?
+            => $code:literal, $status:literal, $title:literal,
+               retryable: $retryable:literal, stage: $stage:ident, blames_edge: $edge:literal;
+    )*) => {
+        /// Why a request was refused. One variant per reason; see [`Rejection::code`] for the
+        /// wire code.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub enum Rejection {
+            $(
+                $(#[$doc])*
+                $variant $({ $($(#[$field_doc])* $field: $ty),* })?,
+            )*
+        }
+
+        impl Rejection {
+            /// The stable wire code, e.g. `invalid_signature`.
+            #[must_use]
+            pub const fn code(&self) -> &'static str {
+                match self { $(Self::$variant { .. } => $code,)* }
+            }
+
+            /// The facts about this rejection's code.
+            #[must_use]
+            pub const fn info(&self) -> &'static CodeInfo {
+                match self {
+                    $(Self::$variant { .. } => &CodeInfo {
+                        code: $code,
+                        status: $status,
+                        title: $title,
+                        retryable: $retryable,
+                        stage: SignatureStage::$stage,
+                        blames_edge: $edge,
+                    },)*
+                }
+            }
+        }
+
+        /// Every code and its facts, in the order of the brief (then the codes added since).
+        pub const CATALOG: &[CodeInfo] = &[
+            $(CodeInfo {
+                code: $code,
+                status: $status,
+                title: $title,
+                retryable: $retryable,
+                stage: SignatureStage::$stage,
+                blames_edge: $edge,
+            },)*
+        ];
+
+        /// Every wire code, in [`CATALOG`] order. Tests and docs iterate over it.
+        pub const ALL_CODES: [&str; CATALOG.len()] = [$($code),*];
+    };
+}
+
+/// How far signature checking had got when a sync request was refused (the sync log's
+/// `signatureResult`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignatureStage {
+    /// Refused before signatures were looked at (instance, size, media type).
+    NotChecked,
+    /// No signature headers.
+    Missing,
+    /// Signature headers were present but did not verify or could not be read.
+    Invalid,
+    /// The signature verified; the refusal came later.
+    Valid,
+}
+
+impl SignatureStage {
+    /// The wire name (`not_checked`, `missing`, `invalid`, `valid`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::NotChecked => "not_checked",
+            Self::Missing => "missing",
+            Self::Invalid => "invalid",
+            Self::Valid => "valid",
+        }
+    }
+}
+
+/// The facts about one rejection code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CodeInfo {
+    /// The stable wire code.
+    pub code: &'static str,
+    /// Its HTTP status.
+    pub status: u16,
+    /// Its problem title (RFC 9457 `title`).
+    pub title: &'static str,
+    /// Whether the same request may succeed when retried unchanged.
+    pub retryable: bool,
+    /// How far signature checking had got.
+    pub stage: SignatureStage,
+    /// Whether an origin answering this code is refusing the edge's attestation (the link),
+    /// not the sender's request.
+    pub blames_edge: bool,
+}
+
+impl CodeInfo {
+    /// The facts about `code`, if it is one of syncgate's.
+    #[must_use]
+    pub fn of(code: &str) -> Option<&'static Self> {
+        CATALOG.iter().find(|info| info.code == code)
+    }
+}
+
+rejections! {
     /// The instance code in the path names no known instance (or is not a valid instance code).
-    UnknownInstance,
+    UnknownInstance
+        => "unknown_instance", 404, "Unknown instance", retryable: false, stage: NotChecked, blames_edge: false;
     /// The instance exists but is disabled.
-    InstanceDisabled,
+    InstanceDisabled
+        => "instance_disabled", 403, "Instance disabled", retryable: false, stage: NotChecked, blames_edge: false;
     /// The body exceeds the tenant's `maxBodyBytes`.
     PayloadTooLarge {
         /// The tenant's limit in bytes.
         limit: usize,
-    },
+    }
+        => "payload_too_large", 413, "Payload too large", retryable: false, stage: NotChecked, blames_edge: false;
     /// A sync body must be `application/json`.
-    UnsupportedMediaType,
+    UnsupportedMediaType
+        => "unsupported_media_type", 415, "Unsupported media type", retryable: false, stage: NotChecked, blames_edge: false;
     /// None of the tenant's schemes found its signature headers.
-    MissingSignature,
+    MissingSignature
+        => "missing_signature", 401, "Missing signature", retryable: false, stage: Missing, blames_edge: true;
     /// Signature headers are present but cannot be understood.
     MalformedSignature {
         /// What is wrong, without echoing header values.
         detail: String,
-    },
+    }
+        => "malformed_signature", 400, "Malformed signature", retryable: false, stage: Invalid, blames_edge: true;
     /// The key id is not in this tenant's key ring (or no usable key exists).
-    UnknownKey,
+    UnknownKey
+        => "unknown_key", 401, "Unknown key", retryable: false, stage: Invalid, blames_edge: true;
     /// The key id names a revoked key.
-    RevokedKey,
+    RevokedKey
+        => "revoked_key", 401, "Revoked key", retryable: false, stage: Invalid, blames_edge: true;
     /// The signature's timestamp is older than the skew window allows (or it has expired).
-    StaleTimestamp,
+    StaleTimestamp
+        => "stale_timestamp", 401, "Stale timestamp", retryable: false, stage: Invalid, blames_edge: true;
     /// The signature's timestamp is further in the future than the skew window allows.
-    FutureTimestamp,
+    FutureTimestamp
+        => "future_timestamp", 401, "Future timestamp", retryable: false, stage: Invalid, blames_edge: true;
     /// `Content-Digest` is missing, malformed, or does not match the body.
-    DigestMismatch,
+    DigestMismatch
+        => "digest_mismatch", 400, "Digest mismatch", retryable: false, stage: Invalid, blames_edge: true;
     /// The MAC does not verify.
-    InvalidSignature,
+    InvalidSignature
+        => "invalid_signature", 401, "Invalid signature", retryable: false, stage: Invalid, blames_edge: true;
     /// The payload is not valid JSON or breaks the sync payload schema.
     InvalidPayload {
         /// Where in the payload (`smtp.port`, `features.modules[2].key`, or empty for the root).
         path: String,
         /// What rule it breaks.
         reason: String,
-    },
+    }
+        => "invalid_payload", 422, "Invalid payload", retryable: false, stage: Valid, blames_edge: false;
     /// The payload's `tenant` differs from the routed tenant.
-    TenantMismatch,
+    TenantMismatch
+        => "tenant_mismatch", 403, "Tenant mismatch", retryable: false, stage: Valid, blames_edge: true;
     /// The tenant does not accept this payload type.
     UnsupportedPayloadType {
         /// The payload type that was refused.
         payload_type: String,
-    },
+    }
+        => "unsupported_payload_type", 422, "Unsupported payload type", retryable: false, stage: Valid, blames_edge: false;
     /// A module belongs to a group that is blocked on the sync path.
     BlockedModuleGroup {
         /// The blocked group.
         group: String,
-    },
+    }
+        => "blocked_module_group", 403, "Blocked module group", retryable: false, stage: Valid, blames_edge: false;
     /// A module belongs to a group the tenant does not support.
     UnsupportedModuleGroup {
         /// The unsupported group.
         group: String,
-    },
+    }
+        => "unsupported_module_group", 422, "Unsupported module group", retryable: false, stage: Valid, blames_edge: false;
     /// The nonce was already used inside the replay window.
     ReplayedNonce {
         /// The request id of the first request that used it, when known.
         original_request_id: Option<String>,
         /// Whether that first request was applied.
         applied: bool,
-    },
+    }
+        => "replayed_nonce", 409, "Replayed nonce", retryable: false, stage: Valid, blames_edge: true;
     /// The same payload (by hash) was already received inside the replay window.
     DuplicatePayload {
         /// The request id of the first request that carried it, when known.
         original_request_id: Option<String>,
         /// Whether that first request was applied.
         applied: bool,
-    },
+    }
+        => "duplicate_payload", 409, "Duplicate payload", retryable: false, stage: Valid, blames_edge: false;
     /// A config section's version is not newer than the last applied version.
     StaleVersion {
         /// The section (`features`, `branding` or `smtp`).
@@ -102,163 +235,95 @@ pub enum Rejection {
         applied_version: u64,
         /// The version this payload carries.
         received_version: u64,
-    },
+    }
+        => "stale_version", 409, "Stale version", retryable: false, stage: Valid, blames_edge: false;
     /// A rate limit is exhausted.
     RateLimited {
         /// Seconds until a retry can succeed.
         retry_after_seconds: u64,
-    },
+    }
+        => "rate_limited", 429, "Rate limited", retryable: true, stage: Valid, blames_edge: false;
     /// The origin failed or timed out; the request was not applied and may be retried.
-    OriginUnavailable,
+    OriginUnavailable
+        => "origin_unavailable", 503, "Origin unavailable", retryable: true, stage: Valid, blames_edge: false;
     /// Missing, unknown or revoked API key.
-    Unauthorized,
+    Unauthorized
+        => "unauthorized", 401, "Unauthorized", retryable: false, stage: Valid, blames_edge: false;
     /// The API key lacks the scope this route needs.
     Forbidden {
         /// The scope that was needed.
         scope: String,
-    },
+    }
+        => "forbidden", 403, "Forbidden", retryable: false, stage: Valid, blames_edge: false;
     /// The API key may not write this field.
     ForbiddenField {
         /// The field the key does not own.
         field: String,
-    },
+    }
+        => "forbidden_field", 403, "Forbidden field", retryable: false, stage: Valid, blames_edge: false;
     /// A customer field is invalid.
     InvalidField {
         /// The offending field (`email`, `custom.tier`, …).
         field: String,
         /// What rule it breaks.
         reason: String,
-    },
+    }
+        => "invalid_field", 422, "Invalid field", retryable: false, stage: Valid, blames_edge: false;
     /// No such record for this tenant.
-    NotFound,
+    NotFound
+        => "not_found", 404, "Not found", retryable: false, stage: Valid, blames_edge: false;
     /// `If-Match` names a version that is no longer current.
     VersionConflict {
         /// The record's current version, when known.
         current_version: Option<u64>,
-    },
+    }
+        => "version_conflict", 409, "Version conflict", retryable: false, stage: Valid, blames_edge: false;
     /// An `Idempotency-Key` was reused with another body.
-    IdempotencyConflict,
+    IdempotencyConflict
+        => "idempotency_conflict", 409, "Idempotency conflict", retryable: false, stage: Valid, blames_edge: false;
     /// An admin write's `If-Match` names a policy revision that is no longer current.
     PreconditionFailed {
         /// The policy's current revision, when known.
         current_revision: Option<u64>,
-    },
+    }
+        => "precondition_failed", 412, "Precondition failed", retryable: false, stage: Valid, blames_edge: false;
+    /// The origin could not complete the request (its storage failed); nothing was applied.
+    InternalError
+        => "internal_error", 500, "Internal error", retryable: true, stage: Valid, blames_edge: false;
+    /// A test control asked the reference origin to fail this request.
+    InjectedFault
+        => "injected_fault", 500, "Injected fault", retryable: true, stage: Valid, blames_edge: false;
+    /// A test-control request to the reference origin is malformed.
+    InvalidControl {
+        /// What is wrong with it.
+        reason: String,
+    }
+        => "invalid_control", 400, "Invalid control", retryable: false, stage: Valid, blames_edge: false;
 }
 
 impl Rejection {
-    /// The stable wire code, e.g. `invalid_signature`.
-    #[must_use]
-    pub const fn code(&self) -> &'static str {
-        match self {
-            Self::UnknownInstance => "unknown_instance",
-            Self::InstanceDisabled => "instance_disabled",
-            Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::MissingSignature => "missing_signature",
-            Self::MalformedSignature { .. } => "malformed_signature",
-            Self::UnknownKey => "unknown_key",
-            Self::RevokedKey => "revoked_key",
-            Self::StaleTimestamp => "stale_timestamp",
-            Self::FutureTimestamp => "future_timestamp",
-            Self::DigestMismatch => "digest_mismatch",
-            Self::InvalidSignature => "invalid_signature",
-            Self::InvalidPayload { .. } => "invalid_payload",
-            Self::TenantMismatch => "tenant_mismatch",
-            Self::UnsupportedPayloadType { .. } => "unsupported_payload_type",
-            Self::BlockedModuleGroup { .. } => "blocked_module_group",
-            Self::UnsupportedModuleGroup { .. } => "unsupported_module_group",
-            Self::ReplayedNonce { .. } => "replayed_nonce",
-            Self::DuplicatePayload { .. } => "duplicate_payload",
-            Self::StaleVersion { .. } => "stale_version",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::OriginUnavailable => "origin_unavailable",
-            Self::Unauthorized => "unauthorized",
-            Self::Forbidden { .. } => "forbidden",
-            Self::ForbiddenField { .. } => "forbidden_field",
-            Self::InvalidField { .. } => "invalid_field",
-            Self::NotFound => "not_found",
-            Self::VersionConflict { .. } => "version_conflict",
-            Self::IdempotencyConflict => "idempotency_conflict",
-            Self::PreconditionFailed { .. } => "precondition_failed",
-        }
-    }
-
     /// The HTTP status that goes with the code.
     #[must_use]
     pub const fn status(&self) -> u16 {
-        match self {
-            Self::UnknownInstance | Self::NotFound => 404,
-            Self::InstanceDisabled
-            | Self::TenantMismatch
-            | Self::BlockedModuleGroup { .. }
-            | Self::Forbidden { .. }
-            | Self::ForbiddenField { .. } => 403,
-            Self::PayloadTooLarge { .. } => 413,
-            Self::UnsupportedMediaType => 415,
-            Self::MissingSignature
-            | Self::UnknownKey
-            | Self::RevokedKey
-            | Self::StaleTimestamp
-            | Self::FutureTimestamp
-            | Self::InvalidSignature
-            | Self::Unauthorized => 401,
-            Self::MalformedSignature { .. } | Self::DigestMismatch => 400,
-            Self::InvalidPayload { .. }
-            | Self::UnsupportedPayloadType { .. }
-            | Self::UnsupportedModuleGroup { .. }
-            | Self::InvalidField { .. } => 422,
-            Self::ReplayedNonce { .. }
-            | Self::DuplicatePayload { .. }
-            | Self::StaleVersion { .. }
-            | Self::VersionConflict { .. }
-            | Self::IdempotencyConflict => 409,
-            Self::RateLimited { .. } => 429,
-            Self::OriginUnavailable => 503,
-            Self::PreconditionFailed { .. } => 412,
-        }
+        self.info().status
     }
 
     /// A short title for `application/problem+json` (RFC 9457).
     #[must_use]
     pub const fn title(&self) -> &'static str {
-        match self {
-            Self::UnknownInstance => "Unknown instance",
-            Self::InstanceDisabled => "Instance disabled",
-            Self::PayloadTooLarge { .. } => "Payload too large",
-            Self::UnsupportedMediaType => "Unsupported media type",
-            Self::MissingSignature => "Missing signature",
-            Self::MalformedSignature { .. } => "Malformed signature",
-            Self::UnknownKey => "Unknown key",
-            Self::RevokedKey => "Revoked key",
-            Self::StaleTimestamp => "Stale timestamp",
-            Self::FutureTimestamp => "Future timestamp",
-            Self::DigestMismatch => "Digest mismatch",
-            Self::InvalidSignature => "Invalid signature",
-            Self::InvalidPayload { .. } => "Invalid payload",
-            Self::TenantMismatch => "Tenant mismatch",
-            Self::UnsupportedPayloadType { .. } => "Unsupported payload type",
-            Self::BlockedModuleGroup { .. } => "Blocked module group",
-            Self::UnsupportedModuleGroup { .. } => "Unsupported module group",
-            Self::ReplayedNonce { .. } => "Replayed nonce",
-            Self::DuplicatePayload { .. } => "Duplicate payload",
-            Self::StaleVersion { .. } => "Stale version",
-            Self::RateLimited { .. } => "Rate limited",
-            Self::OriginUnavailable => "Origin unavailable",
-            Self::Unauthorized => "Unauthorized",
-            Self::Forbidden { .. } => "Forbidden",
-            Self::ForbiddenField { .. } => "Forbidden field",
-            Self::InvalidField { .. } => "Invalid field",
-            Self::NotFound => "Not found",
-            Self::VersionConflict { .. } => "Version conflict",
-            Self::IdempotencyConflict => "Idempotency conflict",
-            Self::PreconditionFailed { .. } => "Precondition failed",
-        }
+        self.info().title
     }
 
     /// Whether the same request may succeed when retried unchanged.
     #[must_use]
     pub const fn is_retryable(&self) -> bool {
-        matches!(self, Self::OriginUnavailable | Self::RateLimited { .. })
+        self.info().retryable
+    }
+
+    /// How far signature checking had got when this refusal was made.
+    #[must_use]
+    pub const fn stage(&self) -> SignatureStage {
+        self.info().stage
     }
 
     /// The field or payload path this rejection is about, when it has one.
@@ -404,6 +469,15 @@ impl Rejection {
             Self::PreconditionFailed {
                 current_revision: None,
             } => f.write_str("if-match does not name the current revision"),
+            Self::InternalError => {
+                f.write_str("the origin could not complete the request; nothing was applied")
+            }
+            Self::InjectedFault => {
+                f.write_str("a test control asked the origin to fail this request")
+            }
+            Self::InvalidControl { reason } => {
+                write!(f, "invalid test control: {}", fragment(reason))
+            }
         }
     }
 }
@@ -427,40 +501,58 @@ fn replay_message(
 
 impl core::error::Error for Rejection {}
 
-/// An RFC 9457 problem document: what every syncgate component answers a rejection with.
+/// An RFC 9457 problem document: what every syncgate component answers a rejection with, and
+/// what one component reads from another's answer (the edge reads the origin's with it).
 ///
 /// `type`, `title`, `status`, `code` and `requestId` are always present; `detail` is the
 /// rejection's message; the other members appear when the rejection has them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem<'a> {
     /// A URI naming the problem type: `urn:syncgate:problem:<code>`.
     #[serde(rename = "type")]
-    pub type_uri: String,
+    pub type_uri: Cow<'a, str>,
     /// Short title of the problem type.
-    pub title: &'static str,
+    pub title: Cow<'a, str>,
     /// HTTP status.
     pub status: u16,
     /// Stable code.
-    pub code: &'static str,
+    pub code: Cow<'a, str>,
     /// Human-readable message; never contains a secret.
-    pub detail: String,
+    #[serde(default)]
+    pub detail: Cow<'a, str>,
     /// The id of the request this answers.
-    pub request_id: &'a str,
+    #[serde(default)]
+    pub request_id: Cow<'a, str>,
     /// Whether retrying the same request can succeed.
+    #[serde(default)]
     pub retryable: bool,
     /// The offending field or payload path (at most [`MAX_FIELD_CHARS`] characters).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<Cow<'a, str>>,
     /// For `replayed_nonce` / `duplicate_payload`: the first request's id (as a [`fragment`]).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original_request_id: Option<Cow<'a, str>>,
     /// For `replayed_nonce` / `duplicate_payload`: whether the first request was applied.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied: Option<bool>,
     /// For `rate_limited`: seconds to wait (also sent as `Retry-After`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+}
+
+impl Problem<'_> {
+    /// Reads a problem document from an answer's body; `None` when it is not one.
+    #[must_use]
+    pub fn parse(body: &[u8]) -> Option<Problem<'static>> {
+        serde_json::from_slice(body).ok()
+    }
+
+    /// The facts about its code, when the code is one of syncgate's.
+    #[must_use]
+    pub fn info(&self) -> Option<&'static CodeInfo> {
+        CodeInfo::of(&self.code)
+    }
 }
 
 impl Rejection {
@@ -484,12 +576,12 @@ impl Rejection {
             _ => (None, None),
         };
         Problem {
-            type_uri: format!("urn:syncgate:problem:{}", self.code()),
-            title: self.title(),
+            type_uri: Cow::Owned(format!("urn:syncgate:problem:{}", self.code())),
+            title: Cow::Borrowed(self.title()),
             status: self.status(),
-            code: self.code(),
-            detail: self.to_string(),
-            request_id,
+            code: Cow::Borrowed(self.code()),
+            detail: Cow::Owned(self.to_string()),
+            request_id: Cow::Borrowed(request_id),
             retryable: self.is_retryable(),
             field: self.field().map(text::field),
             original_request_id,
@@ -503,41 +595,6 @@ impl Rejection {
         }
     }
 }
-
-/// Every wire code, in the order of the brief (then the codes added since). Tests and docs
-/// iterate over it.
-pub const ALL_CODES: [&str; 30] = [
-    "unknown_instance",
-    "instance_disabled",
-    "payload_too_large",
-    "unsupported_media_type",
-    "missing_signature",
-    "malformed_signature",
-    "unknown_key",
-    "revoked_key",
-    "stale_timestamp",
-    "future_timestamp",
-    "digest_mismatch",
-    "invalid_signature",
-    "invalid_payload",
-    "tenant_mismatch",
-    "unsupported_payload_type",
-    "blocked_module_group",
-    "unsupported_module_group",
-    "replayed_nonce",
-    "duplicate_payload",
-    "stale_version",
-    "rate_limited",
-    "origin_unavailable",
-    "unauthorized",
-    "forbidden",
-    "forbidden_field",
-    "invalid_field",
-    "not_found",
-    "version_conflict",
-    "idempotency_conflict",
-    "precondition_failed",
-];
 
 #[cfg(test)]
 mod tests {

@@ -33,9 +33,9 @@ struct Success<T: Serialize> {
 #[serde(rename_all = "camelCase")]
 struct Failure<'a> {
     ok: bool,
-    code: &'static str,
+    code: std::borrow::Cow<'a, str>,
     status: u16,
-    message: String,
+    message: std::borrow::Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<std::borrow::Cow<'a, str>>,
 }

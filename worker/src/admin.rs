@@ -86,7 +86,7 @@ pub fn apply(
     body: &[u8],
 ) -> std::result::Result<Applied, Rejection> {
     match write {
-        PolicyWrite::Put => put_instance(instance, current.is_some(), body),
+        PolicyWrite::Put => put_instance(instance, current.as_ref(), body),
         PolicyWrite::Delete => match current {
             Some(_) => Ok(Applied {
                 policy: None,
@@ -187,9 +187,12 @@ async fn tenant_of(env: &Env, instance: &str, request_id: &str) -> Result<Option
         .and_then(|(view, _)| view.get("tenant")?.as_str().map(str::to_string)))
 }
 
+/// Creates or replaces the policy. A key the current policy has revoked stays revoked: a
+/// replacement naming it with another status is refused, so a write prepared before a
+/// revocation (or racing it) can never bring the key back.
 fn put_instance(
     instance: &str,
-    existed: bool,
+    current: Option<&TenantPolicy>,
     body: &[u8],
 ) -> std::result::Result<Applied, Rejection> {
     let text = std::str::from_utf8(body).map_err(|_| invalid("body", "must be UTF-8 JSON"))?;
@@ -197,6 +200,16 @@ fn put_instance(
     if policy.instance != instance {
         return Err(invalid("instance", "must equal the instance in the path"));
     }
+    let unrevoked = policy.keys.0.iter().any(|key| {
+        key.status != KeyStatus::Revoked
+            && current
+                .and_then(|c| c.keys.get(&key.kid))
+                .is_some_and(|old| old.status == KeyStatus::Revoked)
+    });
+    if unrevoked {
+        return Err(invalid("keys", "a revoked key stays revoked"));
+    }
+    let existed = current.is_some();
     let answer = redacted(&policy).map_err(|_| invalid("body", "cannot be represented"))?;
     Ok(Applied {
         policy: Some(policy),
@@ -436,6 +449,53 @@ async fn revoke_api_key(env: &Env, instance: &str, request_id: &str, id: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    fn policy(status: &str) -> String {
+        format!(
+            r#"{{"instance":"acme-eu1","tenant":"acme","keys":[{{"kid":"k1","version":1,"status":"{status}","secret":"{SECRET}"}}]}}"#
+        )
+    }
+
+    #[test]
+    fn a_replacement_cannot_bring_a_revoked_key_back() {
+        let revoked = TenantPolicy::from_json(&policy("revoked")).unwrap();
+        let err = apply(
+            &PolicyWrite::Put,
+            "acme-eu1",
+            Some(revoked.clone()),
+            policy("active").as_bytes(),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "invalid_field");
+        assert_eq!(err.field(), Some("keys"));
+        let kept = apply(
+            &PolicyWrite::Put,
+            "acme-eu1",
+            Some(revoked),
+            policy("revoked").as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(kept.status, 200);
+    }
+
+    #[test]
+    fn key_status_changes_never_reactivate() {
+        let revoked = TenantPolicy::from_json(&policy("revoked")).unwrap();
+        let write = PolicyWrite::SetKeyStatus("k1".into());
+        assert!(
+            apply(
+                &write,
+                "acme-eu1",
+                Some(revoked),
+                br#"{"status":"retiring"}"#
+            )
+            .is_err()
+        );
+        let active = TenantPolicy::from_json(&policy("active")).unwrap();
+        assert!(apply(&write, "acme-eu1", Some(active), br#"{"status":"active"}"#).is_err());
+    }
 
     #[test]
     fn if_match_takes_strong_tags_and_star() {

@@ -12,6 +12,7 @@
 use futures_util::future::{Either, select};
 use std::time::Duration;
 use syncgate::Scheme;
+use syncgate::error::Problem;
 use syncgate::request::{Headers as CoreHeaders, HttpRequest};
 use syncgate::sign::{SigningOptions, sign_request};
 use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Result};
@@ -143,36 +144,15 @@ fn signed_headers(call: &OriginCall<'_>, url: &str, secret: &[u8]) -> Result<Hea
     Ok(headers)
 }
 
-/// The `code` of a problem document, if the body is one.
-#[must_use]
-pub fn problem_code(body: &[u8]) -> Option<String> {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()?
-        .get("code")?
-        .as_str()
-        .map(str::to_string)
-}
-
 /// Whether an origin refusal is about the edge's attestation rather than the request: any 401,
-/// and the codes the origin answers before it looks at the request (signature checks, tenant
-/// header).
+/// and the codes the core's vocabulary marks as blaming the edge (signature checks, the tenant
+/// header, a replayed attestation nonce).
 #[must_use]
-pub fn refuses_the_edge(status: u16, code: Option<&str>) -> bool {
+pub fn refuses_the_edge(status: u16, problem: Option<&Problem<'_>>) -> bool {
     status == 401
-        || matches!(
-            code,
-            Some(
-                "missing_signature"
-                    | "malformed_signature"
-                    | "invalid_signature"
-                    | "unknown_key"
-                    | "revoked_key"
-                    | "stale_timestamp"
-                    | "future_timestamp"
-                    | "digest_mismatch"
-                    | "tenant_mismatch"
-            )
-        )
+        || problem
+            .and_then(Problem::info)
+            .is_some_and(|info| info.blames_edge)
 }
 
 /// Forwards `call`, signed, with the configured timeout (`ORIGIN_TIMEOUT_MS`).
@@ -235,15 +215,15 @@ pub async fn forward(env: &Env, call: &OriginCall<'_>) -> Result<OriginAnswer> {
             });
         }
     };
-    let code = problem_code(&body);
-    if status >= 400 && refuses_the_edge(status, code.as_deref()) {
+    let problem = Problem::parse(&body);
+    if status >= 400 && refuses_the_edge(status, problem.as_ref()) {
         // The origin did not accept the edge itself (secret mismatch, clock drift, a tenant
         // header it would not take): the sender's request was fine, the link is not. Say so
         // with a retryable 503, never with the origin's 401, which a sender would take as final.
         return Ok(OriginAnswer::Unavailable {
             reason: format!(
                 "origin refused the edge's attestation: {status} {}",
-                code.as_deref().unwrap_or("-")
+                problem.as_ref().map_or("-", |p| &*p.code)
             ),
         });
     }

@@ -534,19 +534,20 @@ impl TenantState {
                 // already has): nothing was applied, so the reservation goes and the origin's
                 // answer is passed on as it is.
                 self.release(meta)?;
-                let problem: Option<serde_json::Value> = serde_json::from_slice(&body).ok();
-                let text = |key: &str| {
-                    problem
-                        .as_ref()
-                        .and_then(|p| p.get(key))
-                        .and_then(|v| v.as_str())
-                        .map(str::to_string)
-                };
+                // An answer that is not one of our problem documents is logged under
+                // `origin_unavailable`, the code of a link that did not keep the contract.
+                let problem = syncgate::error::Problem::parse(&body)
+                    .filter(|problem| problem.info().is_some());
                 let mut entry = Self::log_for(meta, None);
                 entry.status = LogStatus::Rejected;
-                entry.code = Some(text("code").unwrap_or_else(|| format!("origin_{status}")));
-                entry.message =
-                    text("detail").or_else(|| Some(format!("origin answered {status}")));
+                entry.code = Some(problem.as_ref().map_or_else(
+                    || Rejection::OriginUnavailable.code().to_string(),
+                    |p| p.code.to_string(),
+                ));
+                entry.message = Some(problem.map_or_else(
+                    || format!("origin answered {status}"),
+                    |p| p.detail.into_owned(),
+                ));
                 self.append_log(&entry)?;
                 let headers = worker::Headers::new();
                 headers.set(

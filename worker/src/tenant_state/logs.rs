@@ -17,51 +17,9 @@ use super::{
 };
 use crate::http;
 
-/// How far signature checking got (`signatureResult` in the log).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SignatureResult {
-    /// The MAC verified.
-    Valid,
-    /// Signature headers were present but did not verify (or could not be read).
-    Invalid,
-    /// No signature headers.
-    Missing,
-    /// Refused before signatures were looked at (disabled instance, size, media type).
-    NotChecked,
-}
-
-impl SignatureResult {
-    /// How far a request refused with `rejection` got.
-    #[must_use]
-    pub fn of(rejection: &Rejection) -> Self {
-        match rejection {
-            Rejection::InstanceDisabled
-            | Rejection::PayloadTooLarge { .. }
-            | Rejection::UnsupportedMediaType => Self::NotChecked,
-            Rejection::MissingSignature => Self::Missing,
-            Rejection::MalformedSignature { .. }
-            | Rejection::UnknownKey
-            | Rejection::RevokedKey
-            | Rejection::StaleTimestamp
-            | Rejection::FutureTimestamp
-            | Rejection::DigestMismatch
-            | Rejection::InvalidSignature => Self::Invalid,
-            _ => Self::Valid,
-        }
-    }
-
-    /// The stored and listed name.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Valid => "valid",
-            Self::Invalid => "invalid",
-            Self::Missing => "missing",
-            Self::NotChecked => "not_checked",
-        }
-    }
-}
+/// How far signature checking got (`signatureResult` in the log): the core's stage of the
+/// rejection.
+pub use syncgate::error::SignatureStage as SignatureResult;
 
 /// Whether a logged sync was applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,7 +84,7 @@ impl LogEntry {
             payload_type: None,
             payload_version: None,
             key_id: None,
-            signature_result: SignatureResult::of(rejection),
+            signature_result: rejection.stage(),
             status: LogStatus::Rejected,
             code: Some(rejection.code().into()),
             message: Some(rejection.to_string()),
