@@ -156,6 +156,30 @@ describe("admin writes under concurrency", () => {
     assert.ok(facts.statusAfterPut !== "active" && res.status === 401, `a revocation undone by a PUT: ${JSON.stringify(facts)}`);
   });
 
+  test(`${ROUNDS} rounds of a revocation racing a replacement that lists the key as active: the key ends revoked`, async () => {
+    const instance = "race-putrev";
+    const tenant = "raceputrev";
+    const base = key("pr-base", 1);
+    await gw.createInstance(instance, tenant, { keys: [base] });
+    let version = 0;
+    for (let round = 1; round <= ROUNDS; round++) {
+      const victim = key(`pr-v${round}`, 10 + round);
+      // Start each round from a ring of two active keys (earlier victims dropped).
+      const reset = await gw.admin("PUT", instance, { instance, tenant, origin: gw.origin.url, keys: [base, victim] });
+      assert.ok(ok2xx(reset.status), `round ${round} reset: ${reset.status} ${await reset.text()}`);
+      const [revoke, put] = await Promise.all([
+        answer(gw.admin("PATCH", `${instance}/keys/${victim.kid}`, { status: "revoked" })),
+        answer(gw.admin("PUT", instance, { instance, tenant, origin: gw.origin.url, keys: [base, victim] })),
+      ]);
+      assert.equal(revoke.status, 200, `round ${round} revoke: ${JSON.stringify(revoke.body)}`);
+      const { body: view } = await policy(instance);
+      const res = await gw.sync(instance, branding(tenant, ++version), victim);
+      const facts = { round, put: put.status, status: statusOf(view, victim.kid), sync: res.status };
+      assert.ok(facts.status !== "active" && res.status === 401, `revocation undone: ${JSON.stringify(facts)}`);
+      assert.equal((await gw.sync(instance, branding(tenant, ++version), base)).status, 200, "the other key still signs");
+    }
+  });
+
   test("ten concurrent key additions: each one answered 201 is in the policy", async () => {
     const instance = "race-adds";
     const tenant = "raceadds";
