@@ -208,6 +208,47 @@ describe("a flood of unauthenticated requests", () => {
     }
   });
 
+  test("signed-but-refused rows are authenticated rows: 2,100 of them are all kept next to the applied ones", { timeout: 300000 }, async () => {
+    const SIGNED_REFUSALS = Number(process.env.FLOOD_SIGNED_REFUSALS ?? 2100);
+    const t = await gw.createInstance("flood-c", "floodc");
+    const reader = await gw.apiKey(t.instance, ["sync:read"]);
+    const applied = [];
+    for (const v of [100000, 100001]) {
+      const res = await gw.sync(t.instance, branding(t.tenant, v), t.key);
+      assert.equal(res.status, 200);
+      applied.push((await res.json()).requestId);
+    }
+    // Older versions, each signed properly with a fresh nonce: refused as stale by the ledger.
+    const client = makeClient(gw.edge);
+    const url = `${gw.edge}/v1/${t.instance}/sync`;
+    let next = 0;
+    const refused = new Set();
+    async function sender() {
+      while (next < SIGNED_REFUSALS) {
+        const v = ++next;
+        const body = JSON.stringify(branding(t.tenant, v, `Old ${v}`));
+        const signed = syncgate.signRequest({ method: "POST", url, headers: { "content-type": "application/json" }, body }, t.key, {});
+        let res = { status: 0 };
+        for (let attempt = 0; attempt < 3 && res.status === 0; attempt++) {
+          res = await client.send({ method: "POST", path: `/v1/${t.instance}/sync`, headers: { "content-type": "application/json", ...signed.headers }, body });
+        }
+        assert.equal(res.status, 409, res.text);
+        const problem = JSON.parse(res.text);
+        assert.equal(problem.code, "stale_version");
+        refused.add(problem.requestId);
+      }
+    }
+    await Promise.all(Array.from({ length: 16 }, sender));
+    client.close();
+    await sleep(500);
+    const rows = await allRows(`/v1/${t.instance}/sync/logs`, reader);
+    const ids = new Set(rows.map((r) => r.requestId));
+    for (const id of applied) assert.ok(ids.has(id), `applied row ${id} kept`);
+    const kept = [...refused].filter((id) => ids.has(id)).length;
+    assert.equal(kept, refused.size, `${kept} of ${refused.size} signed-but-refused rows listed (authenticated rows are kept up to ${AUTHENTICATED_CAP})`);
+    for (const r of rows.filter((row) => refused.has(row.requestId))) assert.equal(r.signatureResult, "valid");
+  });
+
   test("a Signature-Input naming a 20,000-character component gets a small answer and a short log message", async () => {
     const t = await gw.createInstance("flood-b", "floodb");
     const reader = await gw.apiKey(t.instance, ["sync:read"]);
