@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod attest;
 pub mod crypto;
 pub mod customer;
 pub mod error;

@@ -1,9 +1,12 @@
 //! Forwarding to the origin CRM, signed by the edge.
 //!
 //! The origin must not trust anything the edge did not vouch for, so every forwarded request
-//! carries an RFC 9421 signature (label `edge`, key id `edge`, the shared `ORIGIN_SIGNING_SECRET`)
-//! covering the method, path, query, body digest, request id, tenant, key id and, when present,
-//! the idempotency key. The reference origin verifies it with the same core.
+//! carries the edge attestation: an RFC 9421 signature (label and key id `edge`, the shared
+//! `ORIGIN_SIGNING_SECRET`) made by the core's [`syncgate::attest::sign`], which owns the whole
+//! contract — header names, covered components, nonce = request id. The reference origin verifies
+//! it with the core's `attest::verify`, so the two sides cannot drift apart. The edge signs with
+//! its one secret; a rotation is the origin accepting the previous secret for a while (see
+//! `examples/origin/README.md`).
 //!
 //! A forward either gets an answer or is *unavailable* (network error, timeout, 5xx): the caller
 //! turns the latter into `503 origin_unavailable` and releases its replay reservation so the
@@ -11,14 +14,10 @@
 
 use futures_util::future::{Either, select};
 use std::time::Duration;
-use syncgate::Scheme;
+use syncgate::attest::{self, Claims, Outgoing};
 use syncgate::error::Problem;
-use syncgate::request::{Headers as CoreHeaders, HttpRequest};
-use syncgate::sign::{SigningOptions, sign_request};
 use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Result};
 
-/// The key id the edge signs origin requests with.
-pub const EDGE_KEY_ID: &str = "edge";
 /// Default origin timeout.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 
@@ -89,64 +88,36 @@ fn method_str(method: &Method) -> &'static str {
     }
 }
 
-fn signed_headers(call: &OriginCall<'_>, url: &str, secret: &[u8]) -> Result<Headers> {
-    let mut core_headers = CoreHeaders::new();
-    let mut extra = vec![
-        "@query".to_string(),
-        "x-request-id".to_string(),
-        "x-syncgate-tenant".to_string(),
-        "x-syncgate-key-id".to_string(),
-    ];
-    core_headers.append("x-request-id", call.request_id);
-    core_headers.append("x-syncgate-tenant", call.tenant);
-    core_headers.append("x-syncgate-instance", call.instance);
-    core_headers.append("x-syncgate-key-id", call.key_id);
-    if let Some(key) = &call.idempotency_key {
-        core_headers.append("idempotency-key", key);
-        extra.push("idempotency-key".into());
-    }
-    if let Some(fields) = &call.fields {
-        core_headers.append("x-syncgate-fields", fields);
-        extra.push("x-syncgate-fields".into());
-    }
-    if let Some(if_match) = &call.if_match {
-        core_headers.append("if-match", if_match);
-        extra.push("if-match".into());
-    }
-    if let Some(groups) = &call.blocked_groups {
-        core_headers.append("x-syncgate-blocked-groups", groups);
-        extra.push("x-syncgate-blocked-groups".into());
-    }
-    if let Some(content_type) = &call.content_type {
-        core_headers.append("content-type", content_type);
-    }
-    let request = HttpRequest::new(
-        method_str(&call.method),
+fn signed_headers(call: &OriginCall<'_>, url: &str, secret: &syncgate::Secret) -> Result<Headers> {
+    let claims = Claims {
+        request_id: call.request_id,
+        tenant: call.tenant,
+        instance: Some(call.instance),
+        key_id: call.key_id,
+        idempotency_key: call.idempotency_key.as_deref(),
+        fields: call.fields.as_deref(),
+        if_match: call.if_match.as_deref(),
+        blocked_groups: call.blocked_groups.as_deref(),
+    };
+    let outgoing = Outgoing {
+        method: method_str(&call.method),
         url,
-        core_headers,
-        call.body.clone(),
-    )
-    .map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let mut options =
-        SigningOptions::new(Scheme::Rfc9421, crate::http::now_seconds(), call.request_id);
-    options.label = Some("edge".into());
-    options.extra_components = extra;
-    let signature = sign_request(&request, EDGE_KEY_ID, secret, &options)
+        content_type: call.content_type.as_deref(),
+        body: &call.body,
+    };
+    let added = attest::sign(&outgoing, &claims, secret, crate::http::now_seconds())
         .map_err(|e| worker::Error::RustError(e.to_string()))?;
     let headers = Headers::new();
-    for (name, value) in request
-        .headers
-        .iter()
-        .chain(signature.iter().map(|(n, v)| (n.as_str(), v.as_str())))
-    {
+    for (name, value) in &added {
         headers.set(name, value)?;
     }
     Ok(headers)
 }
 
 /// Whether an origin refusal is about the edge's attestation rather than the request: any 401,
-/// and the codes the core's vocabulary marks as blaming the edge (signature checks, the tenant
-/// header, a replayed attestation nonce).
+/// and the codes the core's vocabulary marks as blaming the edge: signature checks, the tenant
+/// header, and `replayed_nonce` (the origin has seen this edge request id before, which the edge
+/// never causes — every forward carries a fresh id — so it is the link, not the sender).
 #[must_use]
 pub fn refuses_the_edge(status: u16, problem: Option<&Problem<'_>>) -> bool {
     status == 401
@@ -174,7 +145,7 @@ pub async fn forward(env: &Env, call: &OriginCall<'_>) -> Result<OriginAnswer> {
         Some(q) if !q.is_empty() => format!("{base}{}?{q}", call.path),
         _ => format!("{base}{}", call.path),
     };
-    let headers = signed_headers(call, &url, secret.expose_bytes())?;
+    let headers = signed_headers(call, &url, &secret)?;
     let mut init = RequestInit::new();
     init.with_method(call.method.clone()).with_headers(headers);
     if !call.body.is_empty() {
@@ -218,7 +189,8 @@ pub async fn forward(env: &Env, call: &OriginCall<'_>) -> Result<OriginAnswer> {
     let problem = Problem::parse(&body);
     if status >= 400 && refuses_the_edge(status, problem.as_ref()) {
         // The origin did not accept the edge itself (secret mismatch, clock drift, a tenant
-        // header it would not take): the sender's request was fine, the link is not. Say so
+        // header it would not take, a request id it has seen — a copy got there first): the
+        // sender's request was fine, the link is not. Say so
         // with a retryable 503, never with the origin's 401, which a sender would take as final.
         return Ok(OriginAnswer::Unavailable {
             reason: format!(

@@ -4,13 +4,19 @@
 //! Order matters. Unknown routes are answered before any verification (nothing to protect).
 //! On tenant routes the edge signature is checked first, so unsigned traffic never touches the
 //! database or the fault switch; then the signed tenant header must equal the path's tenant;
-//! only then may a test fault fire, so `fail`/`stall`/`drop` count signed requests only.
+//! only then may a test fault fire, so `fail`/`stall`/`drop` count signed requests only. Then the
+//! attestation's nonce is remembered in the database, or the request is refused as a replay
+//! (`replayed_nonce`, 409) when it was accepted before — after the fault, because a faulted
+//! request did nothing at all. Only then does the route run.
+//!
+//! A request verified with the previous secret (a rotation in progress) is counted, and logged at
+//! most once a minute, so the operator can tell when the edge has switched over.
 //!
 //! The log line names method, path, status, request id and duration — never a query, a body, a
 //! header value other than the request id, or a secret.
 
 use crate::log_line;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::thread;
 use std::time::Instant;
 
@@ -28,6 +34,8 @@ use crate::{customers, sync};
 
 /// Longest request id echoed from an unverified request.
 const MAX_REQUEST_ID_CHARS: usize = 128;
+/// At most one "the edge still signs with the previous secret" log line per this many seconds.
+const PREVIOUS_SECRET_LOG_SECONDS: i64 = 60;
 
 /// The origin application: shared by every connection thread.
 #[derive(Debug)]
@@ -37,6 +45,7 @@ pub struct App {
     controls: Option<Controls>,
     stats: Stats,
     fallback_ids: AtomicU64,
+    previous_secret_logged: AtomicI64,
 }
 
 /// The `GET /healthz` answer.
@@ -56,6 +65,7 @@ impl App {
             controls: test_controls.then(Controls::default),
             stats: Stats::default(),
             fallback_ids: AtomicU64::new(1),
+            previous_secret_logged: AtomicI64::new(i64::MIN),
         }
     }
 
@@ -119,6 +129,9 @@ impl App {
             Err(rejection) => return self.refuse(&rejection.into(), request_id),
         };
         request_id.clone_from(&attestation.request_id);
+        if attestation.secret_index > 0 {
+            self.note_previous_secret(request_id, now);
+        }
         if attestation.tenant != tenant {
             return self.refuse(&Rejection::TenantMismatch.into(), request_id);
         }
@@ -130,6 +143,14 @@ impl App {
                 Fault::Fail => {}
             }
             return Reply::Respond(OriginError::InjectedFault.to_response(request_id));
+        }
+        if let Err(error) = self.store.remember_nonce(
+            attestation.nonce(),
+            &attestation.tenant,
+            attestation.remember_until(),
+            now,
+        ) {
+            return self.refuse(&error, request_id);
         }
         let result = match route {
             Route::Sync { .. } => sync::apply(&self.store, &self.stats, &attestation, request, now),
@@ -148,6 +169,22 @@ impl App {
         match result {
             Ok(response) => Reply::Respond(response),
             Err(error) => self.refuse(&error, request_id),
+        }
+    }
+
+    fn note_previous_secret(&self, request_id: &str, now: i64) {
+        self.stats.previous_secret();
+        let last = self.previous_secret_logged.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= PREVIOUS_SECRET_LOG_SECONDS
+            && self
+                .previous_secret_logged
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            log_line!(
+                "origin: request {request_id} was signed with ORIGIN_SIGNING_SECRET_PREVIOUS: \
+                 the edge has not switched to the new secret yet"
+            );
         }
     }
 

@@ -6,6 +6,11 @@
 //! with an origin and a worker that disagree because of a stale exported variable. Without the
 //! file (or without the key in it) the environment variable `ORIGIN_SIGNING_SECRET` is used.
 //!
+//! During a secret rotation the origin also accepts `ORIGIN_SIGNING_SECRET_PREVIOUS` (see the
+//! README for the steps). It is read from the same place the current secret came from — the file
+//! when the file holds the current secret, the environment otherwise — so a stale exported
+//! variable cannot keep an old secret accepted behind the file's back. An empty value means none.
+//!
 //! Error messages name the variable and the file, never the secret's value.
 
 use std::net::SocketAddr;
@@ -15,6 +20,9 @@ use syncgate::keys::Secret;
 
 /// The environment variable (and `.dev.vars` key) holding the edge→origin secret.
 pub const SECRET_VAR: &str = "ORIGIN_SIGNING_SECRET";
+/// The environment variable (and `.dev.vars` key) holding the previous secret, still accepted
+/// while the edge switches over.
+pub const PREVIOUS_SECRET_VAR: &str = "ORIGIN_SIGNING_SECRET_PREVIOUS";
 /// Default listen address: the `make dev` contract.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8788";
 /// Default database path, relative to the working directory.
@@ -30,7 +38,8 @@ usage: syncgate-origin [--listen ADDR] [--db PATH] [--dev-vars PATH] [--test-con
   --test-controls    enable POST /__control and GET /__control/stats (tests only)
 
 The edge signs every request with ORIGIN_SIGNING_SECRET (a whsec_ secret); the origin rejects
-anything else. The first line on stdout is `listening on http://ADDR`.";
+anything else. While rotating it, ORIGIN_SIGNING_SECRET_PREVIOUS (same file or environment) is
+accepted too. The first line on stdout is `listening on http://ADDR`.";
 
 /// What the origin was started with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,26 +106,49 @@ impl Options {
         Ok(Command::Run(options))
     }
 
-    /// Finds and parses the edge→origin secret (see the module docs for where it is looked up).
+    /// Finds and parses the edge→origin secrets: the current one, and the previous one when a
+    /// rotation is in progress (see the module docs for where they are looked up).
     ///
     /// # Errors
-    /// When the file cannot be read, or the secret is missing or not a valid `whsec_` secret.
-    pub fn signing_secret(&self) -> Result<Secret, String> {
+    /// When the file cannot be read, or the current secret is missing, or either is not a valid
+    /// `whsec_` secret.
+    pub fn signing_secrets(&self) -> Result<Secrets, String> {
         let from_file = match &self.dev_vars {
-            Some(path) => read_dev_var(path, SECRET_VAR)?,
+            Some(path) => read_dev_var(path, SECRET_VAR)?.map(|text| (text, path)),
             None => None,
         };
-        let text = match from_file {
-            Some(text) => text,
-            None => std::env::var(SECRET_VAR).map_err(|_| {
-                format!(
-                    "{SECRET_VAR} is not set: export it or pass --dev-vars .dev.vars \
-                     (the edge signs with the same secret)"
-                )
-            })?,
+        let (text, previous) = match from_file {
+            Some((text, path)) => (text, read_dev_var(path, PREVIOUS_SECRET_VAR)?),
+            None => (
+                std::env::var(SECRET_VAR).map_err(|_| {
+                    format!(
+                        "{SECRET_VAR} is not set: export it or pass --dev-vars .dev.vars \
+                         (the edge signs with the same secret)"
+                    )
+                })?,
+                std::env::var(PREVIOUS_SECRET_VAR).ok(),
+            ),
         };
-        Secret::from_whsec(text.trim()).map_err(|reason| format!("{SECRET_VAR}: {reason}"))
+        let current =
+            Secret::from_whsec(text.trim()).map_err(|reason| format!("{SECRET_VAR}: {reason}"))?;
+        let previous = match previous.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(
+                Secret::from_whsec(text)
+                    .map_err(|reason| format!("{PREVIOUS_SECRET_VAR}: {reason}"))?,
+            ),
+        };
+        Ok(Secrets { current, previous })
     }
+}
+
+/// The secrets the origin accepts edge signatures with (`Debug` shows no value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secrets {
+    /// `ORIGIN_SIGNING_SECRET`: what the edge signs with once a rotation is done.
+    pub current: Secret,
+    /// `ORIGIN_SIGNING_SECRET_PREVIOUS`: still accepted while the edge switches over.
+    pub previous: Option<Secret>,
 }
 
 /// Reads one key from a dotenv file: `KEY=value` lines, `#` comments, optional `export `

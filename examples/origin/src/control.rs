@@ -157,6 +157,7 @@ pub struct Stats {
     replayed: AtomicU64,
     rejected: AtomicU64,
     faulted: AtomicU64,
+    previous_secret: AtomicU64,
 }
 
 /// A snapshot of [`Stats`], as `GET /__control/stats` answers it.
@@ -172,6 +173,9 @@ pub struct StatsSnapshot {
     pub rejected: u64,
     /// Requests hit by an injected fault.
     pub faulted: u64,
+    /// Requests whose attestation verified with the previous secret (a rotation in progress).
+    #[serde(rename = "previousSecret")]
+    pub previous_secret: u64,
 }
 
 impl Stats {
@@ -202,6 +206,11 @@ impl Stats {
         self.faulted.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Counts a request attested with the previous secret.
+    pub fn previous_secret(&self) {
+        self.previous_secret.fetch_add(1, Ordering::SeqCst);
+    }
+
     /// The current counts.
     pub fn snapshot(&self) -> StatsSnapshot {
         StatsSnapshot {
@@ -214,6 +223,7 @@ impl Stats {
             replayed: self.replayed.load(Ordering::SeqCst),
             rejected: self.rejected.load(Ordering::SeqCst),
             faulted: self.faulted.load(Ordering::SeqCst),
+            previous_secret: self.previous_secret.load(Ordering::SeqCst),
         }
     }
 
@@ -223,7 +233,13 @@ impl Stats {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
-        for counter in [&self.applied, &self.replayed, &self.rejected, &self.faulted] {
+        for counter in [
+            &self.applied,
+            &self.replayed,
+            &self.rejected,
+            &self.faulted,
+            &self.previous_secret,
+        ] {
             counter.store(0, Ordering::SeqCst);
         }
     }

@@ -6,7 +6,6 @@
 //! injected test fault (`injected_fault`, 500) and a bad test-control body (`invalid_control`,
 //! 400). Problem documents never carry SQL text or payload values; storage details go to the log.
 
-use serde::Serialize;
 use syncgate::Rejection;
 use syncgate::error::PROBLEM_CONTENT_TYPE;
 
@@ -44,95 +43,48 @@ impl From<serde_json::Error> for OriginError {
 }
 
 /// A problem document for the origin's own (non-[`Rejection`]) failures, shaped like the core's.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct OwnProblem<'a> {
-    #[serde(rename = "type")]
-    type_uri: String,
-    title: &'static str,
-    status: u16,
-    code: &'static str,
-    detail: String,
-    request_id: &'a str,
-    retryable: bool,
-}
-
 impl OriginError {
-    /// The HTTP status of the answer.
+    /// The core rejection this answers with: the origin's own failures are codes of the one
+    /// vocabulary too (`internal_error`, `injected_fault`, `invalid_control`). A storage detail
+    /// stays in the log; the answer says only that nothing was applied.
     #[must_use]
-    pub fn status(&self) -> u16 {
+    pub fn rejection(&self) -> std::borrow::Cow<'_, Rejection> {
+        use std::borrow::Cow;
         match self {
-            Self::Rejected(rejection) => rejection.status(),
-            Self::Storage(_) | Self::InjectedFault => 500,
-            Self::InvalidControl(_) => 400,
+            Self::Rejected(rejection) => Cow::Borrowed(rejection),
+            Self::Storage(_) => Cow::Owned(Rejection::InternalError),
+            Self::InjectedFault => Cow::Owned(Rejection::InjectedFault),
+            Self::InvalidControl(reason) => Cow::Owned(Rejection::InvalidControl {
+                reason: reason.clone(),
+            }),
         }
     }
 
-    /// The stable code of the answer.
+    /// The HTTP status.
+    #[must_use]
+    pub fn status(&self) -> u16 {
+        self.rejection().status()
+    }
+
+    /// The stable code.
     #[must_use]
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::Rejected(rejection) => rejection.code(),
-            Self::Storage(_) => "internal_error",
-            Self::InjectedFault => "injected_fault",
-            Self::InvalidControl(_) => "invalid_control",
-        }
+        self.rejection().code()
     }
 
     /// The `application/problem+json` answer for request `request_id`.
     #[must_use]
     pub fn to_response(&self, request_id: &str) -> Response {
-        let body = match self {
-            Self::Rejected(rejection) => serde_json::to_vec(&rejection.problem(request_id)),
-            Self::Storage(_) => serde_json::to_vec(&self.own_problem(
-                "Internal error",
-                "the origin could not complete the request; nothing was applied".into(),
-                request_id,
-                true,
-            )),
-            Self::InjectedFault => serde_json::to_vec(&self.own_problem(
-                "Injected fault",
-                "a test control asked the origin to fail this request".into(),
-                request_id,
-                true,
-            )),
-            Self::InvalidControl(reason) => serde_json::to_vec(&self.own_problem(
-                "Invalid control",
-                reason.clone(),
-                request_id,
-                false,
-            )),
-        };
-        // Serialising these plain structs cannot fail; an empty body is the fallback regardless.
-        let mut response = Response::json(
-            self.status(),
-            PROBLEM_CONTENT_TYPE,
-            body.unwrap_or_default(),
-        );
-        if let Self::Rejected(Rejection::RateLimited {
+        let rejection = self.rejection();
+        // Serialising a problem document cannot fail; an empty body is the fallback regardless.
+        let body = serde_json::to_vec(&rejection.problem(request_id)).unwrap_or_default();
+        let mut response = Response::json(rejection.status(), PROBLEM_CONTENT_TYPE, body);
+        if let Rejection::RateLimited {
             retry_after_seconds,
-        }) = self
+        } = *rejection
         {
             response = response.with_header("retry-after", &retry_after_seconds.to_string());
         }
         response
-    }
-
-    fn own_problem<'a>(
-        &self,
-        title: &'static str,
-        detail: String,
-        request_id: &'a str,
-        retryable: bool,
-    ) -> OwnProblem<'a> {
-        OwnProblem {
-            type_uri: format!("urn:syncgate:problem:{}", self.code()),
-            title,
-            status: self.status(),
-            code: self.code(),
-            detail,
-            request_id,
-            retryable,
-        }
     }
 }

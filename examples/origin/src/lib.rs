@@ -63,7 +63,7 @@ pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(5);
 /// # Errors
 /// A message for the operator: missing or invalid secret, database or socket failure.
 pub fn run(options: &Options) -> Result<(), String> {
-    let secret = options.signing_secret()?;
+    let secrets = options.signing_secrets()?;
     let store = Store::open(&options.db).map_err(|e| match e {
         error::OriginError::Storage(detail) => {
             format!(
@@ -78,11 +78,12 @@ pub fn run(options: &Options) -> Result<(), String> {
     let addr = listener
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
-    let app = Arc::new(App::new(
-        EdgeVerifier::new(secret),
-        store,
-        options.test_controls,
-    ));
+    let rotating = secrets.previous.is_some();
+    let mut verifier = EdgeVerifier::new(secrets.current);
+    if let Some(previous) = secrets.previous {
+        verifier = verifier.with_previous(previous);
+    }
+    let app = Arc::new(App::new(verifier, store, options.test_controls));
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(&stop, addr)?;
 
@@ -96,6 +97,12 @@ pub fn run(options: &Options) -> Result<(), String> {
         options.db.display(),
         if options.test_controls { "on" } else { "off" }
     );
+    if rotating {
+        log_line!(
+            "origin: accepting ORIGIN_SIGNING_SECRET and ORIGIN_SIGNING_SECRET_PREVIOUS \
+             (a secret rotation is in progress)"
+        );
+    }
 
     http::serve(&listener, &app, &stop, SHUTDOWN_DRAIN)
         .map_err(|e| format!("the listener failed: {e}"))?;

@@ -110,7 +110,7 @@ impl<'a> Route<'a> {
             Self::PatchCustomer { .. } => "customers_patch",
             Self::Control => "control",
             Self::ControlStats => "control_stats",
-            Self::NotFound => "not_found",
+            Self::NotFound => "unmatched",
         }
     }
 

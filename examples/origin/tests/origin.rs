@@ -653,26 +653,56 @@ fn keep_alive_pipelining_and_chunked_bodies() {
     assert_eq!(support::parse_one(&raw).unwrap().0.status, 400);
 }
 
-/// Signs exactly as `worker/src/origin.rs` does (the core's `sign_request`, label `edge`, the
-/// same component list), so a drift between the two sides shows up here.
+/// The worker signs with the core's `attest::sign` (worker/src/origin.rs builds exactly these
+/// claims), so edge and origin cannot drift apart. A signature over the component list the worker
+/// used before the contract moved into the core — no `x-syncgate-instance`, no `content-type` —
+/// is refused: an uncovered instance or media type could be changed on the way.
 #[test]
 fn a_request_signed_like_the_worker_is_accepted() {
     use syncgate::Scheme;
+    use syncgate::attest::{self, Claims, Outgoing};
     use syncgate::request::{Headers, HttpRequest};
     use syncgate::sign::{SigningOptions, sign_request};
 
     let origin = Origin::start();
     let body = payload("branding", "acme", 1, &[("branding", branding("Worker"))]);
     let path = "/origin/v1/acme/sync";
+    let idempotency_key = support::sha256_hex(&body);
+    let claims = Claims {
+        request_id: "req-worker",
+        tenant: "acme",
+        instance: Some("acme-eu1"),
+        key_id: "acme-2026-11",
+        idempotency_key: Some(&idempotency_key),
+        fields: None,
+        if_match: None,
+        blocked_groups: Some("billing"),
+    };
+    let url = origin.url(path);
+    let outgoing = Outgoing {
+        method: "POST",
+        url: &url,
+        content_type: Some("application/json"),
+        body: &body,
+    };
+    let mut req = Req::new("POST", path, &body);
+    for (name, value) in attest::sign(&outgoing, &claims, &origin.secret, now()).unwrap() {
+        req.header(&name, &value);
+    }
+    let reply = origin.send(&req);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.json()["requestId"], "req-worker");
+
+    // The old hand-written list.
     let mut headers = Headers::new();
-    headers.append("x-request-id", "req-worker");
+    headers.append("x-request-id", "req-worker-old");
     headers.append("x-syncgate-tenant", "acme");
     headers.append("x-syncgate-instance", "acme-eu1");
     headers.append("x-syncgate-key-id", "acme-2026-11");
-    headers.append("idempotency-key", &support::sha256_hex(&body));
+    headers.append("idempotency-key", &idempotency_key);
     headers.append("content-type", "application/json");
-    let request = HttpRequest::new("POST", &origin.url(path), headers, body.clone()).unwrap();
-    let mut options = SigningOptions::new(Scheme::Rfc9421, now(), "req-worker");
+    let request = HttpRequest::new("POST", &url, headers, body.clone()).unwrap();
+    let mut options = SigningOptions::new(Scheme::Rfc9421, now(), "req-worker-old");
     options.label = Some("edge".into());
     options.extra_components = [
         "@query",
@@ -685,15 +715,21 @@ fn a_request_signed_like_the_worker_is_accepted() {
     .to_vec();
     let signature = sign_request(&request, "edge", origin.secret.expose_bytes(), &options).unwrap();
     let mut req = Req::new("POST", path, &body);
-    for (name, value) in request.headers.iter() {
+    for (name, value) in request
+        .headers
+        .iter()
+        .chain(signature.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+    {
         req.header(name, value);
     }
-    for (name, value) in &signature {
-        req.header(name, value);
-    }
-    let reply = origin.send(&req);
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    assert_eq!(reply.json()["requestId"], "req-worker");
+    let problem = origin.send(&req).assert_problem(400, "malformed_signature");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("x-syncgate-instance"),
+        "{problem}"
+    );
 
     // An owned-fields header the signature does not cover is refused.
     let mut req = origin.sign(Req::edge(

@@ -192,8 +192,12 @@ export class Gateway {
       "x-syncgate-instance": instance,
       "x-syncgate-key-id": keyId,
     };
-    const components = ["@query", "x-request-id", "x-syncgate-tenant", "x-syncgate-key-id"];
-    if (body !== undefined) headers["content-type"] = "application/json";
+    // The contract of syncgate::attest: these always, and every contract header present.
+    const components = ["@query", "x-request-id", "x-syncgate-tenant", "x-syncgate-instance", "x-syncgate-key-id"];
+    if (body !== undefined) {
+      headers["content-type"] = "application/json";
+      components.push("content-type");
+    }
     if (path.endsWith("/sync")) {
       headers["idempotency-key"] = createHash("sha256").update(body).digest("hex");
       components.push("idempotency-key");

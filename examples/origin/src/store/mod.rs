@@ -9,10 +9,12 @@
 //! the busy timeout makes a locked database a short wait rather than an error.
 //!
 //! The schema is created on start (see [`schema`]). Submodules group queries by area: [`sync`]
-//! for configuration sync (sections, module state, last-sync metadata, idempotency), and
-//! [`customers`] for customer records (idempotent create, read, list, versioned patch).
+//! for configuration sync (sections, module state, last-sync metadata, idempotency),
+//! [`customers`] for customer records (idempotent create, read, list, versioned patch), and
+//! [`nonces`] for the accepted edge attestation nonces (replay refusal).
 
 pub mod customers;
+pub mod nonces;
 pub mod schema;
 pub mod sync;
 

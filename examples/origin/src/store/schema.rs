@@ -21,6 +21,12 @@
 //!   (`… WHERE tenant = ? AND id = ? AND version = ?`) need no JSON. A JSON document rather than
 //!   one column per field: the record is always read and written whole, the core owns its shape,
 //!   and a new optional field needs no migration.
+//! - `edge_nonces` (migration 3): the nonces (edge request ids) of the edge attestations the
+//!   origin accepted, each until its signature would be refused as stale anyway (`expires_unix`:
+//!   signed time + the 300 s window + a margin). The primary key makes "seen before?" and
+//!   "remember it" one atomic insert; expired rows are deleted on every insert, so the table holds
+//!   at most the last few minutes of traffic. On disk, so a restarted origin still refuses a
+//!   replay of a request it accepted before the restart.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -104,6 +110,17 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;
 
     CREATE INDEX IF NOT EXISTS customers_tenant_seq ON customers (tenant, seq);
+    ",
+    // 3: accepted edge attestation nonces (replay refusal).
+    "
+    CREATE TABLE IF NOT EXISTS edge_nonces (
+        nonce         TEXT PRIMARY KEY NOT NULL,   -- the edge request id
+        tenant        TEXT NOT NULL,
+        seen_unix     INTEGER NOT NULL,
+        expires_unix  INTEGER NOT NULL             -- forgotten after this
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE INDEX IF NOT EXISTS edge_nonces_expires ON edge_nonces (expires_unix);
     ",
 ];
 

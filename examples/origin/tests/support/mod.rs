@@ -10,11 +10,12 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use syncgate::attest::{self, Claims, Outgoing, header};
 use syncgate::keys::Secret;
-use syncgate_origin::attest::sign_as_edge;
 
 pub const SECRET: &str = "whsec_c3luY2dhdGUtb3JpZ2luLXRlc3Qtc2VjcmV0LTAwMDE=";
 pub const OTHER_SECRET: &str = "whsec_YS1kaWZmZXJlbnQtZWRnZS1zZWNyZXQtMDAwMDAwMDI=";
+pub const THIRD_SECRET: &str = "whsec_dGhpcmQtc2VjcmV0LW5vYm9keS1zaGFyZXMtMDAz";
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -52,6 +53,8 @@ pub struct Origin {
 pub struct Launch {
     pub test_controls: bool,
     pub env_secret: Option<&'static str>,
+    /// `ORIGIN_SIGNING_SECRET_PREVIOUS` in the environment.
+    pub env_previous: Option<&'static str>,
     pub dev_vars: Option<String>,
     pub dir: Option<PathBuf>,
 }
@@ -61,6 +64,7 @@ impl Default for Launch {
         Self {
             test_controls: true,
             env_secret: Some(SECRET),
+            env_previous: None,
             dev_vars: None,
             dir: None,
         }
@@ -80,6 +84,7 @@ pub fn command(dir: &Path, launch: &Launch) -> Command {
         .arg("--db")
         .arg(dir.join("db").join("origin.sqlite"))
         .env_remove("ORIGIN_SIGNING_SECRET")
+        .env_remove("ORIGIN_SIGNING_SECRET_PREVIOUS")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(if std::env::var_os("ORIGIN_TEST_LOG").is_some() {
@@ -92,6 +97,9 @@ pub fn command(dir: &Path, launch: &Launch) -> Command {
     }
     if let Some(secret) = launch.env_secret {
         cmd.env("ORIGIN_SIGNING_SECRET", secret);
+    }
+    if let Some(secret) = launch.env_previous {
+        cmd.env("ORIGIN_SIGNING_SECRET_PREVIOUS", secret);
     }
     if let Some(text) = &launch.dev_vars {
         let path = dir.join(".dev.vars");
@@ -155,18 +163,8 @@ impl Origin {
         self.sign_with(req, &self.secret.clone(), now())
     }
 
-    pub fn sign_with(&self, mut req: Req, secret: &Secret, at: i64) -> Req {
-        let added = sign_as_edge(
-            &req.method,
-            &self.url(&req.path),
-            &req.headers,
-            &req.body,
-            secret,
-            at,
-        )
-        .unwrap();
-        req.headers.extend(added);
-        req
+    pub fn sign_with(&self, req: Req, secret: &Secret, at: i64) -> Req {
+        sign_as_edge(req, &self.url(""), secret, at)
     }
 
     pub fn get_json(&self, path: &str, tenant: &str) -> serde_json::Value {
@@ -249,6 +247,53 @@ impl Req {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
         self.header(name, value)
     }
+}
+
+/// Signs `req` with the core's `attest::sign`, as the worker does: the contract headers already
+/// on `req` (`Req::edge` puts them there) become the claims and are replaced by what `sign`
+/// returns; any other header stays, unsigned. `base` is `http://ADDR`.
+pub fn sign_as_edge(mut req: Req, base: &str, secret: &Secret, at: i64) -> Req {
+    let contract = [
+        header::REQUEST_ID,
+        header::TENANT,
+        header::INSTANCE,
+        header::KEY_ID,
+        header::IDEMPOTENCY_KEY,
+        header::FIELDS,
+        header::IF_MATCH,
+        header::BLOCKED_GROUPS,
+        header::CONTENT_TYPE,
+    ];
+    let (claimed, other): (Vec<_>, Vec<_>) = std::mem::take(&mut req.headers)
+        .into_iter()
+        .partition(|(n, _)| contract.contains(&n.to_ascii_lowercase().as_str()));
+    let get = |name: &str| {
+        claimed
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let claims = Claims {
+        request_id: get(header::REQUEST_ID).unwrap_or_default(),
+        tenant: get(header::TENANT).unwrap_or_default(),
+        instance: get(header::INSTANCE),
+        key_id: get(header::KEY_ID).unwrap_or_default(),
+        idempotency_key: get(header::IDEMPOTENCY_KEY),
+        fields: get(header::FIELDS),
+        if_match: get(header::IF_MATCH),
+        blocked_groups: get(header::BLOCKED_GROUPS),
+    };
+    let url = format!("{base}{}", req.path);
+    let outgoing = Outgoing {
+        method: &req.method,
+        url: &url,
+        content_type: get(header::CONTENT_TYPE),
+        body: &req.body,
+    };
+    let added = attest::sign(&outgoing, &claims, secret, at).unwrap();
+    req.headers = other;
+    req.headers.extend(added);
+    req
 }
 
 pub fn sha256_hex(body: &[u8]) -> String {
