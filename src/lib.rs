@@ -5,6 +5,7 @@ pub mod attest;
 pub mod crypto;
 pub mod customer;
 pub mod error;
+pub mod idempotency;
 pub mod json;
 pub mod keys;
 pub mod modules;

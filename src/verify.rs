@@ -195,6 +195,22 @@ pub fn authenticate<'p>(
     }
 }
 
+/// Steps 6–7 on a body alone: it parses and validates as a sync payload, names the routed
+/// tenant, and is in the policy's scope. [`admit`] and the npm package's `validatePayload` both
+/// run exactly this.
+///
+/// # Errors
+/// `invalid_payload`, `tenant_mismatch`, `unsupported_payload_type`, `blocked_module_group` or
+/// `unsupported_module_group`.
+pub fn admit_payload(body: &[u8], policy: &TenantPolicy) -> Result<SyncPayload, Rejection> {
+    let payload = SyncPayload::parse(body)?;
+    if payload.tenant() != policy.tenant {
+        return Err(Rejection::TenantMismatch);
+    }
+    check_scope(&payload, policy)?;
+    Ok(payload)
+}
+
 /// Steps 6–7 for an authenticated request: payload schema, tenant, scope; derives replay keys.
 ///
 /// # Errors
@@ -206,11 +222,7 @@ pub fn admit(
     authenticated: &Authenticated<'_>,
     primitives: &dyn Primitives,
 ) -> Result<Verdict, Rejection> {
-    let payload = SyncPayload::parse(&request.body)?;
-    if payload.tenant() != policy.tenant {
-        return Err(Rejection::TenantMismatch);
-    }
-    check_scope(&payload, policy)?;
+    let payload = admit_payload(&request.body, policy)?;
     let key = authenticated.key;
     let payload_hash = hex(&authenticated.body_sha256);
     let replay = ReplayKeys::derive(

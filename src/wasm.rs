@@ -18,7 +18,6 @@ use crate::payload::SyncPayload;
 use crate::policy::{DEFAULT_BLOCKED_GROUPS, Scheme, TenantPolicy};
 use crate::request::{Headers, HttpRequest};
 use crate::rfc9421::content_digest_value;
-use crate::scope::check_scope;
 use crate::sign::{SigningOptions, sign_request};
 use crate::verify;
 
@@ -431,14 +430,11 @@ struct ValidatedPayload {
 pub fn validate_payload(payload: JsValue, policy: JsValue) -> JsValue {
     answer((|| {
         let bytes = json_of(&payload, "payload")?;
-        let parsed = SyncPayload::parse(&bytes)?;
-        if !policy.is_undefined() && !policy.is_null() {
-            let policy = read_policy(&policy)?;
-            if parsed.tenant() != policy.tenant {
-                return Err(Rejection::TenantMismatch);
-            }
-            check_scope(&parsed, &policy)?;
-        }
+        let parsed = if policy.is_undefined() || policy.is_null() {
+            SyncPayload::parse(&bytes)?
+        } else {
+            crate::verify::admit_payload(&bytes, &read_policy(&policy)?)?
+        };
         Ok(ValidatedPayload {
             payload_type: parsed.payload_type(),
             payload_version: parsed.version(),

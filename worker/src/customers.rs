@@ -19,8 +19,6 @@ use crate::tenant_state::{self, AccessEntry, Admission, Grant, Meter};
 
 /// Largest customer body accepted, in bytes.
 pub const MAX_CUSTOMER_BODY: usize = 64 * 1024;
-/// Longest accepted `Idempotency-Key`.
-pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// Which customer route a request is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,14 +241,8 @@ pub async fn handle(
     };
     let idempotency_key = match (&route, req.headers().get("idempotency-key")?) {
         (CustomerRoute::Create, Some(key)) => {
-            if key.is_empty()
-                || key.len() > MAX_IDEMPOTENCY_KEY
-                || !key.bytes().all(|b| b.is_ascii_graphic())
-            {
-                return call.reject(&Rejection::InvalidField {
-                    field: "Idempotency-Key".into(),
-                    reason: "must be 1 to 255 visible ascii characters".into(),
-                });
+            if let Err(rejection) = syncgate::idempotency::check_key(&key) {
+                return call.reject(&rejection);
             }
             Some(key)
         }

@@ -199,7 +199,7 @@ pub async fn forward(env: &Env, call: &OriginCall<'_>) -> Result<OriginAnswer> {
             ),
         });
     }
-    let passed_on = ["etag", "idempotent-replayed", "location"];
+    let passed_on = ["etag", syncgate::idempotency::REPLAYED_HEADER, "location"];
     let headers = passed_on
         .iter()
         .filter_map(|name| {

@@ -5,9 +5,9 @@
 //! must not write garbage into a tenant), checks that it is for the routed tenant, and lets the
 //! database refuse a version that is not newer than the stored one.
 
-use serde::Serialize;
 use syncgate::Rejection;
 use syncgate::crypto::{Primitives, RustCrypto, hex};
+use syncgate::idempotency::SyncApplied;
 use syncgate::payload::SyncPayload;
 use syncgate::verify::is_json_media_type;
 
@@ -18,20 +18,7 @@ use crate::http::{Request, Response};
 use crate::store::Store;
 use crate::store::sync::{SyncOutcome, SyncWrite};
 
-/// The header marking an answer given from the idempotency table.
-pub const REPLAYED_HEADER: &str = "idempotent-replayed";
-/// Longest accepted `Idempotency-Key`.
-pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 255;
-
-/// The answer to an applied sync.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Applied<'a> {
-    status: &'static str,
-    request_id: &'a str,
-    payload_type: &'static str,
-    payload_version: u64,
-}
+pub use syncgate::idempotency::REPLAYED_HEADER;
 
 /// `POST /origin/v1/{tenant}/sync`.
 ///
@@ -61,12 +48,12 @@ pub fn apply(
         .as_deref()
         .unwrap_or(&body_sha256);
     check_idempotency_key(idempotency_key)?;
-    let answer = serde_json::to_vec(&Applied {
-        status: "applied",
-        request_id: &attestation.request_id,
-        payload_type: payload.payload_type().as_str(),
-        payload_version: payload.version(),
-    })?;
+    let answer = serde_json::to_vec(&SyncApplied::new(
+        &attestation.request_id,
+        payload.payload_type().as_str(),
+        payload.version(),
+        None,
+    ))?;
     let outcome = store.apply_sync(&SyncWrite {
         tenant: &attestation.tenant,
         idempotency_key,
@@ -116,19 +103,10 @@ pub fn state(store: &Store, tenant: &str) -> Result<Response, OriginError> {
     ))
 }
 
-/// Checks an `Idempotency-Key`: 1 to 255 visible ASCII characters.
+/// Checks an `Idempotency-Key` (the core's rule, [`syncgate::idempotency::check_key`]).
 ///
 /// # Errors
 /// `invalid_field` `Idempotency-Key`.
 pub(crate) fn check_idempotency_key(key: &str) -> Result<(), Rejection> {
-    let ok = (1..=MAX_IDEMPOTENCY_KEY_CHARS).contains(&key.len())
-        && key.bytes().all(|b| b.is_ascii_graphic());
-    if ok {
-        Ok(())
-    } else {
-        Err(Rejection::InvalidField {
-            field: "Idempotency-Key".into(),
-            reason: "must be 1 to 255 visible ascii characters".into(),
-        })
-    }
+    syncgate::idempotency::check_key(key)
 }

@@ -21,6 +21,7 @@
 use serde::{Deserialize, Serialize};
 use syncgate::Rejection;
 use syncgate::TenantPolicy;
+use syncgate::idempotency::{SyncApplied, sync_key};
 use syncgate::replay::check_section_versions;
 use syncgate::verify::Verdict;
 use worker::{Method, Request, Response, Result};
@@ -495,7 +496,7 @@ impl TenantState {
             tenant: &meta.tenant,
             instance: &meta.instance,
             key_id: &meta.key_id,
-            idempotency_key: Some(meta.payload_hash.clone()),
+            idempotency_key: Some(sync_key(&meta.payload_hash).to_string()),
             fields: None,
             if_match: None,
             blocked_groups: Some(meta.blocked_groups.join(",")),
@@ -514,13 +515,12 @@ impl TenantState {
                     }
                 }
                 http::json(
-                    &serde_json::json!({
-                        "status": "applied",
-                        "requestId": request_id,
-                        "payloadType": meta.payload_type,
-                        "payloadVersion": meta.payload_version,
-                        "keyId": meta.key_id,
-                    }),
+                    &SyncApplied::new(
+                        request_id,
+                        &meta.payload_type,
+                        meta.payload_version,
+                        Some(&meta.key_id),
+                    ),
                     200,
                 )
             }
