@@ -5,6 +5,7 @@
 #   make pkg     builds the npm package `syncgate` into pkg/
 #   make bench   verifyRequest throughput next to the npm verifiers and node:crypto
 #   make lint    rustfmt, clippy (native and wasm32), node --check
+#   make chaos   the end-to-end load/fault/restart run at full size (CHAOS_OPS=2000)
 #
 # Tools come from crates.io, npm and Debian only: wasm-bindgen-cli (cargo install, the exact
 # version Cargo.lock resolved), npm devDependencies pinned in package.json/package-lock.json
@@ -35,7 +36,7 @@ JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs tests/js/*.m
 
 .PHONY: help dev demo test pkg worker origin bench lint fmt clean \
 	install install-rust install-wasm-bindgen install-worker-build install-node install-chromium \
-	test-rust test-wasm test-js test-e2e
+	test-rust test-wasm test-js test-e2e chaos
 
 help:
 	@echo "make test | dev | demo | pkg | worker | origin | bench | lint | fmt | install | clean"
@@ -143,6 +144,11 @@ test-js: pkg install-chromium
 # its own gateway.
 test-e2e: pkg worker origin cli
 	node --test --test-concurrency=1 tests/e2e/
+
+# The load/fault/restart run of tests/e2e/chaos.test.mjs at full size; `make test-e2e` runs the
+# same code short (300 operations). Summary: target/chaos/summary.json.
+chaos: pkg worker origin
+	CHAOS_OPS=$${CHAOS_OPS:-2000} nice -n 10 node --test --test-concurrency=1 tests/e2e/chaos.test.mjs
 
 test: install install-chromium
 	$(MAKE) lint

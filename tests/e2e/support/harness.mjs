@@ -53,13 +53,16 @@ export async function startOrigin(dir, secret) {
   return { url, child, stop };
 }
 
-/** The gateway: origin + worker. `stop()` tears both down. */
-export async function startGateway() {
+/**
+ * The gateway: origin + worker. `stop()` tears both down. With `persist`, KV and the Durable
+ * Objects live on disk under the gateway's directory, so `restartEdge()` keeps their state.
+ */
+export async function startGateway({ persist = false } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "syncgate-e2e-"));
   const originSecret = whsec();
   const adminToken = randomBytes(24).toString("hex");
   const origin = await startOrigin(dir, originSecret);
-  const mf = new Miniflare({
+  const options = {
     scriptPath: join(root, "worker/build/index.js"),
     modules: true,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
@@ -77,9 +80,11 @@ export async function startGateway() {
     },
     host: "127.0.0.1",
     port: 0,
-  });
+  };
+  if (persist) Object.assign(options, { kvPersist: join(dir, "kv"), durableObjectsPersist: join(dir, "do") });
+  const mf = new Miniflare(options);
   const edge = (await mf.ready).toString().replace(/\/$/, "");
-  return new Gateway({ edge, origin, mf, dir, adminToken, originSecret });
+  return new Gateway({ edge, origin, mf, dir, adminToken, originSecret, options });
 }
 
 /** A gateway served by `serve.mjs` in a child process (for benchmarks). */
@@ -107,8 +112,21 @@ export async function startGatewayProcess() {
 }
 
 export class Gateway {
-  constructor({ edge, origin, mf, dir, adminToken, originSecret, stop, passthrough }) {
-    Object.assign(this, { edge, origin, mf, dir, adminToken, originSecret, stopProcess: stop, passthrough });
+  constructor({ edge, origin, mf, dir, adminToken, originSecret, options, stop, passthrough }) {
+    Object.assign(this, { edge, origin, mf, dir, adminToken, originSecret, options, stopProcess: stop, passthrough });
+  }
+
+  /**
+   * Stops the edge (workerd goes away with whatever it was doing) and starts it again with the
+   * same options: the same secrets and, for a `persist` gateway, the same KV and Durable Object
+   * state. The edge URL may change: clients read `gateway.edge` again.
+   */
+  async restartEdge() {
+    if (!this.options) throw new Error("restartEdge needs an in-process gateway");
+    await this.mf.dispose();
+    this.mf = new Miniflare(this.options);
+    this.edge = (await this.mf.ready).toString().replace(/\/$/, "");
+    return this.edge;
   }
 
   async stop() {
