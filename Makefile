@@ -37,7 +37,7 @@ JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs tests/js/*.m
 .PHONY: help dev demo test pkg worker origin bench lint fmt clean \
 	install install-rust install-wasm-bindgen install-worker-build install-node install-chromium \
 	test-rust test-wasm test-js test-e2e \
-	install-cargo-fuzz fuzz fuzz-seeds
+	install-cargo-fuzz fuzz fuzz-seeds fuzz-accepted
 
 help:
 	@echo "make test | dev | demo | pkg | worker | origin | bench | lint | fmt | install | fuzz | clean"
@@ -191,6 +191,11 @@ install-cargo-fuzz:
 # the fuzz policy's keys (fuzz/examples/seeds.rs). Existing corpus files are kept.
 fuzz-seeds:
 	cargo run --quiet --manifest-path fuzz/Cargo.toml --example seeds
+
+# How many inputs of the verify_request corpus the verifier accepts (each re-checked by the
+# target's independent MAC oracle).
+fuzz-accepted:
+	cargo run --quiet --manifest-path fuzz/Cargo.toml --example accepted
 
 fuzz: install-rust install-cargo-fuzz fuzz-seeds
 	@mkdir -p fuzz/target/logs

@@ -595,13 +595,16 @@ fn adversarial_text() -> impl Strategy<Value = String> {
     .prop_map(|chars| chars.into_iter().collect())
 }
 
+/// Makes an input of (about) the given length.
+type Pattern = Box<dyn Fn(usize) -> Vec<u8>>;
+
 /// The adversarial input patterns, each as a function of the length.
-fn patterns() -> Vec<(&'static str, Box<dyn Fn(usize) -> Vec<u8>>)> {
+fn patterns() -> Vec<(&'static str, Pattern)> {
     let repeat = |unit: &'static str| move |n: usize| unit.repeat(n / unit.len()).into_bytes();
     let framed = |head: &'static str, unit: &'static str, tail: &'static str| {
         move |n: usize| format!("{head}{}{tail}", unit.repeat(n / unit.len())).into_bytes()
     };
-    let mut out: Vec<(&'static str, Box<dyn Fn(usize) -> Vec<u8>>)> = Vec::new();
+    let mut out: Vec<(&'static str, Pattern)> = Vec::new();
     for (name, unit) in [
         ("(", "("),
         ("[", "["),
