@@ -6,6 +6,7 @@
 #   make bench   verifyRequest throughput next to the npm verifiers and node:crypto
 #   make lint    rustfmt, clippy (native and wasm32), node --check
 #   make chaos   the end-to-end load/fault/restart run at full size (CHAOS_OPS=2000)
+#   make fuzz    every cargo-fuzz target for FUZZ_SECONDS (default 30) each; not part of `make test`
 #
 # Tools come from crates.io, npm and Debian only: wasm-bindgen-cli (cargo install, the exact
 # version Cargo.lock resolved), npm devDependencies pinned in package.json/package-lock.json
@@ -36,10 +37,11 @@ JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs tests/js/*.m
 
 .PHONY: help dev demo test pkg worker origin bench lint fmt clean \
 	install install-rust install-wasm-bindgen install-worker-build install-node install-chromium \
-	test-rust test-wasm test-js test-e2e chaos
+	test-rust test-wasm test-js test-e2e chaos \
+	install-cargo-fuzz fuzz fuzz-seeds fuzz-accepted
 
 help:
-	@echo "make test | dev | demo | pkg | worker | origin | bench | lint | fmt | install | clean"
+	@echo "make test | dev | demo | pkg | worker | origin | bench | lint | fmt | install | fuzz | clean"
 
 # ---------------------------------------------------------------------------------------------
 # Installs (idempotent: each step checks first)
@@ -175,6 +177,49 @@ demo: pkg
 bench: pkg worker origin
 	node bench/verify.mjs
 	node --no-opt bench/edge-latency.mjs
+
+# ---------------------------------------------------------------------------------------------
+# Fuzzing (not part of `make test`): cargo-fuzz + libFuzzer on the stable compiler, which takes
+# cargo-fuzz's flags with RUSTC_BOOTSTRAP=1. The fuzz/ crate is its own workspace. Each target
+# runs FUZZ_SECONDS; FUZZ_TARGETS picks some, FUZZ_SANITIZER=address runs under ASan (slower).
+# Corpora grow in fuzz/corpus/<target>/, findings land in fuzz/artifacts/<target>/, full logs
+# in fuzz/target/logs/. A finding fails the run.
+
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_SECONDS ?= 30
+FUZZ_SANITIZER ?= none
+FUZZ_TARGETS ?= rfc9421_fields webhook_headers sync_payload customer_write tenant_policy verify_request modules
+
+install-cargo-fuzz:
+	@if [ "$$(cargo fuzz --version 2>/dev/null)" = "cargo-fuzz $(CARGO_FUZZ_VERSION)" ]; then \
+	  echo "cargo-fuzz $(CARGO_FUZZ_VERSION): present"; \
+	else \
+	  echo "installing cargo-fuzz $(CARGO_FUZZ_VERSION) (about 2 minutes)"; \
+	  cargo install --locked cargo-fuzz --version $(CARGO_FUZZ_VERSION); \
+	fi
+
+# Seed corpora from tests/vectors/public.json, the tests' JSON fixtures and requests signed with
+# the fuzz policy's keys (fuzz/examples/seeds.rs). Existing corpus files are kept.
+fuzz-seeds:
+	cargo run --quiet --manifest-path fuzz/Cargo.toml --example seeds
+
+# How many inputs of the verify_request corpus the verifier accepts (each re-checked by the
+# target's independent MAC oracle).
+fuzz-accepted:
+	cargo run --quiet --manifest-path fuzz/Cargo.toml --example accepted
+
+fuzz: install-rust install-cargo-fuzz fuzz-seeds
+	@mkdir -p fuzz/target/logs
+	@for t in $(FUZZ_TARGETS); do \
+	  log=fuzz/target/logs/$$t.log; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s (-s $(FUZZ_SANITIZER))"; \
+	  if RUSTC_BOOTSTRAP=1 nice -n 10 cargo fuzz run $$t -s $(FUZZ_SANITIZER) -- \
+	      -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 >$$log 2>&1; then \
+	    grep -E '^(#[0-9]+.*DONE|stat::(number_of_executed_units|average_exec_per_sec))' $$log; \
+	  else \
+	    tail -n 40 $$log; echo "fuzz: $$t found a problem (full log: $$log)"; exit 1; \
+	  fi; \
+	done
 
 clean:
 	rm -rf pkg target/pkg-build target/js-test worker/build

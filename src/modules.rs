@@ -19,8 +19,9 @@
 //!
 //! Validation rejects unknown requirements, cycles and repeated keys, but this module does not
 //! rely on it: it is total on any input, handles each module and requirement once, and never
-//! panics. Of repeated module entries it keeps the smallest (comparing key, group, requires,
-//! permissions), which does not depend on input order either. A module's `reason` is
+//! panics. Of repeated module entries it keeps the smallest (comparing key, group, then the sets
+//! of requires and of permissions), which does not depend on input order either — not even on the
+//! order inside those lists. A module's `reason` is
 //! `missing_dependency:X` only when its own inputs would enable it: a module that is off anyway
 //! (`override_off`, `not_in_plan`, `blocked_group`) keeps that reason.
 
@@ -143,16 +144,40 @@ struct OwnState<'a> {
     reason: ModuleReason,
 }
 
-/// One entry per key; of repeated keys the smallest entry wins, whatever the input order.
+/// What decides between repeated entries of one key: group, then requires and permissions as sets.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Normal<'a>(&'a str, BTreeSet<&'a str>, BTreeSet<&'a str>);
+
+impl<'a> Normal<'a> {
+    fn of(module: &'a ModuleDef) -> Self {
+        let set = |list: &'a [String]| list.iter().map(String::as_str).collect();
+        Self(
+            module.group.as_str(),
+            set(&module.requires),
+            set(&module.permissions),
+        )
+    }
+}
+
+/// One entry per key; of repeated keys the smallest entry wins, whatever the input order. Entries
+/// are compared by key, group and the *sets* of requires and permissions, so reordering a list
+/// inside an entry cannot change which one wins (the answer only uses those lists as sets).
 fn modules_by_key(modules: &[ModuleDef]) -> BTreeMap<&str, &ModuleDef> {
-    let mut by_key: BTreeMap<&str, &ModuleDef> = BTreeMap::new();
+    let mut by_key: BTreeMap<&str, (&ModuleDef, Normal<'_>)> = BTreeMap::new();
     for module in modules {
-        by_key
-            .entry(module.key.as_str())
-            .and_modify(|kept| *kept = (*kept).min(module))
-            .or_insert(module);
+        let candidate = Normal::of(module);
+        match by_key.get_mut(module.key.as_str()) {
+            Some(kept) if candidate < kept.1 => *kept = (module, candidate),
+            Some(_) => {}
+            None => {
+                by_key.insert(module.key.as_str(), (module, candidate));
+            }
+        }
     }
     by_key
+        .into_iter()
+        .map(|(key, (module, _))| (key, module))
+        .collect()
 }
 
 /// The reason from the module's own inputs (group, override, plan), before dependencies.
