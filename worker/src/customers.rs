@@ -1,11 +1,18 @@
 //! The customer records API (brief §4): list, read, create and update a tenant's customers.
 //!
 //! The edge does everything that needs no record: the tenant's Durable Object authenticates the
-//! API key, checks its scope and charges the token buckets in one step (`POST /admit`); the core
-//! validates the body (unknown fields, e-mail, E.164 phone, lengths, `custom` bounds) and the
-//! key's field ownership; only then is the call forwarded, signed, to the origin, which owns the
-//! records, the versions (`If-Match`) and the idempotency table (`Idempotency-Key`). Every call
-//! ends up in the tenant's access log.
+//! API key, checks its scope and charges the token buckets in one step (`POST
+//! /customers/admit`); the core validates the body (unknown fields, e-mail, E.164 phone, lengths,
+//! `custom` bounds) and the key's field ownership; only then is the call forwarded, signed, to
+//! the origin, which owns the records, the versions (`If-Match`) and the idempotency table
+//! (`Idempotency-Key`); after the answer, one more step records the call in the access log
+//! (`POST /customers/record`, off the critical path).
+//!
+//! Why two steps around a forward made by the worker, when a sync is forwarded by the object
+//! itself: a sync needs its reservation held across the forward (commit or release on the
+//! origin's answer, in the object that serializes the tenant's ledger). A customer call holds
+//! nothing there: the origin serializes records itself (`If-Match`, idempotency keys), so keeping
+//! the forward out of the object leaves the tenant's object free during the origin's latency.
 
 use syncgate::Rejection;
 use syncgate::TenantPolicy;
@@ -90,7 +97,7 @@ impl Call<'_> {
         self.entry.status = response.status_code();
         self.entry.code = code.map(str::to_string);
         let stub = tenant_state::stub(self.env, &self.policy.tenant)?;
-        post_later(self.ctx, stub, "/access-log", self.entry);
+        post_later(self.ctx, stub, "/customers/record", self.entry);
         Ok(response)
     }
 
@@ -154,7 +161,7 @@ pub async fn handle(
     }
     let admit = tenant_state::request(
         Method::Post,
-        "/admit",
+        "/customers/admit",
         &headers,
         Some(serde_json::to_string(&admission)?.into()),
     )?;

@@ -19,7 +19,7 @@ use worker::{Request, Response, Result, SqlStorageValue};
 use super::{TenantState, int, opt_str, page_params, paginate, str_value};
 use crate::http;
 
-/// A customer-API call asking to be let in (`POST /admit`, bearer in `x-syncgate-bearer`,
+/// A customer-API call asking to be let in (`POST /customers/admit`, bearer in `x-syncgate-bearer`,
 /// limits in [`RATE_LIMITS_HEADER`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -245,11 +245,11 @@ impl DurableObject for TenantState {
                 let scope = req.headers().get("x-syncgate-scope")?.unwrap_or_default();
                 self.authorize_call(&req, &scope, &request_id)
             }
-            (Method::Post, ["admit"]) => {
+            (Method::Post, ["customers", "admit"]) => {
                 let admission: Admission = req.json().await?;
                 self.admit(&req, &admission, &request_id).await
             }
-            (Method::Post, ["access-log"]) => {
+            (Method::Post, ["customers", "record"]) => {
                 let entry: AccessEntry = req.json().await?;
                 self.append_access(&entry)?;
                 self.ensure_alarm().await?;
