@@ -37,7 +37,7 @@ JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs tests/js/*.m
 
 .PHONY: help dev demo test pkg worker origin bench lint fmt clean \
 	install install-rust install-wasm-bindgen install-worker-build install-node install-chromium \
-	test-rust test-wasm test-js test-e2e chaos \
+	test-rust test-wasm test-js test-e2e test-deploy deploy chaos \
 	install-cargo-fuzz fuzz fuzz-seeds fuzz-accepted
 
 help:
@@ -152,12 +152,29 @@ test-e2e: pkg worker origin cli
 chaos: pkg worker origin
 	CHAOS_OPS=$${CHAOS_OPS:-2000} nice -n 10 node --test --test-concurrency=1 tests/e2e/chaos.test.mjs
 
+# The production bundle as `wrangler deploy` would upload it, built offline (--dry-run), and
+# its size against Cloudflare's limit for a Worker (3 MiB gzip on the free plan, 10 MiB paid).
+DEPLOY_DIR := target/deploy
+WORKER_GZIP_LIMIT := 3145728
+test-deploy: install-worker-build install-node
+	rm -rf $(DEPLOY_DIR)
+	wrangler deploy --dry-run --env production --outdir $(DEPLOY_DIR)
+	@raw=$$(cat $(DEPLOY_DIR)/*.wasm $(DEPLOY_DIR)/index.js | wc -c); \
+	  gz=$$(cat $(DEPLOY_DIR)/*.wasm $(DEPLOY_DIR)/index.js | gzip -9 | wc -c); \
+	  echo "production bundle: $$raw B ($$gz B gzip, limit $(WORKER_GZIP_LIMIT))"; \
+	  [ "$$gz" -le $(WORKER_GZIP_LIMIT) ]
+
+# Deploys to Cloudflare (needs `wrangler login` or CLOUDFLARE_API_TOKEN; see docs/deploy.md).
+deploy: install-worker-build install-node
+	wrangler deploy --env production
+
 test: install install-chromium
 	$(MAKE) lint
 	$(MAKE) test-rust
 	$(MAKE) test-wasm
 	$(MAKE) test-js
 	$(MAKE) test-e2e
+	$(MAKE) test-deploy
 
 # ---------------------------------------------------------------------------------------------
 # Use
