@@ -62,6 +62,17 @@ pub fn internal_request(
     worker::Request::new_with_init(&format!("https://internal{path}"), &init)
 }
 
+/// A request's JSON body read with `serde_json` from its bytes. `Request::json` goes through a
+/// JavaScript number, which turns an integer above 2^53 into a float a `u64` field refuses;
+/// every integer the core accepts must survive the hop between worker and Durable Object.
+///
+/// # Errors
+/// When the body cannot be read or is not the expected JSON.
+pub async fn json_body<T: serde::de::DeserializeOwned>(req: &mut worker::Request) -> Result<T> {
+    let bytes = req.bytes().await?;
+    serde_json::from_slice(&bytes).map_err(|e| worker::Error::RustError(e.to_string()))
+}
+
 /// A JSON answer with `status`.
 ///
 /// # Errors

@@ -55,7 +55,11 @@ fn declared_type_and_version(body: &[u8]) -> (Option<String>, Option<u64>) {
         .map(str::to_string);
     (
         payload_type,
-        value.get("version").and_then(serde_json::Value::as_u64),
+        // Only versions JavaScript holds exactly: the log is read back through JS numbers.
+        value
+            .get("version")
+            .and_then(serde_json::Value::as_u64)
+            .filter(|v| *v < 1 << 53),
     )
 }
 

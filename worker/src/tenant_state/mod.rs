@@ -223,13 +223,13 @@ impl DurableObject for TenantState {
         match (req.method(), segments.as_slice()) {
             (Method::Post, ["sync"]) => self.sync(&mut req, &request_id).await,
             (Method::Post, ["log"]) => {
-                let entry: LogEntry = req.json().await?;
+                let entry: LogEntry = http::json_body(&mut req).await?;
                 self.append_log(&entry)?;
                 self.ensure_alarm().await?;
                 Ok(Response::empty()?.with_status(204))
             }
             (Method::Post, ["refused"]) => {
-                let refusal: SignedRefusal = req.json().await?;
+                let refusal: SignedRefusal = http::json_body(&mut req).await?;
                 self.record_refusal(&refusal)?;
                 self.ensure_alarm().await?;
                 Ok(Response::empty()?.with_status(204))
@@ -246,11 +246,11 @@ impl DurableObject for TenantState {
                 self.authorize_call(&req, &scope, &request_id)
             }
             (Method::Post, ["customers", "admit"]) => {
-                let admission: Admission = req.json().await?;
+                let admission: Admission = http::json_body(&mut req).await?;
                 self.admit(&req, &admission, &request_id).await
             }
             (Method::Post, ["customers", "record"]) => {
-                let entry: AccessEntry = req.json().await?;
+                let entry: AccessEntry = http::json_body(&mut req).await?;
                 self.append_access(&entry)?;
                 self.ensure_alarm().await?;
                 Ok(Response::empty()?.with_status(204))
@@ -260,7 +260,7 @@ impl DurableObject for TenantState {
                 self.access_log(&url)
             }
             (Method::Post, ["api-keys"]) => {
-                let record: crate::api_keys::ApiKeyRecord = req.json().await?;
+                let record: crate::api_keys::ApiKeyRecord = http::json_body(&mut req).await?;
                 self.insert_api_key(&record)?;
                 Ok(Response::empty()?.with_status(201))
             }
