@@ -1,0 +1,234 @@
+//! The shared case files (`tests/cases/*.json`) run through the core's public functions,
+//! natively and on wasm32 under `wasm-bindgen-test` (the files are embedded, so no filesystem is
+//! needed). The Node, browser and edge runners read the same files and must agree.
+
+// Test helpers unwrap freely: a failure is the test failing.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use serde_json::{Map, Value};
+use syncgate::Rejection;
+use syncgate::crypto::{Primitives as _, RustCrypto};
+use syncgate::policy::{Scheme, TenantPolicy};
+use syncgate::request::{Headers, HttpRequest, TargetUri};
+use syncgate::rfc9421::content_digest_value;
+use syncgate::sign::{SigningOptions, sign_request};
+use syncgate::verify::{Verdict, verify_request};
+
+const SIGNATURES: &str = include_str!("cases/signatures.json");
+
+fn cases(file: &Value) -> &Vec<Value> {
+    let cases = file["cases"].as_array().expect("a case file has a `cases` list");
+    assert!(!cases.is_empty(), "the case file is empty");
+    cases
+}
+
+fn str_of<'a>(v: &'a Value, what: &str) -> &'a str {
+    v.as_str().unwrap_or_else(|| panic!("{what} must be a string"))
+}
+
+/// The base policy with `overrides` merged over it (null removes a member).
+fn merged_policy(base: &Value, overrides: &Value) -> Value {
+    let mut policy = base.as_object().unwrap().clone();
+    if let Some(over) = overrides.as_object() {
+        for (k, v) in over {
+            if v.is_null() {
+                policy.remove(k);
+            } else {
+                policy.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Value::Object(policy)
+}
+
+fn body_bytes(file: &Value, body: &Value) -> Vec<u8> {
+    match body {
+        Value::String(name) => file["bodies"][name.as_str()].to_string().into_bytes(),
+        Value::Object(o) if o.contains_key("json") => o["json"].to_string().into_bytes(),
+        Value::Object(o) if o.contains_key("text") => str_of(&o["text"], "text").as_bytes().to_vec(),
+        other => panic!("not a body: {other}"),
+    }
+}
+
+fn set_header(request: &mut HttpRequest, name: &str, value: &str) {
+    let mut headers = Headers::new();
+    for (n, v) in request.headers.iter() {
+        if !n.eq_ignore_ascii_case(name) {
+            headers.append(n, v);
+        }
+    }
+    headers.append(name, value);
+    request.headers = headers;
+}
+
+fn remove_header(request: &mut HttpRequest, name: &str) {
+    request.headers = request
+        .headers
+        .iter()
+        .filter(|(n, _)| !n.eq_ignore_ascii_case(name))
+        .collect();
+}
+
+/// Builds, signs and mutates one signature case; returns the request, policy JSON and `now`.
+fn build_signature_case(file: &Value, case: &Value) -> (HttpRequest, Value, i64) {
+    let now = file["now"].as_i64().unwrap();
+    let headers: Headers = file["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), str_of(v, "header").to_string()))
+        .collect::<Vec<_>>()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let body = body_bytes(file, &case["body"]);
+    let url = str_of(&file["url"], "url");
+    let mut request = HttpRequest::new("POST", url, headers, body).unwrap();
+    let mut created = now;
+    if let Some(sign) = case.get("sign") {
+        let key = &file["keys"][str_of(&sign["key"], "sign.key")];
+        let kid = sign.get("kid").unwrap_or(&key["kid"]);
+        let scheme = match str_of(&sign["scheme"], "sign.scheme") {
+            "rfc9421" => Scheme::Rfc9421,
+            "standard-webhooks" => Scheme::StandardWebhooks,
+            other => panic!("unknown scheme {other}"),
+        };
+        created = now + sign.get("at").and_then(Value::as_i64).unwrap_or(0);
+        let mut options = SigningOptions::new(scheme, created, str_of(&sign["nonce"], "nonce"));
+        options.expires_in = sign
+            .get("expiresIn")
+            .and_then(Value::as_u64)
+            .map(|s| u32::try_from(s).unwrap());
+        if let Some(components) = sign.get("components").and_then(Value::as_array) {
+            options.extra_components = components
+                .iter()
+                .map(|c| str_of(c, "component").to_string())
+                .collect();
+        }
+        let secret = syncgate::Secret::from_whsec(str_of(&key["secret"], "secret")).unwrap();
+        for (name, value) in
+            sign_request(&request, str_of(kid, "kid"), secret.expose_bytes(), &options).unwrap()
+        {
+            set_header(&mut request, &name, &value);
+        }
+    }
+    let empty = Vec::new();
+    for op in case.get("mutate").and_then(Value::as_array).unwrap_or(&empty) {
+        let op = op.as_array().unwrap();
+        let arg = |i: usize| str_of(&op[i], "mutation argument");
+        let old = |r: &HttpRequest, name: &str| r.headers.get(name).unwrap_or("").to_string();
+        match arg(0) {
+            "setHeader" => {
+                let value = arg(2).replace("{old}", &old(&request, arg(1)));
+                set_header(&mut request, arg(1), &value);
+            }
+            "removeHeader" => remove_header(&mut request, arg(1)),
+            "replaceInHeader" => {
+                let from = arg(2).replace("{created}", &created.to_string());
+                let to = arg(3).replace("{created}", &created.to_string());
+                let before = old(&request, arg(1));
+                assert!(before.contains(&from), "{}: {from} not in {before}", arg(1));
+                set_header(&mut request, arg(1), &before.replace(&from, &to));
+            }
+            "truncateHeader" => {
+                let before = old(&request, arg(1));
+                let drop = usize::try_from(op[2].as_u64().unwrap()).unwrap();
+                let kept = &before[..before.len() - drop];
+                set_header(&mut request, arg(1), &format!("{kept}{}", arg(3)));
+            }
+            "setBody" => request.body = body_bytes(file, &op[1]),
+            "recomputeDigest" => {
+                let digest = content_digest_value(&RustCrypto.sha256(&request.body));
+                set_header(&mut request, "content-digest", &digest);
+            }
+            "setQuery" => {
+                let base = url.split_once('?').map_or(url, |(b, _)| b);
+                request.uri = TargetUri::parse(&format!("{base}?{}", arg(1))).unwrap();
+            }
+            "setMethod" => request.method = arg(1).to_string(),
+            other => panic!("unknown mutation {other}"),
+        }
+    }
+    let policy = merged_policy(&file["policy"], case.get("policy").unwrap_or(&Value::Null));
+    let at = now + case.get("verifyAt").and_then(Value::as_i64).unwrap_or(0);
+    (request, policy, at)
+}
+
+/// Checks a rejection against `expect` (code, status, field, message) and the secret list.
+fn check_rejection(name: &str, file: &Value, expect: &Value, err: &Rejection) {
+    let problem = err.problem("");
+    assert_eq!(Some(err.code()), expect["code"].as_str(), "{name}: {err}");
+    if let Some(status) = expect.get("status") {
+        assert_eq!(u64::from(err.status()), status.as_u64().unwrap(), "{name}");
+    }
+    let field = expect.get("field").or_else(|| expect.get("path"));
+    if let Some(field) = field {
+        assert_eq!(problem.field.as_deref(), field.as_str(), "{name}: {err}");
+    }
+    if let Some(text) = expect.get("messageIncludes") {
+        let text = str_of(text, "messageIncludes");
+        assert!(problem.detail.contains(text), "{name}: {}", problem.detail);
+    }
+    if let Some(secrets) = file.get("neverInMessages").and_then(Value::as_array) {
+        for secret in secrets {
+            let secret = str_of(secret, "secret");
+            assert!(!problem.detail.contains(secret), "{name}: {}", problem.detail);
+            assert!(!err.to_string().contains(secret), "{name}: {err}");
+        }
+    }
+}
+
+fn check_verdict(name: &str, file: &Value, now: i64, expect: &Value, verdict: &Verdict) {
+    let obj: &Map<String, Value> = expect.as_object().unwrap();
+    for (k, want) in obj {
+        let got: Value = match k.as_str() {
+            "ok" => Value::Bool(true),
+            "scheme" => Value::from(verdict.scheme.as_str()),
+            "keyId" => Value::from(verdict.key_id.as_str()),
+            "keyVersion" => Value::from(verdict.key_version),
+            "keyStatus" => Value::from(verdict.key_status.as_str()),
+            "nonce" => Value::from(verdict.nonce.as_str()),
+            "timestamp" => Value::from(verdict.timestamp - now),
+            "tenant" => Value::from(verdict.tenant.as_str()),
+            "payloadType" => Value::from(verdict.payload.payload_type().as_str()),
+            "payloadVersion" => Value::from(verdict.payload_version),
+            "sections" => Value::from(verdict.sections.clone()),
+            "expiresAt" => Value::from(verdict.replay.expires_at - now),
+            other => panic!("{name}: unknown expectation {other}"),
+        };
+        assert_eq!(&got, want, "{name}: {k}");
+    }
+    assert_eq!(verdict.payload_hash.len(), 64, "{name}");
+    let _ = file;
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn signature_cases() {
+    let file: Value = serde_json::from_str(SIGNATURES).unwrap();
+    let now = file["now"].as_i64().unwrap();
+    let mut ran = 0;
+    for case in cases(&file) {
+        let name = str_of(&case["name"], "name");
+        let (request, policy, at) = build_signature_case(&file, case);
+        let policy = TenantPolicy::from_json(&policy.to_string()).unwrap();
+        let expect = &case["expect"];
+        match verify_request(&request, &policy, at) {
+            Ok(verdict) => {
+                assert_eq!(expect["ok"], Value::Bool(true), "{name}: accepted");
+                check_verdict(name, &file, now, expect, &verdict);
+            }
+            Err(err) => {
+                assert!(expect.get("ok").is_none(), "{name}: refused with {err}");
+                check_rejection(name, &file, expect, &err);
+            }
+        }
+        ran += 1;
+    }
+    println!("signatures.json: {ran} cases");
+}
