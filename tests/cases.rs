@@ -22,13 +22,16 @@ use syncgate::verify::{Verdict, verify_request};
 const SIGNATURES: &str = include_str!("cases/signatures.json");
 
 fn cases(file: &Value) -> &Vec<Value> {
-    let cases = file["cases"].as_array().expect("a case file has a `cases` list");
+    let cases = file["cases"]
+        .as_array()
+        .expect("a case file has a `cases` list");
     assert!(!cases.is_empty(), "the case file is empty");
     cases
 }
 
 fn str_of<'a>(v: &'a Value, what: &str) -> &'a str {
-    v.as_str().unwrap_or_else(|| panic!("{what} must be a string"))
+    v.as_str()
+        .unwrap_or_else(|| panic!("{what} must be a string"))
 }
 
 /// The base policy with `overrides` merged over it (null removes a member).
@@ -50,7 +53,9 @@ fn body_bytes(file: &Value, body: &Value) -> Vec<u8> {
     match body {
         Value::String(name) => file["bodies"][name.as_str()].to_string().into_bytes(),
         Value::Object(o) if o.contains_key("json") => o["json"].to_string().into_bytes(),
-        Value::Object(o) if o.contains_key("text") => str_of(&o["text"], "text").as_bytes().to_vec(),
+        Value::Object(o) if o.contains_key("text") => {
+            str_of(&o["text"], "text").as_bytes().to_vec()
+        }
         other => panic!("not a body: {other}"),
     }
 }
@@ -111,14 +116,23 @@ fn build_signature_case(file: &Value, case: &Value) -> (HttpRequest, Value, i64)
                 .collect();
         }
         let secret = syncgate::Secret::from_whsec(str_of(&key["secret"], "secret")).unwrap();
-        for (name, value) in
-            sign_request(&request, str_of(kid, "kid"), secret.expose_bytes(), &options).unwrap()
+        for (name, value) in sign_request(
+            &request,
+            str_of(kid, "kid"),
+            secret.expose_bytes(),
+            &options,
+        )
+        .unwrap()
         {
             set_header(&mut request, &name, &value);
         }
     }
     let empty = Vec::new();
-    for op in case.get("mutate").and_then(Value::as_array).unwrap_or(&empty) {
+    for op in case
+        .get("mutate")
+        .and_then(Value::as_array)
+        .unwrap_or(&empty)
+    {
         let op = op.as_array().unwrap();
         let arg = |i: usize| str_of(&op[i], "mutation argument");
         let old = |r: &HttpRequest, name: &str| r.headers.get(name).unwrap_or("").to_string();
@@ -177,7 +191,11 @@ fn check_rejection(name: &str, file: &Value, expect: &Value, err: &Rejection) {
     if let Some(secrets) = file.get("neverInMessages").and_then(Value::as_array) {
         for secret in secrets {
             let secret = str_of(secret, "secret");
-            assert!(!problem.detail.contains(secret), "{name}: {}", problem.detail);
+            assert!(
+                !problem.detail.contains(secret),
+                "{name}: {}",
+                problem.detail
+            );
             assert!(!err.to_string().contains(secret), "{name}: {err}");
         }
     }
@@ -231,4 +249,159 @@ fn signature_cases() {
         ran += 1;
     }
     println!("signatures.json: {ran} cases");
+}
+
+const PAYLOADS: &str = include_str!("cases/payloads.json");
+
+/// Expands the `$repeat` and `$array` value macros.
+fn expand(value: &Value) -> Value {
+    match value {
+        Value::Object(o) if o.len() == 1 && o.contains_key("$repeat") => {
+            let parts = o["$repeat"].as_array().unwrap();
+            let text: String = parts
+                .chunks(2)
+                .map(|p| {
+                    str_of(&p[0], "$repeat text")
+                        .repeat(usize::try_from(p[1].as_u64().unwrap()).unwrap())
+                })
+                .collect();
+            Value::String(text)
+        }
+        Value::Object(o) if o.len() == 1 && o.contains_key("$array") => {
+            let spec = o["$array"].as_array().unwrap();
+            let n = spec[0].as_u64().unwrap();
+            let item = spec[1].to_string();
+            (0..n)
+                .map(|i| serde_json::from_str::<Value>(&item.replace("{i}", &i.to_string())).unwrap())
+                .collect()
+        }
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), expand(v))).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(expand).collect()),
+        other => other.clone(),
+    }
+}
+
+fn set_pointer(doc: &mut Value, pointer: &str, value: Value) {
+    let (parent, name) = pointer.rsplit_once('/').unwrap();
+    match doc
+        .pointer_mut(parent)
+        .unwrap_or_else(|| panic!("no {parent}"))
+    {
+        Value::Object(object) => {
+            object.insert(name.to_owned(), value);
+        }
+        Value::Array(items) => items[name.parse::<usize>().unwrap()] = value,
+        _ => panic!("{pointer} is not inside an object or array"),
+    }
+}
+
+/// The body bytes of a payload case.
+fn payload_bytes(file: &Value, case: &Value) -> Vec<u8> {
+    if let Some(text) = case.get("text") {
+        return str_of(text, "text").as_bytes().to_vec();
+    }
+    if let Some(hex) = case.get("hex") {
+        let hex = str_of(hex, "hex");
+        return (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+            .collect();
+    }
+    let doc = match case.get("payload") {
+        Some(p) if p.get("$wrap").is_some() => Value::Array(vec![file["base"].clone()]),
+        Some(p) => p.clone(),
+        None => {
+            let mut doc = file["base"].clone();
+            if let Some(set) = case.get("set").and_then(Value::as_object) {
+                for (pointer, value) in set {
+                    set_pointer(&mut doc, pointer, expand(value));
+                }
+            }
+            for pointer in case
+                .get("remove")
+                .and_then(Value::as_array)
+                .unwrap_or(&Vec::new())
+            {
+                let (parent, name) = str_of(pointer, "remove").rsplit_once('/').unwrap();
+                let removed = doc
+                    .pointer_mut(parent)
+                    .unwrap()
+                    .as_object_mut()
+                    .unwrap()
+                    .remove(name);
+                assert!(removed.is_some(), "nothing at {pointer}");
+            }
+            doc
+        }
+    };
+    doc.to_string().into_bytes()
+}
+
+/// What the JS `validatePayload` does: parse, then tenant and scope when a policy is given.
+fn validate_payload(
+    bytes: &[u8],
+    policy: Option<&TenantPolicy>,
+) -> Result<syncgate::payload::SyncPayload, Rejection> {
+    let parsed = syncgate::payload::SyncPayload::parse(bytes)?;
+    if let Some(policy) = policy {
+        if parsed.tenant() != policy.tenant {
+            return Err(Rejection::TenantMismatch);
+        }
+        syncgate::scope::check_scope(&parsed, policy)?;
+    }
+    Ok(parsed)
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn payload_cases() {
+    let file: Value = serde_json::from_str(PAYLOADS).unwrap();
+    let mut ran = 0;
+    for case in cases(&file) {
+        let name = str_of(&case["name"], "name");
+        let bytes = payload_bytes(&file, case);
+        let policy = case.get("policy").map(|p| {
+            TenantPolicy::from_json(&merged_policy(&file["policy"], p).to_string()).unwrap()
+        });
+        let expect = &case["expect"];
+        match validate_payload(&bytes, policy.as_ref()) {
+            Ok(payload) => {
+                assert_eq!(expect["ok"], Value::Bool(true), "{name}: accepted");
+                let out = serde_json::to_value(&payload).unwrap();
+                for (k, want) in expect.as_object().unwrap() {
+                    match k.as_str() {
+                        "ok" => {}
+                        "payloadType" => {
+                            assert_eq!(payload.payload_type().as_str(), want, "{name}")
+                        }
+                        "payloadVersion" => {
+                            assert_eq!(Value::from(payload.version()), *want, "{name}")
+                        }
+                        "sections" => {
+                            let sections: Vec<&str> =
+                                payload.sections().iter().map(|s| s.as_str()).collect();
+                            assert_eq!(Value::from(sections), *want, "{name}");
+                        }
+                        "at" => {
+                            for (pointer, value) in want.as_object().unwrap() {
+                                let got = out.pointer(pointer).unwrap_or(&Value::Null);
+                                assert_eq!(got, value, "{name}: {pointer}");
+                            }
+                        }
+                        other => panic!("{name}: unknown expectation {other}"),
+                    }
+                }
+            }
+            Err(err) => {
+                assert!(expect.get("ok").is_none(), "{name}: refused with {err}");
+                check_rejection(name, &file, expect, &err);
+                if let Some(text) = expect.get("messageExcludes") {
+                    let text = str_of(text, "messageExcludes");
+                    assert!(!err.problem("").detail.contains(text), "{name}: {err}");
+                }
+            }
+        }
+        ran += 1;
+    }
+    println!("payloads.json: {ran} cases");
 }

@@ -1,0 +1,146 @@
+// The case engine every JavaScript runner shares (Node, Chromium, the edge): it builds a case's
+// request with the package's own signer and checks an answer against the case's expectation.
+// Pure ECMAScript (no Node built-ins), so the browser page imports it unchanged. The Rust runner
+// (tests/cases.rs) implements the same format.
+
+/** The base policy with `overrides` merged over it (a null member removes it). */
+export function mergedPolicy(base, overrides = {}) {
+  const policy = { ...base };
+  for (const [k, v] of Object.entries(overrides ?? {})) {
+    if (v === null) delete policy[k];
+    else policy[k] = v;
+  }
+  return policy;
+}
+
+export function bodyText(file, body) {
+  if (typeof body === "string") {
+    if (!(body in file.bodies)) throw new Error(`no body named ${body}`);
+    return JSON.stringify(file.bodies[body]);
+  }
+  if (body && "json" in body) return JSON.stringify(body.json);
+  if (body && "text" in body) return body.text;
+  throw new Error(`not a body: ${JSON.stringify(body)}`);
+}
+
+function setHeader(headers, name, value) {
+  for (const k of Object.keys(headers)) if (k.toLowerCase() === name.toLowerCase()) delete headers[k];
+  headers[name] = value;
+}
+
+function getHeader(headers, name) {
+  const k = Object.keys(headers).find((h) => h.toLowerCase() === name.toLowerCase());
+  return k === undefined ? "" : headers[k];
+}
+
+/**
+ * Builds one signature case: `{ request, policy, now }` to pass to verifyRequest.
+ * `now` replaces the file's fixed time and `url` its URL (the edge runner passes its clock and
+ * its address); `sign.at` and `verifyAt` stay relative to it.
+ */
+export function buildSignatureCase(sg, file, c, { now = file.now, url = file.url } = {}) {
+  const headers = { ...file.headers };
+  let body = bodyText(file, c.body);
+  let method = "POST";
+  let target = url;
+  let created = now;
+  if (c.sign) {
+    const key = file.keys[c.sign.key];
+    created = now + (c.sign.at ?? 0);
+    const options = { scheme: c.sign.scheme, nowSeconds: created, nonce: c.sign.nonce };
+    if (c.sign.expiresIn !== undefined) options.expiresInSeconds = c.sign.expiresIn;
+    if (c.sign.components) options.components = c.sign.components;
+    const signed = sg.signRequest({ method, url: target, headers, body }, { kid: c.sign.kid ?? key.kid, secret: key.secret }, options);
+    if (!signed.ok) throw new Error(`${c.name}: sign: ${signed.code} ${signed.message}`);
+    for (const [n, v] of Object.entries(signed.headers)) setHeader(headers, n, v);
+  }
+  for (const [op, ...args] of c.mutate ?? []) {
+    switch (op) {
+      case "setHeader": setHeader(headers, args[0], args[1].replaceAll("{old}", getHeader(headers, args[0]))); break;
+      case "removeHeader": setHeader(headers, args[0], ""); delete headers[args[0]]; break;
+      case "replaceInHeader": {
+        const from = args[1].replaceAll("{created}", String(created));
+        const to = args[2].replaceAll("{created}", String(created));
+        const before = getHeader(headers, args[0]);
+        if (!before.includes(from)) throw new Error(`${c.name}: ${from} not in ${before}`);
+        setHeader(headers, args[0], before.replace(from, to));
+        break;
+      }
+      case "truncateHeader": {
+        const before = getHeader(headers, args[0]);
+        setHeader(headers, args[0], before.slice(0, before.length - args[1]) + args[2]);
+        break;
+      }
+      case "setBody": body = bodyText(file, args[0]); break;
+      case "recomputeDigest": setHeader(headers, "content-digest", sg.contentDigest(body)); break;
+      case "setQuery": target = `${target.split("?")[0]}?${args[0]}`; break;
+      case "setMethod": method = args[0]; break;
+      default: throw new Error(`${c.name}: unknown mutation ${op}`);
+    }
+  }
+  return {
+    request: { method, url: target, headers, body },
+    policy: mergedPolicy(file.policy, c.policy),
+    now: now + (c.verifyAt ?? 0),
+  };
+}
+
+/** Problems (strings) of a failure answer against `expect`; [] when it matches. */
+export function rejectionProblems(file, c, answer) {
+  const p = [];
+  const expect = c.expect;
+  if (answer.ok !== false) return [`${c.name}: expected ${expect.code}, got ${JSON.stringify(answer).slice(0, 300)}`];
+  if (answer.code !== expect.code) p.push(`${c.name}: code ${answer.code} (${answer.message}), expected ${expect.code}`);
+  if (expect.status !== undefined && answer.status !== expect.status) p.push(`${c.name}: status ${answer.status}, expected ${expect.status}`);
+  const field = expect.field ?? expect.path;
+  if (field !== undefined && answer.field !== field) p.push(`${c.name}: field ${answer.field}, expected ${field}`);
+  if (expect.messageIncludes !== undefined && !String(answer.message).includes(expect.messageIncludes)) {
+    p.push(`${c.name}: message ${answer.message} lacks ${expect.messageIncludes}`);
+  }
+  const text = JSON.stringify(answer);
+  for (const secret of file.neverInMessages ?? []) if (text.includes(secret)) p.push(`${c.name}: the answer contains a secret`);
+  return p;
+}
+
+/** Problems of a verifyRequest verdict against `expect` (times are relative to `now`). */
+export function verdictProblems(file, c, verdict, now) {
+  const expect = c.expect;
+  if (expect.ok !== true) return rejectionProblems(file, c, verdict);
+  if (verdict.ok !== true) return [`${c.name}: refused with ${verdict.code} (${verdict.message})`];
+  const p = [];
+  for (const [k, want] of Object.entries(expect)) {
+    const got = k === "timestamp" ? verdict.timestamp - now
+      : k === "expiresAt" ? verdict.replay.expiresAt - now
+        : verdict[k];
+    if (JSON.stringify(got) !== JSON.stringify(want)) p.push(`${c.name}: ${k} ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+  }
+  if (!/^[0-9a-f]{64}$/.test(verdict.payloadHash)) p.push(`${c.name}: payloadHash ${verdict.payloadHash}`);
+  return p;
+}
+
+/** The cases of a file, refusing an empty or unreadable one. */
+export function casesOf(file, name) {
+  if (!file || !Array.isArray(file.cases) || file.cases.length === 0) throw new Error(`${name}: no cases`);
+  return file.cases;
+}
+
+/**
+ * Runs every signature case through `sg.verifyRequest`; returns
+ * `{ ran, problems, verdicts }` (verdicts: name → { ok, code, status, field }).
+ */
+export function runSignatureCases(sg, file) {
+  const problems = [];
+  const verdicts = {};
+  for (const c of casesOf(file, "signatures.json")) {
+    const { request, policy, now } = buildSignatureCase(sg, file, c);
+    const v = sg.verifyRequest(request, policy, now);
+    verdicts[c.name] = summary(v);
+    problems.push(...verdictProblems(file, c, v, file.now));
+  }
+  return { ran: Object.keys(verdicts).length, problems, verdicts };
+}
+
+/** The runtime-independent part of an answer, for comparing runtimes. */
+export function summary(v) {
+  return v.ok ? { ok: true } : { ok: false, code: v.code, status: v.status, field: v.field ?? null, message: v.message };
+}

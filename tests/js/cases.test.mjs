@@ -1,0 +1,20 @@
+// The shared case files (tests/cases/*.json) through the installed npm package in Node:
+// verifyRequest, validatePayload and recomputeModules must give every case's verdict.
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+
+import { importSyncgate, root } from "./support/package.mjs";
+import * as engine from "../cases/engine.mjs";
+
+const load = (name) => JSON.parse(readFileSync(join(root, "tests", "cases", name), "utf8"));
+
+test("signatures.json: every case's verdict from verifyRequest", async () => {
+  const sg = await importSyncgate();
+  const { ran, problems } = engine.runSignatureCases(sg, load("signatures.json"));
+  assert.deepEqual(problems, []);
+  assert.ok(ran > 0);
+  console.log(`signatures.json: ${ran} cases`);
+});
