@@ -144,3 +144,91 @@ export function runSignatureCases(sg, file) {
 export function summary(v) {
   return v.ok ? { ok: true } : { ok: false, code: v.code, status: v.status, field: v.field ?? null, message: v.message };
 }
+
+/** Expands the `$repeat` and `$array` value macros. */
+export function expand(value) {
+  if (Array.isArray(value)) return value.map(expand);
+  if (value && typeof value === "object") {
+    const keys = Object.keys(value);
+    if (keys.length === 1 && keys[0] === "$repeat") {
+      let text = "";
+      for (let i = 0; i < value.$repeat.length; i += 2) text += value.$repeat[i].repeat(value.$repeat[i + 1]);
+      return text;
+    }
+    if (keys.length === 1 && keys[0] === "$array") {
+      const [n, item] = value.$array;
+      const json = JSON.stringify(item);
+      return Array.from({ length: n }, (_, i) => JSON.parse(json.replaceAll("{i}", String(i))));
+    }
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expand(v)]));
+  }
+  return value;
+}
+
+function parentOf(doc, pointer) {
+  const parts = pointer.split("/").slice(1);
+  const name = parts.pop();
+  let node = doc;
+  for (const p of parts) node = node[p];
+  if (node === undefined || node === null) throw new Error(`no parent for ${pointer}`);
+  return [node, name];
+}
+
+/** The body of a payload case: a string (JSON text) or a Uint8Array (`hex`). */
+export function payloadBody(file, c) {
+  if (c.text !== undefined) return c.text;
+  if (c.hex !== undefined) return new Uint8Array(c.hex.match(/../g).map((b) => parseInt(b, 16)));
+  if (c.payload?.$wrap) return JSON.stringify([file.base]);
+  if (c.payload !== undefined) return JSON.stringify(c.payload);
+  const doc = JSON.parse(JSON.stringify(file.base));
+  for (const [pointer, value] of Object.entries(c.set ?? {})) {
+    const [node, name] = parentOf(doc, pointer);
+    node[Array.isArray(node) ? Number(name) : name] = expand(value);
+  }
+  for (const pointer of c.remove ?? []) {
+    const [node, name] = parentOf(doc, pointer);
+    if (!(name in node)) throw new Error(`${c.name}: nothing at ${pointer}`);
+    delete node[name];
+  }
+  return JSON.stringify(doc);
+}
+
+function at(doc, pointer) {
+  let node = doc;
+  for (const p of pointer.split("/").slice(1)) node = node?.[p];
+  return node ?? null;
+}
+
+/** Problems of a validatePayload answer against a payload case's `expect`. */
+export function payloadProblems(file, c, v) {
+  const expect = c.expect;
+  if (expect.ok !== true) {
+    const p = rejectionProblems(file, c, v);
+    if (expect.messageExcludes !== undefined && String(v.message).includes(expect.messageExcludes)) p.push(`${c.name}: message echoes ${expect.messageExcludes}`);
+    return p;
+  }
+  if (v.ok !== true) return [`${c.name}: refused with ${v.code} at ${v.field} (${v.message})`];
+  const p = [];
+  for (const [k, want] of Object.entries(expect)) {
+    if (k === "ok") continue;
+    if (k === "at") {
+      for (const [pointer, value] of Object.entries(want)) {
+        if (JSON.stringify(at(v.payload, pointer)) !== JSON.stringify(value)) p.push(`${c.name}: ${pointer} is ${JSON.stringify(at(v.payload, pointer))}`);
+      }
+    } else if (JSON.stringify(v[k]) !== JSON.stringify(want)) p.push(`${c.name}: ${k} ${JSON.stringify(v[k])}, expected ${JSON.stringify(want)}`);
+  }
+  return p;
+}
+
+/** Runs every payload case through `sg.validatePayload`. */
+export function runPayloadCases(sg, file) {
+  const problems = [];
+  const verdicts = {};
+  for (const c of casesOf(file, "payloads.json")) {
+    const policy = c.policy === undefined ? undefined : mergedPolicy(file.policy, c.policy);
+    const v = sg.validatePayload(payloadBody(file, c), policy);
+    verdicts[c.name] = summary(v);
+    problems.push(...payloadProblems(file, c, v));
+  }
+  return { ran: Object.keys(verdicts).length, problems, verdicts };
+}

@@ -18,3 +18,11 @@ test("signatures.json: every case's verdict from verifyRequest", async () => {
   assert.ok(ran > 0);
   console.log(`signatures.json: ${ran} cases`);
 });
+
+test("payloads.json: every case's verdict from validatePayload", async () => {
+  const sg = await importSyncgate();
+  const { ran, problems } = engine.runPayloadCases(sg, load("payloads.json"));
+  assert.deepEqual(problems, []);
+  assert.ok(ran > 0);
+  console.log(`payloads.json: ${ran} cases`);
+});
