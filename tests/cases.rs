@@ -272,7 +272,9 @@ fn expand(value: &Value) -> Value {
             let n = spec[0].as_u64().unwrap();
             let item = spec[1].to_string();
             (0..n)
-                .map(|i| serde_json::from_str::<Value>(&item.replace("{i}", &i.to_string())).unwrap())
+                .map(|i| {
+                    serde_json::from_str::<Value>(&item.replace("{i}", &i.to_string())).unwrap()
+                })
                 .collect()
         }
         Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), expand(v))).collect()),
@@ -404,4 +406,59 @@ fn payload_cases() {
         ran += 1;
     }
     println!("payloads.json: {ran} cases");
+}
+
+const MODULES: &str = include_str!("cases/modules.json");
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn module_cases() {
+    let file: Value = serde_json::from_str(MODULES).unwrap();
+    let mut ran = 0;
+    for case in cases(&file) {
+        let name = str_of(&case["name"], "name");
+        let features = syncgate::payload::Features::from_value(&case["features"]).unwrap();
+        let blocked: Vec<String> = case["blocked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| str_of(g, "group").to_owned())
+            .collect();
+        let state = syncgate::modules::recompute_modules(&features, &blocked);
+        let out = serde_json::to_value(&state).unwrap();
+        let modules = out["modules"].as_array().unwrap();
+        let module = |key: &str| {
+            modules
+                .iter()
+                .find(|m| m["key"] == key)
+                .unwrap_or_else(|| panic!("{name}: no module {key}"))
+        };
+        for (k, want) in case["expect"].as_object().unwrap() {
+            match k.as_str() {
+                "reasons" => {
+                    for (key, reason) in want.as_object().unwrap() {
+                        let m = module(key);
+                        assert_eq!(&m["reason"], reason, "{name}: {key}");
+                        let enables =
+                            ["plan_default", "override_on"].contains(&str_of(reason, "reason"));
+                        assert_eq!(m["enabled"], Value::Bool(enables), "{name}: {key}");
+                    }
+                }
+                "modulePermissions" => {
+                    for (key, permissions) in want.as_object().unwrap() {
+                        assert_eq!(&module(key)["permissions"], permissions, "{name}: {key}");
+                    }
+                }
+                "permissions" => assert_eq!(&out["permissions"], want, "{name}"),
+                "order" => {
+                    let keys: Vec<Value> = modules.iter().map(|m| m["key"].clone()).collect();
+                    assert_eq!(&Value::Array(keys), want, "{name}");
+                }
+                "state" => assert_eq!(&out, want, "{name}"),
+                other => panic!("{name}: unknown expectation {other}"),
+            }
+        }
+        ran += 1;
+    }
+    println!("modules.json: {ran} cases");
 }

@@ -232,3 +232,40 @@ export function runPayloadCases(sg, file) {
   }
   return { ran: Object.keys(verdicts).length, problems, verdicts };
 }
+
+/** Problems of a recomputeModules answer against a module case's `expect`. */
+export function moduleProblems(c, r) {
+  if (r.ok !== true) return [`${c.name}: refused with ${r.code} (${r.message})`];
+  const p = [];
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  const byKey = Object.fromEntries(r.modules.map((m) => [m.key, m]));
+  for (const [k, want] of Object.entries(c.expect)) {
+    if (k === "reasons") {
+      for (const [key, reason] of Object.entries(want)) {
+        if (byKey[key]?.reason !== reason) p.push(`${c.name}: ${key} is ${byKey[key]?.reason}, expected ${reason}`);
+        if (byKey[key]?.enabled !== ["plan_default", "override_on"].includes(reason)) p.push(`${c.name}: ${key} enabled ${byKey[key]?.enabled}`);
+      }
+    } else if (k === "modulePermissions") {
+      for (const [key, perms] of Object.entries(want)) if (!same(byKey[key]?.permissions, perms)) p.push(`${c.name}: ${key} permissions ${JSON.stringify(byKey[key]?.permissions)}`);
+    } else if (k === "permissions") {
+      if (!same(r.permissions, want)) p.push(`${c.name}: permissions ${JSON.stringify(r.permissions)}`);
+    } else if (k === "order") {
+      if (!same(r.modules.map((m) => m.key), want)) p.push(`${c.name}: order ${r.modules.map((m) => m.key)}`);
+    } else if (k === "state") {
+      if (!same({ modules: r.modules, permissions: r.permissions }, want)) p.push(`${c.name}: state ${JSON.stringify(r)}`);
+    } else p.push(`${c.name}: unknown expectation ${k}`);
+  }
+  return p;
+}
+
+/** Runs every module case through `sg.recomputeModules`. */
+export function runModuleCases(sg, file) {
+  const problems = [];
+  const verdicts = {};
+  for (const c of casesOf(file, "modules.json")) {
+    const r = sg.recomputeModules(c.features, { instance: "acme-eu1", tenant: "acme", blockedModuleGroups: c.blocked });
+    verdicts[c.name] = r.ok ? { ok: true, modules: r.modules, permissions: r.permissions } : summary(r);
+    problems.push(...moduleProblems(c, r));
+  }
+  return { ran: Object.keys(verdicts).length, problems, verdicts };
+}

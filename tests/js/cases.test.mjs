@@ -26,3 +26,11 @@ test("payloads.json: every case's verdict from validatePayload", async () => {
   assert.ok(ran > 0);
   console.log(`payloads.json: ${ran} cases`);
 });
+
+test("modules.json: every case's output from recomputeModules", async () => {
+  const sg = await importSyncgate();
+  const { ran, problems } = engine.runModuleCases(sg, load("modules.json"));
+  assert.deepEqual(problems, []);
+  assert.ok(ran > 0);
+  console.log(`modules.json: ${ran} cases`);
+});
