@@ -277,6 +277,16 @@ fn expand(value: &Value) -> Value {
                 })
                 .collect()
         }
+        Value::Object(o) if o.len() == 1 && o.contains_key("$object") => {
+            let spec = o["$object"].as_array().unwrap();
+            let n = spec[0].as_u64().unwrap();
+            let key = str_of(&spec[1], "$object key");
+            Value::Object(
+                (0..n)
+                    .map(|i| (key.replace("{i}", &i.to_string()), spec[2].clone()))
+                    .collect(),
+            )
+        }
         Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), expand(v))).collect()),
         Value::Array(items) => Value::Array(items.iter().map(expand).collect()),
         other => other.clone(),
@@ -461,4 +471,55 @@ fn module_cases() {
         ran += 1;
     }
     println!("modules.json: {ran} cases");
+}
+
+const CUSTOMERS: &str = include_str!("cases/customers.json");
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn customer_cases() {
+    let file: Value = serde_json::from_str(CUSTOMERS).unwrap();
+    let mut ran = 0;
+    for case in cases(&file) {
+        let name = str_of(&case["name"], "name");
+        let body: Vec<u8> = if let Some(text) = case.get("text") {
+            str_of(text, "text").as_bytes().to_vec()
+        } else if let Some(body) = case.get("body") {
+            expand(body).to_string().into_bytes()
+        } else {
+            let mut doc = file["base"].clone();
+            if let Some(set) = case.get("set").and_then(Value::as_object) {
+                for (member, value) in set {
+                    doc[member.as_str()] = expand(value);
+                }
+            }
+            for member in case
+                .get("remove")
+                .and_then(Value::as_array)
+                .unwrap_or(&Vec::new())
+            {
+                let removed = doc
+                    .as_object_mut()
+                    .unwrap()
+                    .remove(str_of(member, "remove"));
+                assert!(removed.is_some(), "{name}: nothing to remove");
+            }
+            doc.to_string().into_bytes()
+        };
+        let result = match str_of(&case["op"], "op") {
+            "create" => syncgate::customer::validate_create(&body).map(drop),
+            "patch" => syncgate::customer::validate_patch(&body).map(drop),
+            other => panic!("{name}: unknown op {other}"),
+        };
+        let expect = &case["expect"];
+        match result {
+            Ok(()) => assert_eq!(expect["ok"], Value::Bool(true), "{name}: accepted"),
+            Err(err) => {
+                assert!(expect.get("ok").is_none(), "{name}: refused with {err}");
+                check_rejection(name, &file, expect, &err);
+            }
+        }
+        ran += 1;
+    }
+    println!("customers.json: {ran} cases");
 }
