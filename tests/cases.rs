@@ -523,3 +523,39 @@ fn customer_cases() {
     }
     println!("customers.json: {ran} cases");
 }
+
+/// The case files spell the core's limits out (121 title characters, 257 modules, …); they must
+/// be the limits the core has, so a changed constant sends the author back to the cases.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn case_files_use_the_core_s_limits() {
+    use syncgate::customer as c;
+    use syncgate::payload as p;
+    let payloads: Value = serde_json::from_str(PAYLOADS).unwrap();
+    let customers: Value = serde_json::from_str(CUSTOMERS).unwrap();
+    let limit = |file: &Value, name: &str| file["limits"][name].as_u64().unwrap();
+    assert_eq!(
+        limit(&payloads, "MAX_TITLE_CHARS"),
+        p::MAX_TITLE_CHARS as u64
+    );
+    assert_eq!(limit(&payloads, "MAX_URL_CHARS"), p::MAX_URL_CHARS as u64);
+    assert_eq!(
+        limit(&payloads, "MAX_FOOTER_LINKS"),
+        p::MAX_FOOTER_LINKS as u64
+    );
+    assert_eq!(limit(&payloads, "MAX_MODULES"), p::MAX_MODULES as u64);
+    assert_eq!(limit(&payloads, "MAX_VERSION"), p::MAX_VERSION);
+    assert_eq!(
+        limit(&customers, "MAX_PERSON_NAME_CHARS"),
+        c::MAX_PERSON_NAME_CHARS as u64
+    );
+    assert_eq!(limit(&customers, "MAX_TAGS"), c::MAX_TAGS as u64);
+    assert_eq!(
+        limit(&customers, "MAX_CUSTOM_KEYS"),
+        c::MAX_CUSTOM_KEYS as u64
+    );
+    assert_eq!(
+        limit(&customers, "MAX_CUSTOM_TEXT_CHARS"),
+        c::MAX_CUSTOM_TEXT_CHARS as u64
+    );
+}
