@@ -1,6 +1,6 @@
-//! Customer records: one test per validation rule of a create and a merge patch (each asserting
-//! the exact code and field), patch application, field ownership, and the record's wire shape.
-//! Runs natively and on wasm32.
+//! Customer records beyond the table cases: patch application, field ownership and the record's
+//! wire shape. One case per validation rule of a create and a merge patch (exact code and field)
+//! is data in tests/cases/customers.json (run by tests/cases.rs). Runs natively and on wasm32.
 
 // Test code: clippy.toml's in-test allowances do not reach helper functions.
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use syncgate::Rejection;
 use syncgate::customer::{
     CustomPatch, CustomValue, Customer, CustomerField, CustomerPatch, FieldPatch, LifecycleStage,
-    MAX_CUSTOM_KEYS, MAX_CUSTOM_TEXT_CHARS, MAX_PERSON_NAME_CHARS, MAX_TAGS, check_field_ownership,
-    is_customer_id, is_ownable_field, validate_create, validate_patch,
+    MAX_CUSTOM_KEYS, check_field_ownership, is_customer_id, is_ownable_field, validate_create,
+    validate_patch,
 };
 
 const SECRET_VALUE: &str = "do-not-echo-4711";
@@ -33,12 +33,6 @@ fn full() -> Value {
 fn with(name: &str, value: Value) -> Value {
     let mut body = full();
     body[name] = value;
-    body
-}
-
-fn without(name: &str) -> Value {
-    let mut body = full();
-    body.as_object_mut().unwrap().remove(name);
     body
 }
 
@@ -95,168 +89,6 @@ fn null_on_create_means_not_given() {
     assert_eq!(input.custom.unwrap().len(), 1);
 }
 
-// ---- create: document and unknown fields ----
-
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
-fn the_body_must_be_a_json_object() {
-    invalid_at(validate_create(b"{\"firstName\":"), "body");
-    invalid_at(validate_create(b"[]"), "body");
-    invalid_at(
-        validate_create(br#"{"firstName":"A","firstName":"B","email":"a@b.co"}"#),
-        "body",
-    );
-}
-
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
-fn unknown_fields_are_rejected() {
-    invalid_at(create(&with("nickname", json!("JD"))), "nickname");
-}
-
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
-fn server_managed_fields_are_rejected() {
-    for name in ["id", "createdAt", "updatedAt", "version"] {
-        let err = create(&with(name, json!(1))).unwrap_err();
-        assert_eq!(err.field(), Some(name));
-        assert!(err.to_string().contains("managed by the server"), "{err}");
-    }
-}
-
-// ---- create: fields ----
-
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
-fn first_name_is_required_bounded_text() {
-    invalid_at(create(&without("firstName")), "firstName");
-    invalid_at(create(&with("firstName", Value::Null)), "firstName");
-    invalid_at(create(&with("firstName", json!(""))), "firstName");
-    invalid_at(create(&with("firstName", json!(42))), "firstName");
-    invalid_at(
-        create(&with(
-            "firstName",
-            json!("a".repeat(MAX_PERSON_NAME_CHARS + 1)),
-        )),
-        "firstName",
-    );
-    invalid_at(create(&with("lastName", json!("Doe\u{0}"))), "lastName");
-}
-
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
-fn email_is_required_and_checked() {
-    invalid_at(create(&without("email")), "email");
-    for bad in [
-        "jane",
-        "jane@",
-        "jane@localhost",
-        "jane doe@example.com",
-        SECRET_VALUE,
-    ] {
-        invalid_at(create(&with("email", json!(bad))), "email");
-    }
-}
-
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
-fn phone_is_e164() {
-    for bad in [
-        "4155550123",
-        "+0155550123",
-        "+1 415 555 0123",
-        "+1234567890123456",
-        "+1",
-    ] {
-        invalid_at(create(&with("phone", json!(bad))), "phone");
-    }
-}
-
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
-fn text_fields_are_bounded() {
-    invalid_at(
-        create(&with("externalId", json!("x".repeat(129)))),
-        "externalId",
-    );
-    invalid_at(create(&with("company", json!(""))), "company");
-    invalid_at(create(&with("jobTitle", json!("a\tb"))), "jobTitle");
-}
-
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
-fn lifecycle_stage_is_from_a_fixed_set() {
-    invalid_at(
-        create(&with("lifecycleStage", json!("marketingqualifiedlead"))),
-        "lifecycleStage",
-    );
-    for stage in [
-        "lead",
-        "subscriber",
-        "opportunity",
-        "customer",
-        "evangelist",
-        "other",
-    ] {
-        assert!(
-            create(&with("lifecycleStage", json!(stage))).is_ok(),
-            "{stage}"
-        );
-    }
-}
-
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
-fn tags_are_a_bounded_list_without_repeats() {
-    invalid_at(create(&with("tags", json!("vip"))), "tags");
-    let many: Vec<String> = (0..=MAX_TAGS).map(|i| format!("t{i}")).collect();
-    invalid_at(create(&with("tags", json!(many))), "tags");
-    invalid_at(
-        create(&with("tags", json!(["a", "b", "c", "x".repeat(65)]))),
-        "tags[3]",
-    );
-    invalid_at(create(&with("tags", json!(["a", 7]))), "tags[1]");
-    invalid_at(
-        create(&with("tags", json!(["vip", "new", "vip"]))),
-        "tags[2]",
-    );
-}
-
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
-fn custom_is_a_flat_object_of_scalars() {
-    invalid_at(create(&with("custom", json!([1]))), "custom");
-    invalid_at(
-        create(&with("custom", json!({"tier": {"level": 1}}))),
-        "custom.tier",
-    );
-    invalid_at(
-        create(&with("custom", json!({"tier": [SECRET_VALUE]}))),
-        "custom.tier",
-    );
-}
-
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
-fn custom_keys_and_values_are_bounded() {
-    let many: serde_json::Map<String, Value> = (0..=MAX_CUSTOM_KEYS)
-        .map(|i| (format!("k{i}"), json!(i)))
-        .collect();
-    invalid_at(create(&with("custom", Value::Object(many))), "custom");
-    invalid_at(create(&with("custom", json!({"has space": 1}))), "custom");
-    invalid_at(create(&with("custom", json!({"a.b": 1}))), "custom");
-    invalid_at(
-        create(&with("custom", json!({"k".repeat(65): 1}))),
-        "custom",
-    );
-    let long = "n".repeat(MAX_CUSTOM_TEXT_CHARS + 1);
-    invalid_at(
-        create(&with("custom", json!({"note": long}))),
-        "custom.note",
-    );
-    assert!(create(&with("custom", json!({"note": "line 1\nline 2"}))).is_ok());
-}
-
 // ---- patch ----
 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
@@ -279,24 +111,6 @@ fn patch_null_removes_optional_fields() {
     assert_eq!((next.phone, next.tags), (None, None));
     assert_eq!(next.last_name.as_deref(), Some("Smith"));
     assert_eq!(next.company.as_deref(), Some("Acme Travel"));
-}
-
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
-fn patch_cannot_remove_required_fields() {
-    invalid_at(patch(&json!({"firstName": null})), "firstName");
-    invalid_at(patch(&json!({"email": null})), "email");
-    invalid_at(patch(&json!({"email": "not-an-address"})), "email");
-}
-
-#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-#[cfg_attr(not(target_arch = "wasm32"), test)]
-fn patch_validates_like_create() {
-    invalid_at(patch(&json!({"phone": "0800"})), "phone");
-    invalid_at(patch(&json!({"tags": ["a", "a"]})), "tags[1]");
-    invalid_at(patch(&json!({"version": 3})), "version");
-    invalid_at(patch(&json!({"shoeSize": 44})), "shoeSize");
-    invalid_at(validate_patch(b"null"), "body");
 }
 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

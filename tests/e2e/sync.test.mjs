@@ -132,16 +132,6 @@ describe("one rejection per code", () => {
     }
   });
 
-  test("instance_disabled", async () => {
-    const t = await tenant({ enabled: false });
-    await expectRejected(t, await gw.sync(t.instance, branding(t.tenant, 1), t.key), 403, "instance_disabled");
-  });
-
-  test("payload_too_large is answered from the declared length", async () => {
-    const t = await tenant({ maxBodyBytes: 64 });
-    await expectRejected(t, await gw.sync(t.instance, branding(t.tenant, 1), t.key), 413, "payload_too_large");
-  });
-
   test("payload_too_large for a chunked body without Content-Length, read no further than the limit", async () => {
     const t = await tenant({ maxBodyBytes: 1024 });
     const { url, init } = gw.signSync(t.instance, branding(t.tenant, 1), t.key);
@@ -156,27 +146,6 @@ describe("one rejection per code", () => {
     });
     const res = await request(url, { ...init, body, duplex: "half" });
     await expectRejected(t, res, 413, "payload_too_large");
-  });
-
-  test("unsupported_media_type", async () => {
-    const t = await tenant();
-    const res = await gw.sync(t.instance, branding(t.tenant, 1), t.key, { headers: { "content-type": "text/plain" } });
-    await expectRejected(t, res, 415, "unsupported_media_type");
-  });
-
-  test("missing_signature", async () => {
-    const t = await tenant();
-    const res = await request(`${gw.edge}/v1/${t.instance}/sync`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(branding(t.tenant, 1)),
-    });
-    await expectRejected(t, res, 401, "missing_signature");
-  });
-
-  test("malformed_signature", async () => {
-    const t = await tenant();
-    const { url, init } = gw.signSync(t.instance, branding(t.tenant, 1), t.key);
-    init.headers["signature-input"] = "sig1=(garbage";
-    await expectRejected(t, await request(url, init), 400, "malformed_signature");
   });
 
   test("unknown_key, revoked_key and invalid_signature", async () => {
@@ -195,13 +164,6 @@ describe("one rejection per code", () => {
     await expectRejected(t, await gw.sync(t.instance, branding(t.tenant, 1), t.key, { nowSeconds: now() + 310 }), 401, "future_timestamp");
     const res = await gw.sync(t.instance, branding(t.tenant, 1), t.key, { nowSeconds: now() - 290 });
     assert.equal(res.status, 200);
-  });
-
-  test("digest_mismatch", async () => {
-    const t = await tenant();
-    const { url, init } = gw.signSync(t.instance, branding(t.tenant, 1), t.key);
-    init.body = init.body.replace("Acme", "Acmf");
-    await expectRejected(t, await request(url, init), 400, "digest_mismatch");
   });
 
   test("invalid_payload, tenant_mismatch and scope rejections are logged with the key", async () => {

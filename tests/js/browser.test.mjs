@@ -14,9 +14,11 @@ import { tmpdir } from "node:os";
 import { extname, join, normalize, sep } from "node:path";
 import { test } from "node:test";
 
-import { importSyncgate, installedDir } from "./support/package.mjs";
+import { importSyncgate, installedDir, root } from "./support/package.mjs";
+import * as engine from "../cases/engine.mjs";
 import { ACTIVE, brandingPayload, policy, syncRequest } from "./support/fixtures.mjs";
 
+const casesDir = join(root, "tests", "cases");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const FLAGS = [
   "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -48,6 +50,16 @@ function page(browserEntry) {
 <script type="importmap">${JSON.stringify({ imports: { syncgate: browserEntry } })}</script>
 <script type="module">
   const report = (value) => { window.__result = value; };
+  // The shared case files, run by the shared engine in the page.
+  async function runCases(sg) {
+    const engine = await import("/cases/engine.mjs");
+    const load = async (name) => (await fetch("/cases/" + name)).json();
+    return {
+      signatures: engine.runSignatureCases(sg, await load("signatures.json")),
+      payloads: engine.runPayloadCases(sg, await load("payloads.json")),
+      modules: engine.runModuleCases(sg, await load("modules.json")),
+    };
+  }
   try {
     const { verifyRequest, signRequest, validatePayload, recomputeModules, contentDigest } = await import("syncgate");
     const fixture = await (await fetch("/fixture.json")).json();
@@ -73,6 +85,7 @@ function page(browserEntry) {
       garbage: [verifyRequest(null, null), signRequest(42), validatePayload(undefined), recomputeModules("x")],
       payload: validatePayload(fixture.request.body),
       digest: contentDigest("hello"),
+      cases: await runCases({ verifyRequest, signRequest, validatePayload, recomputeModules, contentDigest }),
     });
   } catch (error) {
     report({ error: String(error && error.stack || error) });
@@ -90,6 +103,12 @@ function serve(pkgRoot, html) {
     if (path === "/" || path === "/index.html") return send(200, TYPES[".html"], html);
     if (path === "/favicon.ico") return send(204, "image/x-icon", "");
     if (path === "/fixture.json") return send(200, TYPES[".json"], JSON.stringify(fixture));
+    if (path.startsWith("/cases/")) {
+      const file = normalize(join(casesDir, path.slice("/cases/".length)));
+      if (file.startsWith(casesDir + sep) && existsSync(file)) {
+        return send(200, TYPES[extname(file)] ?? "application/octet-stream", readFileSync(file));
+      }
+    }
     if (path.startsWith("/pkg/")) {
       const file = normalize(join(pkgRoot, path.slice("/pkg/".length)));
       if (file.startsWith(pkgRoot + sep) && existsSync(file)) {
@@ -147,6 +166,20 @@ test("the browser entry signs and verifies in chromium", { skip: !haveChromium &
     for (const scheme of ["rfc9421", "standard-webhooks"]) {
       const s = node.signRequest(fixture.request, fixture.signing, { scheme, nowSeconds: NOW, nonce: `browser-${scheme}` });
       assert.deepEqual(result.signed[scheme], s, `${scheme} signatures differ between Node and chromium`);
+    }
+    // The shared case files: every verdict as expected in the page, and identical to Node's.
+    const loadCase = (name) => JSON.parse(readFileSync(join(casesDir, name), "utf8"));
+    const inNode = {
+      signatures: engine.runSignatureCases(node, loadCase("signatures.json")),
+      payloads: engine.runPayloadCases(node, loadCase("payloads.json")),
+      modules: engine.runModuleCases(node, loadCase("modules.json")),
+    };
+    for (const [kind, run] of Object.entries(result.cases)) {
+      assert.deepEqual(run.problems, [], `${kind} cases in chromium`);
+      assert.ok(run.ran > 0, `${kind}: no cases ran in chromium`);
+      assert.equal(run.ran, inNode[kind].ran);
+      assert.deepEqual(run.verdicts, inNode[kind].verdicts, `${kind}: chromium and Node verdicts differ`);
+      console.log(`${kind}.json in chromium: ${run.ran} cases, verdicts identical to Node`);
     }
     assert.deepEqual(problems, [], `the page logged problems:\n${problems.join("\n")}`);
   } finally {

@@ -1,5 +1,6 @@
-// The package's own behaviour: sign → verify round trips with valid sync payloads, every
-// rejection a sender can meet, payload validation, module recomputation, and no throw on any input.
+// The package's own behaviour beyond the shared cases: sign → verify round trips with valid sync
+// payloads and the full verdict, the input shapes each function takes, and no throw on any input.
+// Every rejection a sender can meet is a case in tests/cases/*.json (tests/js/cases.test.mjs).
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -82,15 +83,6 @@ for (const scheme of SCHEMES) {
     assert.equal(v.keyStatus, "retiring");
     assert.equal(v.payloadType, "features");
   });
-
-  test(`${scheme}: the timestamp window is ±skewSeconds`, () => {
-    const req = sign(syncRequest(brandingPayload(1)), { scheme });
-    assert.equal(verifyRequest(req, policy(), NOW + 300).ok, true);
-    assert.equal(verifyRequest(req, policy(), NOW - 300).ok, true);
-    assertRejected(verifyRequest(req, policy(), NOW + 301), "stale_timestamp", 401);
-    assertRejected(verifyRequest(req, policy(), NOW - 301), "future_timestamp", 401);
-    assertRejected(verifyRequest(req, policy({ skewSeconds: 10 }), NOW + 11), "stale_timestamp", 401);
-  });
 }
 
 test("a combined payload reports every section", () => {
@@ -115,46 +107,6 @@ test("verifyRequest defaults nowSeconds to the current time", () => {
 // ---------------------------------------------------------------------------------------------
 // Rejections
 
-test("tampered body → digest_mismatch (rfc9421) or invalid_signature", () => {
-  const req = sign(syncRequest(brandingPayload(3)));
-  const tampered = { ...req, body: JSON.stringify(brandingPayload(4)) };
-  assertRejected(verifyRequest(tampered, policy(), NOW), "digest_mismatch", 400);
-  // With the digest recomputed for the new body, the MAC no longer matches.
-  const redigested = withHeaders(tampered, { "content-digest": contentDigest(tampered.body) });
-  assertRejected(verifyRequest(redigested, policy(), NOW), "invalid_signature", 401);
-  const wh = sign(syncRequest(brandingPayload(3)), { scheme: "standard-webhooks" });
-  assertRejected(verifyRequest({ ...wh, body: JSON.stringify(brandingPayload(4)) }, policy(), NOW), "invalid_signature", 401);
-});
-
-test("an empty or truncated `v1,` signature never verifies", () => {
-  const wh = sign(syncRequest(brandingPayload(3)), { scheme: "standard-webhooks" });
-  const good = wh.headers["webhook-signature"];
-  for (const bad of ["v1,", "v1, ", `${good.slice(0, 10)}`, `${good.slice(0, -2)}`, "v1,AAAA", `v1,${"A".repeat(43)}=`]) {
-    const v = verifyRequest(withHeaders(wh, { "webhook-signature": bad }), policy(), NOW);
-    assert.equal(v.ok, false, `${bad} must not verify`);
-    assert.ok(["invalid_signature", "malformed_signature"].includes(v.code), `${bad}: ${JSON.stringify(v)}`);
-  }
-  assertRejected(verifyRequest(withHeaders(wh, { "webhook-signature": "v1," }), policy(), NOW), "invalid_signature", 401);
-  // Truncated RFC 9421 signatures too.
-  const rf = sign(syncRequest(brandingPayload(3)));
-  for (const bad of ["sig1=::", "sig1=:AAAA:"]) {
-    const v = verifyRequest(withHeaders(rf, { signature: bad }), policy(), NOW);
-    assert.ok(["invalid_signature", "malformed_signature"].includes(v.code), `${bad}: ${JSON.stringify(v)}`);
-  }
-});
-
-test("another tenant's key → unknown_key; a revoked key → revoked_key", () => {
-  const req = sign(syncRequest(brandingPayload(3)), { key: OTHER_TENANT });
-  assertRejected(verifyRequest(req, policy(), NOW), "unknown_key", 401);
-  assertRejected(verifyRequest(sign(syncRequest(brandingPayload(3)), { key: REVOKED }), policy(), NOW), "revoked_key", 401);
-  // Standard Webhooks has no key id: another tenant's secret simply matches no key.
-  const wh = sign(syncRequest(brandingPayload(3)), { key: OTHER_TENANT, scheme: "standard-webhooks" });
-  assertRejected(verifyRequest(wh, policy(), NOW), ["invalid_signature", "unknown_key"], 401);
-  // A known key id with the wrong secret.
-  const forged = sign(syncRequest(brandingPayload(3)), { key: { ...ACTIVE, secret: OTHER_TENANT.secret } });
-  assertRejected(verifyRequest(forged, policy(), NOW), "invalid_signature", 401);
-});
-
 test("a signature made only with a revoked key is refused under Standard Webhooks", () => {
   const body = JSON.stringify(brandingPayload(3));
   const req = withHeaders(syncRequest(body), {
@@ -164,58 +116,6 @@ test("a signature made only with a revoked key is refused under Standard Webhook
   const v = verifyRequest(req, policy(), NOW);
   assert.equal(v.ok, false);
   assert.ok(["invalid_signature", "revoked_key"].includes(v.code), JSON.stringify(v));
-});
-
-test("routing and media-type checks: disabled, too large, not JSON, no signature", () => {
-  const req = sign(syncRequest(brandingPayload(3)));
-  assertRejected(verifyRequest(req, policy({ enabled: false }), NOW), "instance_disabled", 403);
-  assertRejected(verifyRequest(req, policy({ maxBodyBytes: 16 }), NOW), "payload_too_large", 413);
-  assertRejected(verifyRequest(withHeaders(req, { "content-type": "text/plain" }), policy(), NOW), "unsupported_media_type", 415);
-  assert.equal(verifyRequest(withHeaders(req, { "content-type": "application/json; charset=utf-8" }), policy(), NOW).ok, true);
-  assertRejected(verifyRequest(syncRequest(brandingPayload(3)), policy(), NOW), "missing_signature", 401);
-  // A scheme the tenant does not accept is as good as no signature.
-  const wh = sign(syncRequest(brandingPayload(3)), { scheme: "standard-webhooks" });
-  assertRejected(verifyRequest(wh, policy({ schemes: ["rfc9421"] }), NOW), "missing_signature", 401);
-});
-
-test("malformed RFC 9421 headers → malformed_signature", () => {
-  const req = sign(syncRequest(brandingPayload(3)));
-  assertRejected(verifyRequest(withHeaders(req, { "signature-input": "sig1=not a list" }), policy(), NOW), "malformed_signature", 400);
-  // Required parameters (created, nonce, keyid) and components must be present.
-  const noNonce = req.headers["signature-input"].replace(/;nonce="[^"]*"/, "");
-  assert.ok(verifyRequest(withHeaders(req, { "signature-input": noNonce }), policy(), NOW).ok === false);
-});
-
-test("payload checks after the MAC: schema, tenant, scope", () => {
-  const check = (payload, p = policy()) => verifyRequest(sign(syncRequest(payload)), p, NOW);
-  assertRejected(check({ type: "branding", tenant: "acme", version: 1 }), "invalid_payload", 422);
-  const bad = check({ ...brandingPayload(1), branding: { title: "Acme", logoUrl: "http://acme.test/logo.png" } });
-  assertRejected(bad, "invalid_payload", 422);
-  assert.equal(bad.field, "branding.logoUrl");
-  assertRejected(check({ ...brandingPayload(1), extra: true }), "invalid_payload", 422);
-  assertRejected(check(brandingPayload(1, "globex")), "tenant_mismatch", 403);
-  assertRejected(check(brandingPayload(1), policy({ payloadTypes: ["features"] })), "unsupported_payload_type", 422);
-  const withGroup = (group) => {
-    const p = featuresPayload(2);
-    p.features.modules.push({ key: `${group}.x`, group });
-    return p;
-  };
-  assertRejected(check(withGroup("website")), "blocked_module_group", 403);
-  assertRejected(check(withGroup("telephony")), "unsupported_module_group", 422);
-  // A blocked group is reported as blocked even when it is also unsupported.
-  assertRejected(check(withGroup("landing_page"), policy({ supportedModuleGroups: ["crm", "sales", "reports"] })), "blocked_module_group", 403);
-});
-
-test("an SMTP password never appears in a rejection", () => {
-  const payload = {
-    type: "smtp", tenant: "acme", version: 1,
-    smtp: { host: "smtp.example.com", port: 70000, encryption: "starttls", username: "mailer", password: "hunter2-leak", fromEmail: "no-reply@acme.test" },
-  };
-  for (const v of [verifyRequest(sign(syncRequest(payload)), policy(), NOW), validatePayload(payload)]) {
-    assertRejected(v, "invalid_payload", 422);
-    assert.equal(v.field, "smtp.port");
-    assert.ok(!JSON.stringify(v).includes("hunter2-leak"));
-  }
 });
 
 test("an invalid policy is a failure, not a throw", () => {
