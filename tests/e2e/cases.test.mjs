@@ -28,12 +28,7 @@ after(async () => {
  * Payload cases the edge answers differently from the core today (the core's verdict is the
  * contract; these are defects of the edge, listed so the run stays honest about them).
  */
-const KNOWN_EDGE_DEFECTS = {
-  "version 2^53 is refused": {
-    expected: "422 invalid_payload",
-    reason: "the edge answers 503 origin_unavailable: 9007199254740992 reaches a u64 reader as a float after verification",
-  },
-};
+const KNOWN_EDGE_DEFECTS = {};
 const seenDefects = {};
 
 const now = () => Math.floor(Date.now() / 1000);
