@@ -123,7 +123,7 @@ const EXTRA_COMPONENTS: [&str; 7] = [
 
 prop_compose! {
     fn case(scheme: Scheme, nonce_pattern: &'static str)(
-        tenant in "[a-z0-9][a-z0-9_.-]{0,20}",
+        tenant in "[a-z0-9][a-z0-9-]{1,20}",
         secrets in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 16..=64), 1..=3),
         signer_status in prop_oneof![Just("active"), Just("retiring")],
         other_status in prop_oneof![Just("active"), Just("retiring"), Just("revoked")],
