@@ -640,12 +640,27 @@ fn keep_alive_pipelining_and_chunked_bodies() {
     assert_eq!(third.header("connection"), Some("close"));
     assert_eq!(third.json()["requestId"], "req-chunked");
 
-    // Smuggling-shaped framing is refused.
+    // Smuggling-shaped framing: with both lengths, Transfer-Encoding wins (the body is the empty
+    // chunked one, so the unsigned request is refused 401, not left half-read) and the
+    // connection is closed after the answer, so the pipelined request behind it is never read.
     let mut stream = TcpStream::connect(&origin.addr).unwrap();
     stream
         .write_all(
             b"POST /origin/v1/acme/sync HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\n\
-              transfer-encoding: chunked\r\n\r\n0\r\n\r\n",
+              transfer-encoding: chunked\r\n\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nhost: x\r\n\r\n",
+        )
+        .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let (answer, used) = support::parse_one(&raw).unwrap();
+    assert_eq!(answer.status, 401, "{}", answer.text());
+    assert_eq!(used, raw.len(), "one answer, then the connection closed");
+    // A transfer coding other than a lone `chunked` is refused and the connection closed.
+    let mut stream = TcpStream::connect(&origin.addr).unwrap();
+    stream
+        .write_all(
+            b"POST /origin/v1/acme/sync HTTP/1.1\r\nhost: x\r\n\
+              transfer-encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
         )
         .unwrap();
     let mut raw = Vec::new();
