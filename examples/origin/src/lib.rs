@@ -9,7 +9,7 @@
 //! forward to, and what the docs point at.
 //!
 //! Layout: [`config`] reads the command line and the shared secret, [`http`] is the HTTP/1.1
-//! server, [`app`] the request pipeline, [`routes`] the route table, [`control`] the test-only
+//! server (hyper on Tokio), [`app`] the request pipeline, [`routes`] the route table, [`control`] the test-only
 //! fault injection, [`clock`] the wall clock. See `README.md` next to `Cargo.toml` for the HTTP
 //! contract.
 
@@ -37,15 +37,11 @@ macro_rules! log_line {
 }
 pub(crate) use log_line;
 
-use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::net::UnixStream;
+use std::io::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
 use std::time::Duration;
 
-use signal_hook::consts::{SIGINT, SIGTERM};
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::app::App;
 use crate::attest::EdgeVerifier;
@@ -73,78 +69,80 @@ pub fn run(options: &Options) -> Result<(), String> {
         }
         other => format!("cannot open the database: {}", other.code()),
     })?;
-    let listener = TcpListener::bind(options.listen)
-        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| format!("cannot read the bound address: {e}"))?;
     let rotating = secrets.previous.is_some();
     let mut verifier = EdgeVerifier::new(secrets.current);
     if let Some(previous) = secrets.previous {
         verifier = verifier.with_previous(previous);
     }
     let app = Arc::new(App::new(verifier, store, options.test_controls));
-    let stop = Arc::new(AtomicBool::new(false));
-    watch_signals(&stop, addr)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(http::MAX_CONNECTIONS)
+        .thread_name("origin")
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let served = runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(options.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the bound address: {e}"))?;
+        let shutdown =
+            stop_signal().map_err(|e| format!("cannot install the signal handler: {e}"))?;
 
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "listening on http://{addr}")
-        .and_then(|()| stdout.flush())
-        .map_err(|e| format!("cannot write to stdout: {e}"))?;
-    drop(stdout);
-    log_line!(
-        "origin: database {}, test controls {}",
-        options.db.display(),
-        if options.test_controls { "on" } else { "off" }
-    );
-    if rotating {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on http://{addr}")
+            .and_then(|()| stdout.flush())
+            .map_err(|e| format!("cannot write to stdout: {e}"))?;
+        drop(stdout);
         log_line!(
-            "origin: accepting ORIGIN_SIGNING_SECRET and ORIGIN_SIGNING_SECRET_PREVIOUS \
-             (a secret rotation is in progress)"
+            "origin: database {}, test controls {}",
+            options.db.display(),
+            if options.test_controls { "on" } else { "off" }
         );
-    }
-
-    http::serve(&listener, &app, &stop, SHUTDOWN_DRAIN)
-        .map_err(|e| format!("the listener failed: {e}"))?;
+        if rotating {
+            log_line!(
+                "origin: accepting ORIGIN_SIGNING_SECRET and ORIGIN_SIGNING_SECRET_PREVIOUS \
+                 (a secret rotation is in progress)"
+            );
+        }
+        http::serve(
+            listener,
+            app,
+            http::Limits::default(),
+            shutdown,
+            SHUTDOWN_DRAIN,
+        )
+        .await
+        .map_err(|e| format!("the listener failed: {e}"))
+    });
+    // A stalled fault-injection request may still sleep on a blocking thread: do not wait for it.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    served?;
     log_line!("origin: stopped");
     Ok(())
 }
 
-/// On SIGINT or SIGTERM: set `stop` and wake the accept loop by connecting to it. A second
-/// signal while stopping exits at once.
-fn watch_signals(stop: &Arc<AtomicBool>, addr: SocketAddr) -> Result<(), String> {
-    let (mut wake_read, wake_write) =
-        UnixStream::pair().map_err(|e| format!("cannot create the signal pipe: {e}"))?;
-    for signal in [SIGINT, SIGTERM] {
-        let registered =
-            signal_hook::flag::register_conditional_shutdown(signal, 1, Arc::clone(stop))
-                .and_then(|_| signal_hook::flag::register(signal, Arc::clone(stop)))
-                .and_then(|_| {
-                    let pipe = wake_write.try_clone()?;
-                    signal_hook::low_level::pipe::register(signal, pipe)
-                });
-        registered.map_err(|e| format!("cannot install the signal handler: {e}"))?;
-    }
-    let stop = Arc::clone(stop);
-    thread::Builder::new()
-        .name("origin-signals".into())
-        .spawn(move || {
-            let mut byte = [0_u8; 1];
-            if wake_read.read(&mut byte).is_ok() {
-                stop.store(true, Ordering::SeqCst);
-                log_line!("origin: stopping");
-                let wake = match addr.ip() {
-                    IpAddr::V4(ip) if ip.is_unspecified() => {
-                        SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()))
-                    }
-                    IpAddr::V6(ip) if ip.is_unspecified() => {
-                        SocketAddr::from((Ipv6Addr::LOCALHOST, addr.port()))
-                    }
-                    _ => addr,
-                };
-                let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+/// Completes at the first SIGINT or SIGTERM; a second one while stopping exits at once.
+/// The handlers are installed before this returns, so a signal right after the
+/// `listening on` line is never lost.
+fn stop_signal() -> std::io::Result<impl Future<Output = ()>> {
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        log_line!("origin: stopping");
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
             }
-        })
-        .map_err(|e| format!("cannot start the signal thread: {e}"))?;
-    Ok(())
+            log_line!("origin: second signal, exiting at once");
+            std::process::exit(1);
+        });
+    })
 }

@@ -640,12 +640,27 @@ fn keep_alive_pipelining_and_chunked_bodies() {
     assert_eq!(third.header("connection"), Some("close"));
     assert_eq!(third.json()["requestId"], "req-chunked");
 
-    // Smuggling-shaped framing is refused.
+    // Smuggling-shaped framing: with both lengths, Transfer-Encoding wins (the body is the empty
+    // chunked one, so the unsigned request is refused 401, not left half-read) and the
+    // connection is closed after the answer, so the pipelined request behind it is never read.
     let mut stream = TcpStream::connect(&origin.addr).unwrap();
     stream
         .write_all(
             b"POST /origin/v1/acme/sync HTTP/1.1\r\nhost: x\r\ncontent-length: 4\r\n\
-              transfer-encoding: chunked\r\n\r\n0\r\n\r\n",
+              transfer-encoding: chunked\r\n\r\n0\r\n\r\nGET /healthz HTTP/1.1\r\nhost: x\r\n\r\n",
+        )
+        .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let (answer, used) = support::parse_one(&raw).unwrap();
+    assert_eq!(answer.status, 401, "{}", answer.text());
+    assert_eq!(used, raw.len(), "one answer, then the connection closed");
+    // A transfer coding other than a lone `chunked` is refused and the connection closed.
+    let mut stream = TcpStream::connect(&origin.addr).unwrap();
+    stream
+        .write_all(
+            b"POST /origin/v1/acme/sync HTTP/1.1\r\nhost: x\r\n\
+              transfer-encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
         )
         .unwrap();
     let mut raw = Vec::new();
@@ -751,4 +766,52 @@ fn a_request_signed_like_the_worker_is_accepted() {
     );
     req.header("x-syncgate-fields", "email,phone");
     assert_eq!(origin.send(&origin.sign(req)).status, 200);
+}
+
+/// With stderr a closed pipe, every log line fails: requests are still answered, and SIGTERM
+/// still stops the process cleanly (exit status 0).
+#[test]
+fn a_closed_stderr_neither_stops_requests_nor_shutdown() {
+    use std::io::BufRead;
+    let dir = support::temp_dir();
+    let mut cmd = support::command(&dir, &Launch::default());
+    cmd.stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    drop(child.stderr.take());
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap()
+        .to_string();
+    for _ in 0..3 {
+        let mut stream = TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        assert_eq!(support::parse_one(&raw).unwrap().0.status, 200);
+    }
+    let killed = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the origin stops on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+    let _ = std::fs::remove_dir_all(dir);
 }
