@@ -29,20 +29,6 @@ after(async () => {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => Math.floor(Date.now() / 1000);
 
-async function allRows(path, bearer, admin = false) {
-  const rows = [];
-  let cursor = null;
-  for (let page = 0; page < 200; page++) {
-    const q = `${path}?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-    const res = admin ? await gw.admin("GET", q) : await gw.get(q, bearer);
-    assert.equal(res.status, 200, `${q}: ${res.status}`);
-    const body = await res.json();
-    rows.push(...body.items);
-    if (!body.nextCursor) return rows;
-    cursor = body.nextCursor;
-  }
-  throw new Error("too many pages");
-}
 
 /** A keep-alive HTTP client for the flood (fetch's one-connection-per-request is too slow). */
 function makeClient(base) {
@@ -86,7 +72,7 @@ describe("a flood of unauthenticated requests", () => {
     });
     assert.equal(created.status, 201);
     await sleep(300);
-    const accessBefore = await allRows(`${t.instance}/access-log`, null, true);
+    const accessBefore = await gw.allRows(`${t.instance}/access-log`, { admin: true });
     const originBefore = await gw.originStats();
 
     // The flood: request shapes in rotation; each answer's code is counted.
@@ -176,7 +162,7 @@ describe("a flood of unauthenticated requests", () => {
     const originAfter = await gw.originStats();
     assert.equal((originAfter.received.sync ?? 0) - (originBefore.received.sync ?? 0), 1, "only the signed sync reached the origin");
 
-    const rows = await allRows(`/v1/${t.instance}/sync/logs`, reader);
+    const rows = await gw.allRows(`/v1/${t.instance}/sync/logs`, { bearer: reader });
     const ids = new Set(rows.map((r) => r.requestId));
     for (const id of [...applied, freshId]) assert.ok(ids.has(id), `applied row ${id} kept`);
     for (const id of signedRefused) assert.ok(ids.has(id), `signed refusal ${id} kept`);
@@ -193,7 +179,7 @@ describe("a flood of unauthenticated requests", () => {
     }
 
     // No access-log row for a call without a valid bearer; the refusals are counted instead.
-    const accessAfter = await allRows(`${t.instance}/access-log`, null, true);
+    const accessAfter = await gw.allRows(`${t.instance}/access-log`, { admin: true });
     assert.equal(accessAfter.length, accessBefore.length, "no access-log rows from unauthenticated customer calls");
     const status = await (await gw.get(`/v1/${t.instance}/sync/status`, reader)).json();
     assert.equal(typeof status.refusedLastHour, "object", `sync/status has refusedLastHour: ${JSON.stringify(status)}`);
@@ -241,7 +227,7 @@ describe("a flood of unauthenticated requests", () => {
     await Promise.all(Array.from({ length: 16 }, sender));
     client.close();
     await sleep(500);
-    const rows = await allRows(`/v1/${t.instance}/sync/logs`, reader);
+    const rows = await gw.allRows(`/v1/${t.instance}/sync/logs`, { bearer: reader });
     const ids = new Set(rows.map((r) => r.requestId));
     for (const id of applied) assert.ok(ids.has(id), `applied row ${id} kept`);
     const kept = [...refused].filter((id) => ids.has(id)).length;

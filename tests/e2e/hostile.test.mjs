@@ -77,20 +77,6 @@ async function send(spec) {
   return { status: res.status, contentType: res.headers.get("content-type") ?? "", headers: res.headers, text, requestIdHeader: res.headers.get("x-request-id") };
 }
 
-async function allRows(path, { bearer, admin = false }) {
-  const rows = [];
-  let cursor = null;
-  for (let page = 0; page < 100; page++) {
-    const q = `${path}?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
-    const res = admin ? await gw.admin("GET", q) : await gw.get(q, bearer);
-    assert.equal(res.status, 200, `${q}: ${res.status}`);
-    const body = await res.json();
-    rows.push(...body.items);
-    if (!body.nextCursor) return rows;
-    cursor = body.nextCursor;
-  }
-  throw new Error("too many pages");
-}
 
 const seen = []; // { case, requestId }
 
@@ -143,8 +129,8 @@ describe("hostile requests", () => {
     let access = [];
     const wanted = seen.filter(({ c }) => typeof c.log === "string").map(({ requestId }) => requestId);
     for (let i = 0; i < 40; i++) {
-      rows = await allRows(`/v1/${a.instance}/sync/logs`, { bearer: a.reader });
-      access = await allRows(`${a.instance}/access-log`, { admin: true });
+      rows = await gw.allRows(`/v1/${a.instance}/sync/logs`, { bearer: a.reader });
+      access = await gw.allRows(`${a.instance}/access-log`, { admin: true });
       const ids = new Set(rows.map((r) => r.requestId));
       if (wanted.every((id) => ids.has(id))) break;
       await new Promise((r) => setTimeout(r, 100));

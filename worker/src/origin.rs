@@ -126,6 +126,16 @@ pub fn refuses_the_edge(status: u16, problem: Option<&Problem<'_>>) -> bool {
             .is_some_and(|info| info.blames_edge)
 }
 
+/// The origin timeout every forward runs with: `ORIGIN_TIMEOUT_MS`, else
+/// [`DEFAULT_TIMEOUT_MS`]. The ledger's takeover of abandoned reservations is timed from it.
+#[must_use]
+pub fn timeout_ms(env: &Env) -> u64 {
+    env.var("ORIGIN_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .unwrap_or(DEFAULT_TIMEOUT_MS)
+}
+
 /// Forwards `call`, signed, with the configured timeout (`ORIGIN_TIMEOUT_MS`).
 ///
 /// # Errors
@@ -135,11 +145,7 @@ pub async fn forward(env: &Env, call: &OriginCall<'_>) -> Result<OriginAnswer> {
     let secret = env.secret("ORIGIN_SIGNING_SECRET")?.to_string();
     let secret = syncgate::Secret::from_whsec(&secret)
         .map_err(|e| worker::Error::RustError(format!("ORIGIN_SIGNING_SECRET: {e}")))?;
-    let timeout_ms = env
-        .var("ORIGIN_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.to_string().parse().ok())
-        .unwrap_or(DEFAULT_TIMEOUT_MS);
+    let timeout_ms = timeout_ms(env);
     let base = call.base.trim_end_matches('/');
     let url = match &call.query {
         Some(q) if !q.is_empty() => format!("{base}{}?{q}", call.path),

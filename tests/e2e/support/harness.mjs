@@ -220,6 +220,25 @@ export class Gateway {
     if (res.status !== 200) throw new Error(`control: ${res.status} ${await res.text()}`);
   }
 
+  /**
+   * Every row of a paginated listing, newest first: a tenant route (`/v1/…`, with `bearer`) or
+   * an admin one (`{instance}/access-log`, with `admin: true`). Throws on a non-200 page.
+   */
+  async allRows(path, { bearer, admin = false } = {}) {
+    const rows = [];
+    let cursor = null;
+    for (let page = 0; page < 200; page++) {
+      const q = `${path}?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
+      const res = admin ? await this.admin("GET", q) : await this.get(q, bearer);
+      if (res.status !== 200) throw new Error(`${q}: ${res.status}`);
+      const body = await res.json();
+      rows.push(...body.items);
+      if (!body.nextCursor) return rows;
+      cursor = body.nextCursor;
+    }
+    throw new Error("too many pages");
+  }
+
   /** The sync log, newest first (polls briefly: rejections are logged after the answer). */
   async logs(instance, bearer, { until = () => true, limit = 50 } = {}) {
     for (let i = 0; i < 100; i++) {

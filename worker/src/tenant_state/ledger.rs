@@ -182,16 +182,6 @@ impl LedgerRow {
     }
 }
 
-/// The origin timeout the forwards run with (`ORIGIN_TIMEOUT_MS`), in milliseconds.
-pub(super) fn origin_timeout_ms(env: &worker::Env) -> i64 {
-    env.var("ORIGIN_TIMEOUT_MS")
-        .ok()
-        .and_then(|v| v.to_string().parse().ok())
-        .unwrap_or(crate::origin::DEFAULT_TIMEOUT_MS)
-        .try_into()
-        .unwrap_or(i64::MAX)
-}
-
 #[derive(Deserialize)]
 struct VersionRow {
     section: String,
@@ -242,7 +232,9 @@ impl TenantState {
         let reserved: Vec<&LedgerRow> = rows.iter().filter(|r| r.reserved_at.is_some()).collect();
         if let Some(first) = reserved.first() {
             let stale_before = now_ms
-                .saturating_sub(origin_timeout_ms(&self.env))
+                .saturating_sub(
+                    i64::try_from(crate::origin::timeout_ms(&self.env)).unwrap_or(i64::MAX),
+                )
                 .saturating_sub(TAKEOVER_MARGIN_MS);
             let same_request =
                 reserved.len() == 2 && reserved.iter().all(|r| r.request_id == first.request_id);
