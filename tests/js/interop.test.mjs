@@ -68,7 +68,9 @@ for (const [name, Webhook] of [["standardwebhooks", StandardWebhook], ["svix", S
     assert.deepEqual(Object.keys(signed.headers).sort(), ["webhook-id", "webhook-signature", "webhook-timestamp"]);
     assert.match(signed.headers["webhook-signature"], /^v1,[A-Za-z0-9+/]{43}=$/);
     assert.ok(signed.headers["webhook-id"].length > 0, "a random webhook-id is generated");
-    assert.deepEqual(new Webhook(ACTIVE.secret).verify(body, signed.headers), payload);
+    // standardwebhooks returns the parsed payload; svix 2.x verifies without parsing.
+    const peerAnswer = new Webhook(ACTIVE.secret).verify(body, signed.headers);
+    assert.deepEqual(peerAnswer, name === "svix" ? undefined : payload);
     // ... and the tampered body is refused by the peer too.
     assert.throws(() => new Webhook(ACTIVE.secret).verify(body.replace("Acme", "Evil"), signed.headers));
   });
