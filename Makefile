@@ -3,7 +3,7 @@
 #   make test    installs what is missing (pinned), then runs every suite
 #   make dev     builds pkg/ and runs a short sign-and-verify demo
 #   make pkg     builds the npm package `syncgate` into pkg/
-#   make bench   verifyRequest throughput next to the npm verifiers and node:crypto
+#   make bench   verify throughput, what the edge adds over a bare Worker, sizes (BENCHMARKS.md)
 #   make lint    rustfmt, clippy (native and wasm32), node --check
 #   make chaos   the end-to-end load/fault/restart run at full size (CHAOS_OPS=2000)
 #   make fuzz    every cargo-fuzz target for FUZZ_SECONDS (default 30) each; not part of `make test`
@@ -33,7 +33,7 @@ export WASM_BINDGEN_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin/wasm-bindgen
 export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
 export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
 export WRANGLER_SEND_METRICS := false
-JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs tests/js/*.mjs tests/js/support/*.mjs tests/e2e/*.mjs tests/e2e/support/*.mjs)
+JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs bench/support/*.mjs tests/js/*.mjs tests/js/support/*.mjs tests/e2e/*.mjs tests/e2e/support/*.mjs)
 
 .PHONY: help dev demo test pkg worker origin bench lint fmt clean \
 	install install-rust install-wasm-bindgen install-worker-build install-node install-chromium \
@@ -106,6 +106,7 @@ pkg: install-rust install-wasm-bindgen install-node
 # The edge worker as wrangler and Miniflare run it: worker/build/index.js + index_bg.wasm.
 worker: install-rust install-wasm-bindgen install-worker-build install-node
 	cd worker && worker-build --release
+	node scripts/worker-strip.mjs
 	@wasm=worker/build/index_bg.wasm; \
 	  echo "worker wasm: $$(stat -c %s $$wasm) B ($$(gzip -9 -c $$wasm | wc -c) B gzip)"
 
@@ -188,12 +189,19 @@ dev: pkg install-worker-build
 demo: pkg
 	node js/demo.mjs
 
-# The latency client runs with --no-opt: Node 20's optimising compiler intermittently aborts
-# ("unreachable code" in the deoptimizer) in its long request loop. Only the measuring client is
-# affected, equally for both paths; edge, origin and Miniflare run in a separate process.
+# Benchmarks (not part of `make test`; about 5 minutes): each script writes its part file in
+# target/bench/, bench/summary.mjs merges them into target/bench/summary.json and prints the
+# tables, ratios and targets (BENCHMARKS.md). The edge clients run with --no-opt: Node 20's
+# optimising compiler intermittently aborts ("unreachable code" in the deoptimizer) in their long
+# request loops. Only the measuring client is affected; edge, origin and Miniflare run apart.
 bench: pkg worker origin
+	rm -rf target/bench && mkdir -p target/bench
 	node bench/verify.mjs
 	node --no-opt bench/edge-latency.mjs
+	node --no-opt bench/edge-floor.mjs
+	node --no-opt --experimental-websocket --no-warnings bench/edge-profile.mjs
+	node bench/size.mjs
+	node bench/summary.mjs
 
 # ---------------------------------------------------------------------------------------------
 # Fuzzing (not part of `make test`): cargo-fuzz + libFuzzer on the stable compiler, which takes

@@ -1,107 +1,198 @@
-// Latency the edge adds: signed syncs and customer calls through the worker (workerd via
-// Miniflare, local KV and SQLite Durable Object) to the reference origin, next to the same
-// requests sent straight to the origin with the edge's own signature and through a pass-through
-// Worker in the same workerd that only forwards them, in the same run, sequentially, on
-// loopback. The servers run in a child process; this one only measures.
+// What the edge costs over a bare Worker: signed syncs through the edge (workerd via Miniflare,
+// local KV, SQLite Durable Object) next to the same edge-signed request sent through a
+// pass-through Worker in the same workerd build (it only forwards to the origin) and straight to
+// the origin, all on loopback, in one run. The servers run in a child process
+// (tests/e2e/support/serve.mjs); this one only measures.
 //
-//   node bench/edge-latency.mjs [--requests 300]
+//   node --no-opt bench/edge-latency.mjs [--requests 300] [--out target/bench/edge.json]
 //
-// Both paths end in the same origin work (verify the edge signature, validate, SQLite); the
-// difference is the edge: KV read, unsealing, the core's checks, the Durable Object's step
-// (reserve/commit for sync, authorise and rate-limit for customers) and the extra hop.
+// Sections (each bounded in count):
+// - latency: `requests` sequential syncs per path, the three paths interleaved request by
+//   request (a drift of the shared machine hits all alike), p50/p99 per path;
+// - rps: 16 clients at once, each its own tenant sending its syncs one after another, a fixed
+//   number each; edge and pass-through alternate, two rounds each;
+// - cpu: CPU time of the workerd processes per sync, from the kernel's per-thread accounting
+//   (/proc/PID/task/*/schedstat, nanoseconds): the edge's workerd and the pass-through's, per
+//   body size (1 KiB, 64 KiB, 256 KiB); `edge.cpu_ms` is the edge's minus the pass-through's, so
+//   the HTTP serving both share (Miniflare's entry worker, the request and answer) is left out;
+// - tenants: sequential syncs spread round-robin over 1, 10 and 100 tenants (each its own
+//   instance, policy, Durable Object), after each tenant's first request (timed apart);
+// - size: sequential latency of 1 KiB, 64 KiB and 256 KiB syncs, edge and pass-through.
+//
+// Every path ends in the same origin work (verify the edge signature, validate, SQLite); the
+// difference is the edge: policy lookup, the core's checks, the Durable Object's step (reserve,
+// commit, log) and the extra hop.
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { branding, request, startGatewayProcess, syncgate } from "../tests/e2e/support/harness.mjs";
+import { branding, request, startGatewayProcess } from "../tests/e2e/support/harness.mjs";
+import { featuresBody } from "./support/bodies.mjs";
 
-const { values } = parseArgs({ options: { requests: { type: "string", default: "300" } } });
+const { values } = parseArgs({
+  options: {
+    requests: { type: "string", default: "300" },
+    out: { type: "string", default: "target/bench/edge.json" },
+  },
+});
 const n = Number(values.requests);
-const warmup = Math.max(20, Math.floor(n / 10));
+const CONCURRENCY = 16;
+const PER_CLIENT = 30;
+const SIZES = { "1k": 1024, "64k": 65536, "256k": 262144 };
+const SIZE_REQUESTS = { "1k": 100, "64k": 60, "256k": 30 };
+const TENANT_COUNTS = [1, 10, 100];
+
+const quantiles = (times) => {
+  const sorted = [...times].sort((a, b) => a - b);
+  const pick = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { p50: round(pick(0.5)), p99: round(pick(0.99)) };
+};
+const round = (x, digits = 3) => Number(x.toFixed(digits));
+
+/** CPU time of processes `pids` so far, in ms (every thread, from the scheduler's accounting). */
+const cpuMs = (pids) => {
+  let ns = 0;
+  for (const pid of pids) {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // a thread that ended between the listing and the read
+      }
+    }
+  }
+  return ns / 1e6;
+};
 
 const gw = await startGatewayProcess();
+const out = { edge: {}, startup_ms: {} };
 try {
-  const t = await gw.createInstance("bench-eu1", "bench", {
-    rateLimits: { perKeyPerMinute: 1000000, perTenantPerMinute: 1000000 },
-  });
-  const apiKey = await gw.apiKey(t.instance, ["customers:read", "customers:write"]);
-  let version = 0;
-  let serial = 0;
-
-  const direct = async (method, path, body, expected, via) => {
-    const res = await gw.originDirect(method, path, {
-      tenant: t.tenant, instance: t.instance, keyId: t.key.kid, body, via,
-    });
-    if (res.status !== expected) throw new Error(`origin answered ${res.status}: ${await res.text()}`);
-    return res.json();
-  };
-
-  const viaEdge = async (res, expected) => {
-    const answer = await res;
-    if (answer.status !== expected) throw new Error(`edge answered ${answer.status}: ${await answer.text()}`);
-    return answer.json();
-  };
-  const customer = () => JSON.stringify({ firstName: "Bench", email: `b${(serial += 1)}@example.com` });
-  const edgeCustomers = (method, path = "", body) =>
-    request(`${gw.edge}/v1/${t.instance}/customers${path}`, {
-      method,
-      headers: { authorization: `Bearer ${apiKey}`, ...(body ? { "content-type": "application/json" } : {}) },
-      body,
-    });
-  const known = await viaEdge(edgeCustomers("POST", "", customer()), 201);
-
-  const pass = gw.passthrough;
-  const scenarios = [
-    [
-      "signed sync (POST)",
-      (via) => direct("POST", `/origin/v1/${t.tenant}/sync`, JSON.stringify(branding(t.tenant, (version += 1))), 200, via),
-      () => viaEdge(gw.sync(t.instance, branding(t.tenant, (version += 1)), t.key), 200),
-    ],
-    [
-      "customer create (POST)",
-      (via) => direct("POST", `/origin/v1/${t.tenant}/customers`, customer(), 201, via),
-      () => viaEdge(edgeCustomers("POST", "", customer()), 201),
-    ],
-    [
-      "customer read (GET)",
-      (via) => direct("GET", `/origin/v1/${t.tenant}/customers/${known.id}`, undefined, 200, via),
-      () => viaEdge(edgeCustomers("GET", `/${known.id}`), 200),
-    ],
-  ];
-
-  const measure = async (fn) => {
-    for (let i = 0; i < warmup; i++) await fn();
-    const times = [];
-    for (let i = 0; i < n; i++) {
-      const start = performance.now();
-      await fn();
-      times.push(performance.now() - start);
-    }
-    times.sort((a, b) => a - b);
-    const pick = (q) => times[Math.min(times.length - 1, Math.floor(q * times.length))];
-    return { p50: pick(0.5), p99: pick(0.99) };
-  };
-
-  console.log(`${n} sequential requests per path and run, 2 runs alternating, loopback; times in ms`);
-  const rows = [];
-  for (const [name, toOrigin, throughEdge] of scenarios) {
-    const runs = { origin: [], passthrough: [], edge: [] };
-    // Alternate the three so drift on a shared machine hits all alike.
-    for (let round = 0; round < 2; round++) {
-      runs.origin.push(await measure(() => toOrigin()));
-      runs.passthrough.push(await measure(() => toOrigin(pass)));
-      runs.edge.push(await measure(throughEdge));
-    }
-    const avg = (key, k) => runs[key].reduce((sum, r) => sum + r[k], 0) / runs[key].length;
-    rows.push({
-      request: name,
-      "origin p50": avg("origin", "p50").toFixed(2),
-      "pass-through p50": avg("passthrough", "p50").toFixed(2),
-      "pass-through p99": avg("passthrough", "p99").toFixed(2),
-      "edge p50": avg("edge", "p50").toFixed(2),
-      "edge p99": avg("edge", "p99").toFixed(2),
-      "added over pass-through p50": (avg("edge", "p50") - avg("passthrough", "p50")).toFixed(2),
-      "added over pass-through p99": (avg("edge", "p99") - avg("passthrough", "p99")).toFixed(2),
-    });
+  // Tenants: t000 … t099 (the first 16 also serve the concurrent clients), plus `bench`.
+  const instances = [];
+  for (let i = 0; i < 100; i++) {
+    const name = `t${String(i).padStart(3, "0")}`;
+    instances.push(await gw.createInstance(`${name}-eu1`, name));
   }
-  console.table(rows);
+  const main = await gw.createInstance("bench-eu1", "bench");
+  const versions = new Map();
+  const nextVersion = (t) => {
+    const v = (versions.get(t.tenant) ?? 0) + 1;
+    versions.set(t.tenant, v);
+    return v;
+  };
+
+  const expectOk = async (res, what) => {
+    const answer = await res;
+    const body = await answer.arrayBuffer();
+    if (answer.status !== 200) throw new Error(`${what} answered ${answer.status}: ${Buffer.from(body)}`);
+  };
+  const syncBody = (t, size) =>
+    size ? featuresBody(size, t.tenant, nextVersion(t)) : JSON.stringify(branding(t.tenant, nextVersion(t)));
+  /** One sync of `t` through `path` (`syncgate` | `passthrough` | `origin`). */
+  const send = (path, t, size) => {
+    const body = syncBody(t, size);
+    if (path === "syncgate") return expectOk(gw.sync(t.instance, body, t.key), "edge");
+    return expectOk(
+      gw.originDirect("POST", `/origin/v1/${t.tenant}/sync`, {
+        tenant: t.tenant, instance: t.instance, keyId: t.key.kid, body,
+        via: path === "passthrough" ? gw.passthrough : undefined,
+      }),
+      path,
+    );
+  };
+  const timed = async (fn) => {
+    const start = performance.now();
+    await fn();
+    return performance.now() - start;
+  };
+
+  // Cold: the edge's first request (wasm instantiated, policy read from KV, the tenant's object
+  // created) after workerd is listening.
+  const firstMs = await timed(() => send("syncgate", main));
+  out.startup_ms.worker_cold = round(gw.edgeReadyMs + firstMs, 1);
+  out.startup_ms.worker_cold_detail = { workerd_ready: round(gw.edgeReadyMs, 1), first_request: round(firstMs, 2) };
+
+  // Latency, sequential, the three paths interleaved.
+  const paths = ["syncgate", "passthrough", "origin"];
+  const warmup = Math.max(30, Math.floor(n / 10));
+  const times = Object.fromEntries(paths.map((p) => [p, []]));
+  for (let i = 0; i < warmup + n; i++) {
+    for (let k = 0; k < paths.length; k++) {
+      const path = paths[(i + k) % paths.length];
+      const ms = await timed(() => send(path, main));
+      if (i >= warmup) times[path].push(ms);
+    }
+  }
+  out.edge.latency_ms = Object.fromEntries(paths.map((p) => [p, quantiles(times[p])]));
+  out.edge.latency_requests = n;
+
+  // Throughput at concurrency 16: each client its own tenant, PER_CLIENT syncs in sequence.
+  const clients = instances.slice(0, CONCURRENCY);
+  for (const t of clients) await send("syncgate", t);
+  const rps = { syncgate: [], passthrough: [] };
+  for (let round_ = 0; round_ < 2; round_++) {
+    for (const path of ["syncgate", "passthrough"]) {
+      const ms = await timed(() =>
+        Promise.all(clients.map(async (t) => {
+          for (let i = 0; i < PER_CLIENT; i++) await send(path, t);
+        })),
+      );
+      rps[path].push((CONCURRENCY * PER_CLIENT * 1000) / ms);
+    }
+  }
+  const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  out.edge.rps = {
+    syncgate: { c16: round(mean(rps.syncgate), 1) },
+    passthrough: { c16: round(mean(rps.passthrough), 1) },
+  };
+
+  // CPU per sync and latency by body size.
+  out.edge.cpu_ms = {};
+  out.edge.cpu_detail = { method: "workerd process CPU (kernel schedstat, all threads) per sync, edge minus pass-through" };
+  out.edge.by_size = {};
+  for (const [label, size] of Object.entries(SIZES)) {
+    const count = SIZE_REQUESTS[label];
+    const perPath = {};
+    for (const path of ["syncgate", "passthrough"]) {
+      for (let i = 0; i < 5; i++) await send(path, main, size);
+      const pids = path === "syncgate" ? gw.pids.edge : gw.pids.passthrough;
+      const before = cpuMs(pids);
+      const lat = [];
+      for (let i = 0; i < count; i++) lat.push(await timed(() => send(path, main, size)));
+      perPath[path] = { cpu: (cpuMs(pids) - before) / count, ...quantiles(lat) };
+    }
+    out.edge.cpu_ms[label] = round(Math.max(0, perPath.syncgate.cpu - perPath.passthrough.cpu));
+    out.edge.cpu_detail[label] = {
+      edge_workerd: round(perPath.syncgate.cpu), passthrough_workerd: round(perPath.passthrough.cpu), requests: count,
+    };
+    out.edge.by_size[label] = {
+      syncgate: { p50: perPath.syncgate.p50, p99: perPath.syncgate.p99 },
+      passthrough: { p50: perPath.passthrough.p50, p99: perPath.passthrough.p99 },
+    };
+  }
+
+  // Tenant count: first request per tenant, then round-robin.
+  out.edge.tenants = {};
+  const firsts = [];
+  for (const t of instances) firsts.push(await timed(() => send("syncgate", t)));
+  out.edge.tenants.first_request_ms = quantiles(firsts);
+  for (const count of TENANT_COUNTS) {
+    const group = instances.slice(0, count);
+    const lat = [];
+    const before = cpuMs(gw.pids.edge);
+    const total = 200;
+    for (let i = 0; i < total; i++) lat.push(await timed(() => send("syncgate", group[i % count])));
+    out.edge.tenants[count] = { ...quantiles(lat), cpu_ms: round((cpuMs(gw.pids.edge) - before) / total) };
+  }
 } finally {
   await gw.stop();
 }
+
+mkdirSync(dirname(values.out), { recursive: true });
+writeFileSync(values.out, `${JSON.stringify(out, null, 2)}\n`);
+const l = out.edge.latency_ms;
+console.log(`edge latency, ${n} sequential syncs per path (ms):`);
+console.table(Object.fromEntries(Object.entries(l).map(([p, q]) => [p, { ...q, "added p50": round(q.p50 - l.passthrough.p50), "added p99": round(q.p99 - l.passthrough.p99) }])));
+console.log(`rps at c${CONCURRENCY}:`, out.edge.rps, `ratio ${round(out.edge.rps.syncgate.c16 / out.edge.rps.passthrough.c16, 2)}`);
+console.log("CPU per sync (ms, edge minus pass-through):", out.edge.cpu_ms);
+console.log("tenants:", out.edge.tenants);
+console.log(`wrote ${values.out}`);

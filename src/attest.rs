@@ -190,6 +190,22 @@ pub fn sign(
     secret: &Secret,
     now: i64,
 ) -> Result<Vec<(String, String)>, Rejection> {
+    sign_with(request, claims, secret, now, &RustCrypto)
+}
+
+/// [`sign`] with the hashing done by `primitives`: a host's native SHA-256, or one that already
+/// knows the body's digest (the edge computed it when it verified the sender), so a large body
+/// is not hashed a second time. The headers are the same as [`sign`]'s.
+///
+/// # Errors
+/// As [`sign`].
+pub fn sign_with(
+    request: &Outgoing<'_>,
+    claims: &Claims<'_>,
+    secret: &Secret,
+    now: i64,
+    primitives: &dyn Primitives,
+) -> Result<Vec<(String, String)>, Rejection> {
     let mut added: Vec<(String, String)> = Vec::with_capacity(12);
     let mut put = |name: &str, value: Option<&str>| {
         if let Some(value) = value {
@@ -221,7 +237,7 @@ pub fn sign(
             extra_components: components,
             tag: None,
         },
-        &RustCrypto,
+        primitives,
     )?;
     added.extend(signature);
     Ok(added)

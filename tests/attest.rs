@@ -351,3 +351,53 @@ both! {
         assert!(attest::sign(&relative, &claims(), &secret(CURRENT), NOW).is_err());
     }
 }
+
+/// Answers `digest` as the SHA-256 of `body`, hashes anything else (as the edge's
+/// `KnownDigest` does with the digest it computed when it verified the sender).
+struct Known {
+    body: &'static [u8],
+    digest: [u8; 32],
+}
+
+impl syncgate::crypto::Primitives for Known {
+    fn sha256(&self, data: &[u8]) -> [u8; 32] {
+        if data == self.body {
+            self.digest
+        } else {
+            RustCrypto.sha256(data)
+        }
+    }
+    fn hmac_sha256(&self, key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+        RustCrypto.hmac_sha256(key, parts)
+    }
+    fn find_hmac_sha256(&self, key: &[u8], parts: &[&[u8]], tags: &[&[u8]]) -> Option<usize> {
+        RustCrypto.find_hmac_sha256(key, parts, tags)
+    }
+}
+
+#[test]
+fn signing_with_a_known_body_digest_gives_the_same_attestation() {
+    use syncgate::crypto::Primitives as _;
+    let known = Known {
+        body: BODY,
+        digest: RustCrypto.sha256(BODY),
+    };
+    let with = attest::sign_with(&outgoing(), &claims(), &secret(CURRENT), NOW, &known).unwrap();
+    assert_eq!(with, signed());
+    assert!(verify(&received(&with, &[])).is_ok());
+}
+
+#[test]
+fn signing_uses_the_given_primitives_for_the_body() {
+    // A wrong digest shows the body was not hashed again: the origin refuses the result.
+    let wrong = Known {
+        body: BODY,
+        digest: [7; 32],
+    };
+    let added = attest::sign_with(&outgoing(), &claims(), &secret(CURRENT), NOW, &wrong).unwrap();
+    assert_ne!(added, signed());
+    assert_eq!(
+        verify(&received(&added, &[])),
+        Err(Rejection::DigestMismatch)
+    );
+}

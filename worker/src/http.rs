@@ -101,11 +101,23 @@ pub fn problem(rejection: &Rejection, request_id: &str) -> Result<Response> {
         .with_headers(headers))
 }
 
-/// Adds `X-Request-Id` to an answer.
+/// Adds `X-Request-Id` to an answer: set in place on an answer built here; an answer that
+/// already carries this id (the tenant object's) is passed on as it is; any other answer from a
+/// fetch, whose headers are immutable, gets a copy of its headers.
 ///
 /// # Errors
-/// When the headers are immutable and cannot be copied.
-pub fn with_request_id(response: Response, request_id: &str) -> Result<Response> {
+/// When the headers cannot be read or copied.
+pub fn with_request_id(mut response: Response, request_id: &str) -> Result<Response> {
+    if response.headers().get("x-request-id")?.as_deref() == Some(request_id) {
+        return Ok(response);
+    }
+    if response
+        .headers_mut()
+        .set("x-request-id", request_id)
+        .is_ok()
+    {
+        return Ok(response);
+    }
     let headers = Headers::new();
     for (name, value) in response.headers().entries() {
         headers.append(&name, &value)?;
@@ -133,9 +145,12 @@ pub fn rfc3339(millis: i64) -> String {
     String::from(date.to_iso_string())
 }
 
-/// Reads a request body of at most `limit` bytes, chunk by chunk, and stops as soon as it is
-/// larger: a body without `Content-Length` (chunked) is never buffered past the limit.
-/// `Ok(None)` means too large.
+/// Reads a request body of at most `limit` bytes; `Ok(None)` means too large.
+///
+/// A body whose `Content-Length` is declared within the limit is read in one call (HTTP framing
+/// holds it to that length, and the length is checked again). A body without one (chunked) is
+/// read chunk by chunk and reading stops as soon as it is larger, so it is never buffered past
+/// the limit.
 ///
 /// # Errors
 /// When the body stream fails.
@@ -144,6 +159,19 @@ pub async fn read_body_capped(
     limit: usize,
 ) -> worker::Result<Option<Vec<u8>>> {
     use futures_util::StreamExt as _;
+    let declared = req
+        .headers()
+        .get("content-length")?
+        .and_then(|v| v.parse::<usize>().ok());
+    match declared {
+        Some(len) if len > limit => return Ok(None),
+        Some(0) => return Ok(Some(Vec::new())),
+        Some(_) => {
+            let body = req.bytes().await?;
+            return Ok((body.len() <= limit).then_some(body));
+        }
+        None => {}
+    }
     let mut stream = req.stream()?;
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {

@@ -37,22 +37,36 @@ fn seal_context(instance: &str, kid: &str) -> String {
 /// This adds to KV's own propagation delay (up to about a minute) before a change made in
 /// another location is obeyed here; a change made through this isolate is obeyed at once.
 pub const POLICY_CACHE_TTL_MS: i64 = 5_000;
+/// Longest an opened policy is kept, in milliseconds, even while KV still holds the same text:
+/// after this its secrets are unsealed again from KV.
+pub const POLICY_MAX_AGE_MS: i64 = 10 * 60_000;
 /// Most policies an isolate keeps in memory.
 pub const POLICY_CACHE_ENTRIES: usize = 256;
 
+/// A policy as this isolate opened it: parsed, secrets unsealed (AES-GCM), key ring built.
 struct CachedPolicy {
     policy: Rc<TenantPolicy>,
-    loaded_at: i64,
+    /// The stored (sealed) text it was opened from; it carries the policy's revision, which
+    /// every admin write raises, so equal text means the same revision of the same policy.
+    stored: String,
+    /// When it was opened.
+    opened_at: i64,
+    /// When KV last confirmed it (opened, or read again and found unchanged).
+    checked_at: i64,
 }
 
 thread_local! {
-    /// Opened policies by instance code: KV read, secrets unsealed and policy parsed once per
-    /// [`POLICY_CACHE_TTL_MS`] rather than on every request. Unknown instances are not cached.
+    /// Opened policies by instance code. A request within [`POLICY_CACHE_TTL_MS`] of the last
+    /// KV read uses the entry as it is; after that KV is read again, and when it still holds the
+    /// same stored text (same revision) the opened policy is kept — only a changed policy, or
+    /// one older than [`POLICY_MAX_AGE_MS`], is parsed and unsealed again. Admin writes through
+    /// this isolate drop the entry ([`forget`]). Unknown instances are not cached.
     static POLICY_CACHE: RefCell<HashMap<String, CachedPolicy>> = RefCell::new(HashMap::new());
 }
 
 /// The policy the edge routes `instance` with: from this isolate's cache while it is fresh,
-/// else from KV (then cached). `None` when the instance is unknown.
+/// else from KV (opened again only when the stored policy changed). `None` when the instance is
+/// unknown.
 ///
 /// # Errors
 /// When KV fails or a stored policy cannot be opened.
@@ -62,30 +76,49 @@ pub async fn route(env: &Env, instance: &str) -> Result<Option<Rc<TenantPolicy>>
         cache
             .borrow()
             .get(instance)
-            .filter(|entry| now.saturating_sub(entry.loaded_at) < POLICY_CACHE_TTL_MS)
+            .filter(|entry| now.saturating_sub(entry.checked_at) < POLICY_CACHE_TTL_MS)
             .map(|entry| Rc::clone(&entry.policy))
     });
     if cached.is_some() {
         return Ok(cached);
     }
-    let Some(policy) = Instances::from_env(env)?.load(instance).await? else {
+    let instances = Instances::from_env(env)?;
+    let Some(stored) = instances.load_stored(instance).await? else {
         forget(instance);
         return Ok(None);
     };
+    let unchanged = POLICY_CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let entry = cache.get_mut(instance).filter(|entry| {
+            entry.stored == stored && now.saturating_sub(entry.opened_at) < POLICY_MAX_AGE_MS
+        })?;
+        entry.checked_at = now;
+        Some(Rc::clone(&entry.policy))
+    });
+    if unchanged.is_some() {
+        return Ok(unchanged);
+    }
+    let (policy, _revision) = instances.open(instance, &stored)?;
     let policy = Rc::new(policy);
     POLICY_CACHE.with(|cache| {
         let mut cache = cache.borrow_mut();
-        if cache.len() >= POLICY_CACHE_ENTRIES {
-            cache.retain(|_, entry| now.saturating_sub(entry.loaded_at) < POLICY_CACHE_TTL_MS);
-            if cache.len() >= POLICY_CACHE_ENTRIES {
-                cache.clear();
+        if cache.len() >= POLICY_CACHE_ENTRIES && !cache.contains_key(instance) {
+            // Full: the entry KV confirmed longest ago goes.
+            let oldest = cache
+                .iter()
+                .min_by_key(|(_, entry)| entry.checked_at)
+                .map(|(name, _)| name.clone());
+            if let Some(oldest) = oldest {
+                cache.remove(&oldest);
             }
         }
         cache.insert(
             instance.to_string(),
             CachedPolicy {
                 policy: Rc::clone(&policy),
-                loaded_at: now,
+                stored,
+                opened_at: now,
+                checked_at: now,
             },
         );
     });

@@ -12,11 +12,12 @@
 //! [`instance_config`] Durable Object),
 //! [`customers`] the customer records API, [`tenant_state`] the Durable Object, [`instances`] the KV store of sealed policies, [`seal`]
 //! the secret sealing, [`origin`] the signed forwarding, [`api_keys`] the bearer keys,
-//! [`http`] the small response helpers.
+//! [`http`] the small response helpers, [`digest`] body hashing done once (and natively for large bodies).
 
 pub mod admin;
 pub mod api_keys;
 pub mod customers;
+pub mod digest;
 pub mod http;
 pub mod instance_config;
 pub mod instances;

@@ -12,11 +12,13 @@
 //! turns the latter into `503 origin_unavailable` and releases its replay reservation so the
 //! sender's retry goes through.
 
-use futures_util::future::{Either, select};
-use std::time::Duration;
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use syncgate::attest::{self, Claims, Outgoing};
+use syncgate::crypto::{Primitives, RustCrypto};
 use syncgate::error::Problem;
-use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit, Result};
+use worker::{AbortSignal, Env, Fetch, Headers, Method, Request, RequestInit, Result};
 
 /// Default origin timeout.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
@@ -88,7 +90,12 @@ fn method_str(method: &Method) -> &'static str {
     }
 }
 
-fn signed_headers(call: &OriginCall<'_>, url: &str, secret: &syncgate::Secret) -> Result<Headers> {
+fn signed_headers(
+    call: &OriginCall<'_>,
+    url: &str,
+    secret: &syncgate::Secret,
+    primitives: &dyn Primitives,
+) -> Result<Headers> {
     let claims = Claims {
         request_id: call.request_id,
         tenant: call.tenant,
@@ -105,8 +112,14 @@ fn signed_headers(call: &OriginCall<'_>, url: &str, secret: &syncgate::Secret) -
         content_type: call.content_type.as_deref(),
         body: &call.body,
     };
-    let added = attest::sign(&outgoing, &claims, secret, crate::http::now_seconds())
-        .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let added = attest::sign_with(
+        &outgoing,
+        &claims,
+        secret,
+        crate::http::now_seconds(),
+        primitives,
+    )
+    .map_err(|e| worker::Error::RustError(e.to_string()))?;
     let headers = Headers::new();
     for (name, value) in &added {
         headers.set(name, value)?;
@@ -136,22 +149,69 @@ pub fn timeout_ms(env: &Env) -> u64 {
         .unwrap_or(DEFAULT_TIMEOUT_MS)
 }
 
-/// Forwards `call`, signed, with the configured timeout (`ORIGIN_TIMEOUT_MS`).
+thread_local! {
+    /// `ORIGIN_SIGNING_SECRET` as read last, and its decoded form: decoded once per isolate
+    /// rather than on every forward (a changed secret is a new deployment, hence a new isolate,
+    /// but the text is compared anyway).
+    static ORIGIN_SECRET: RefCell<Option<(String, Rc<syncgate::Secret>)>> = const { RefCell::new(None) };
+}
+
+/// The edge→origin secret, decoded.
+fn origin_secret(env: &Env) -> Result<Rc<syncgate::Secret>> {
+    let text = env.secret("ORIGIN_SIGNING_SECRET")?.to_string();
+    let cached = ORIGIN_SECRET.with(|cell| {
+        cell.borrow()
+            .as_ref()
+            .filter(|(known, _)| *known == text)
+            .map(|(_, secret)| Rc::clone(secret))
+    });
+    if let Some(secret) = cached {
+        return Ok(secret);
+    }
+    let secret = Rc::new(
+        syncgate::Secret::from_whsec(&text)
+            .map_err(|e| worker::Error::RustError(format!("ORIGIN_SIGNING_SECRET: {e}")))?,
+    );
+    ORIGIN_SECRET.with(|cell| *cell.borrow_mut() = Some((text, Rc::clone(&secret))));
+    Ok(secret)
+}
+
+/// A signal that aborts after `ms` (`AbortSignal.timeout`): the runtime's own timer, covering
+/// the whole exchange — connection, answer head and body — with no timer or race in the wasm.
+fn timeout_signal(ms: u64) -> AbortSignal {
+    AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(
+        u32::try_from(ms).unwrap_or(u32::MAX),
+    ))
+}
+
+/// Forwards `call`, signed, with the configured timeout (`ORIGIN_TIMEOUT_MS`), which bounds the
+/// whole exchange: the request, the answer's head and its body.
 ///
 /// # Errors
 /// Only for a misconfigured edge (missing `ORIGIN_SIGNING_SECRET`, an unbuildable request);
 /// origin trouble is an [`OriginAnswer::Unavailable`].
 pub async fn forward(env: &Env, call: &OriginCall<'_>) -> Result<OriginAnswer> {
-    let secret = env.secret("ORIGIN_SIGNING_SECRET")?.to_string();
-    let secret = syncgate::Secret::from_whsec(&secret)
-        .map_err(|e| worker::Error::RustError(format!("ORIGIN_SIGNING_SECRET: {e}")))?;
+    forward_with(env, call, &RustCrypto).await
+}
+
+/// [`forward`], hashing the body for the attestation's `Content-Digest` with `primitives` (one
+/// that already knows the body's digest, see [`crate::digest::KnownDigest`]).
+///
+/// # Errors
+/// As [`forward`].
+pub async fn forward_with(
+    env: &Env,
+    call: &OriginCall<'_>,
+    primitives: &dyn Primitives,
+) -> Result<OriginAnswer> {
+    let secret = origin_secret(env)?;
     let timeout_ms = timeout_ms(env);
     let base = call.base.trim_end_matches('/');
     let url = match &call.query {
         Some(q) if !q.is_empty() => format!("{base}{}?{q}", call.path),
         _ => format!("{base}{}", call.path),
     };
-    let headers = signed_headers(call, &url, &secret)?;
+    let headers = signed_headers(call, &url, &secret, primitives)?;
     let mut init = RequestInit::new();
     init.with_method(call.method.clone()).with_headers(headers);
     if !call.body.is_empty() {
@@ -159,22 +219,19 @@ pub async fn forward(env: &Env, call: &OriginCall<'_>) -> Result<OriginAnswer> {
         init.with_body(Some(body.into()));
     }
     let request = Request::new_with_init(&url, &init)?;
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let fetch = Fetch::Request(request);
-    let send = Box::pin(fetch.send_with_signal(&signal));
-    let timer = Box::pin(Delay::from(Duration::from_millis(timeout_ms)));
-    let mut response = match select(send, timer).await {
-        Either::Left((Ok(response), _)) => response,
-        Either::Left((Err(err), _)) => {
-            return Ok(OriginAnswer::Unavailable {
-                reason: format!("origin fetch failed: {err}"),
-            });
+    let signal = timeout_signal(timeout_ms);
+    let timed_out = |what: &str, err: worker::Error| {
+        if signal.aborted() {
+            format!("origin timed out after {timeout_ms} ms ({what})")
+        } else {
+            format!("{what} failed: {err}")
         }
-        Either::Right(((), _)) => {
-            controller.abort();
+    };
+    let mut response = match Fetch::Request(request).send_with_signal(&signal).await {
+        Ok(response) => response,
+        Err(err) => {
             return Ok(OriginAnswer::Unavailable {
-                reason: format!("origin timed out after {timeout_ms} ms"),
+                reason: timed_out("origin fetch", err),
             });
         }
     };
@@ -188,11 +245,16 @@ pub async fn forward(env: &Env, call: &OriginCall<'_>) -> Result<OriginAnswer> {
         Ok(body) => body,
         Err(err) => {
             return Ok(OriginAnswer::Unavailable {
-                reason: format!("origin body could not be read: {err}"),
+                reason: timed_out("origin body", err),
             });
         }
     };
-    let problem = Problem::parse(&body);
+    // Only a refusal is read as a problem document: a success body is passed on untouched.
+    let problem = if status >= 400 {
+        Problem::parse(&body)
+    } else {
+        None
+    };
     if status >= 400 && refuses_the_edge(status, problem.as_ref()) {
         // The origin did not accept the edge itself (secret mismatch, clock drift, a tenant
         // header it would not take, a request id it has seen — a copy got there first): the

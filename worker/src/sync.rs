@@ -12,13 +12,14 @@
 
 use syncgate::Rejection;
 use syncgate::TenantPolicy;
-use syncgate::crypto::{RustCrypto, hex};
+use syncgate::crypto::{Primitives, RustCrypto, hex};
 use syncgate::replay::ReplayKeys;
 use syncgate::request::{Headers as CoreHeaders, HttpRequest};
 use syncgate::skew::SkewWindow;
-use syncgate::verify::{Authenticated, admit, authenticate};
+use syncgate::verify::{Authenticated, admit, authenticate, precheck};
 use worker::{Context, Env, Method, Request, Response, Result, Stub};
 
+use crate::digest::{HOST_DIGEST_MIN_BYTES, KnownDigest, host_sha256};
 use crate::http;
 use crate::tenant_state::{self, LogEntry, Reservation, SignedRefusal};
 
@@ -183,12 +184,31 @@ pub async fn handle(
         Ok(request) => request,
         Err(rejection) => return attempt.reject(&policy, &rejection),
     };
+    // A large body is hashed once, natively, once the cheap checks pass; the core's digest
+    // check and payload hash use that digest (see `crate::digest`).
+    let host_digest = if core_request.body.len() >= HOST_DIGEST_MIN_BYTES
+        && precheck(
+            &policy,
+            core_request.headers.get("content-type"),
+            core_request.body.len(),
+        )
+        .is_ok()
+    {
+        host_sha256(&core_request.body).await
+    } else {
+        None
+    };
+    let known = host_digest.map(|sha256| KnownDigest::new(&core_request.body, sha256));
+    let primitives: &dyn Primitives = match &known {
+        Some(known) => known,
+        None => &RustCrypto,
+    };
     let now = http::now_seconds();
-    let authenticated = match authenticate(&core_request, &policy, now, &RustCrypto) {
+    let authenticated = match authenticate(&core_request, &policy, now, primitives) {
         Ok(authenticated) => authenticated,
         Err(rejection) => return attempt.reject(&policy, &rejection),
     };
-    let verdict = match admit(&core_request, &policy, &authenticated, &RustCrypto) {
+    let verdict = match admit(&core_request, &policy, &authenticated, primitives) {
         Ok(verdict) => verdict,
         Err(rejection) => {
             return attempt

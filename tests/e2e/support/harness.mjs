@@ -57,13 +57,15 @@ export async function startOrigin(dir, secret) {
  * The gateway: origin + worker. `stop()` tears both down. With `persist`, KV and the Durable
  * Objects live on disk under the gateway's directory, so `restartEdge()` keeps their state.
  */
-export async function startGateway({ persist = false } = {}) {
+export async function startGateway({ persist = false, miniflare = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "syncgate-e2e-"));
   const originSecret = whsec();
   const adminToken = randomBytes(24).toString("hex");
   const origin = await startOrigin(dir, originSecret);
   const options = {
-    scriptPath: join(root, "worker/build/index.js"),
+    // SYNCGATE_WORKER_DIR: another build of the worker (bench/edge-profile.mjs runs the copy
+    // that keeps function names, target/worker-named).
+    scriptPath: join(resolve(root, process.env.SYNCGATE_WORKER_DIR ?? "worker/build"), "index.js"),
     modules: true,
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
     compatibilityDate: "2026-04-01",
@@ -80,16 +82,20 @@ export async function startGateway({ persist = false } = {}) {
     },
     host: "127.0.0.1",
     port: 0,
+    ...miniflare,
   };
   if (persist) Object.assign(options, { kvPersist: join(dir, "kv"), durableObjectsPersist: join(dir, "do") });
+  const started = performance.now();
   const mf = new Miniflare(options);
   const edge = (await mf.ready).toString().replace(/\/$/, "");
-  return new Gateway({ edge, origin, mf, dir, adminToken, originSecret, options });
+  const edgeReadyMs = performance.now() - started;
+  return new Gateway({ edge, origin, mf, dir, adminToken, originSecret, options, edgeReadyMs });
 }
 
 /** A gateway served by `serve.mjs` in a child process (for benchmarks). */
-export async function startGatewayProcess() {
-  const child = spawn(process.execPath, [join(import.meta.dirname, "serve.mjs")], {
+export async function startGatewayProcess({ inspectorPort } = {}) {
+  const args = inspectorPort ? [`--inspector-port=${inspectorPort}`] : [];
+  const child = spawn(process.execPath, [join(import.meta.dirname, "serve.mjs"), ...args], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const line = await new Promise((ok, fail) => {
@@ -102,6 +108,9 @@ export async function startGatewayProcess() {
     edge: info.edge,
     origin: { url: info.origin },
     passthrough: info.passthrough,
+    inspector: info.inspector,
+    pids: info.pids,
+    edgeReadyMs: info.edgeReadyMs,
     adminToken: info.adminToken,
     originSecret: info.originSecret,
     stop: async () => {
@@ -112,8 +121,8 @@ export async function startGatewayProcess() {
 }
 
 export class Gateway {
-  constructor({ edge, origin, mf, dir, adminToken, originSecret, options, stop, passthrough }) {
-    Object.assign(this, { edge, origin, mf, dir, adminToken, originSecret, options, stopProcess: stop, passthrough });
+  constructor({ edge, origin, mf, dir, adminToken, originSecret, options, stop, passthrough, inspector, pids, edgeReadyMs }) {
+    Object.assign(this, { edge, origin, mf, dir, adminToken, originSecret, options, stopProcess: stop, passthrough, inspector, pids, edgeReadyMs });
   }
 
   /**

@@ -1,6 +1,7 @@
 // Runs a gateway (worker in workerd via Miniflare + reference origin) in its own process and
 // prints how to reach it as one JSON line; stops on SIGTERM/SIGINT. Benchmarks use it so the
 // measuring client and the servers do not share one Node process.
+import { readdirSync, readFileSync } from "node:fs";
 import { Miniflare } from "miniflare";
 import { startGateway } from "./harness.mjs";
 
@@ -15,14 +16,38 @@ const PASSTHROUGH = `export default {
   },
 };`;
 
-const gw = await startGateway();
+// `--inspector-port=N`: workerd's V8 inspector on 127.0.0.1:N, for CPU profiles of the edge.
+const inspectorArg = process.argv.find((a) => a.startsWith("--inspector-port="));
+const inspectorPort = inspectorArg ? Number(inspectorArg.slice("--inspector-port=".length)) : undefined;
+/** Process ids of this process's workerd children (each Miniflare runs one). */
+const workerdChildren = () =>
+  readdirSync("/proc").filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      return ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("workerd");
+    } catch {
+      return false;
+    }
+  }).map(Number);
+
+const gw = await startGateway({
+  miniflare: inspectorPort ? { inspectorPort, inspectorHost: "127.0.0.1" } : {},
+});
+const edgePids = workerdChildren();
 const passthrough = new Miniflare({
   script: PASSTHROUGH, modules: true, compatibilityDate: "2026-04-01",
   bindings: { ORIGIN: gw.origin.url }, host: "127.0.0.1", port: 0,
 });
 const passthroughUrl = (await passthrough.ready).toString().replace(/\/$/, "");
+const passthroughPids = workerdChildren().filter((pid) => !edgePids.includes(pid));
 process.stdout.write(`${JSON.stringify({
   edge: gw.edge, origin: gw.origin.url, passthrough: passthroughUrl,
+  // For benchmarks: the workerd processes (CPU accounting in /proc) and the edge's start time
+  // (origin and Miniflare up, workerd listening; the wasm is instantiated on the first request).
+  pids: { edge: edgePids, passthrough: passthroughPids, origin: gw.origin.child.pid },
+  edgeReadyMs: gw.edgeReadyMs,
+  inspector: inspectorPort ? `127.0.0.1:${inspectorPort}` : undefined,
   adminToken: gw.adminToken, originSecret: gw.originSecret,
 })}\n`);
 const stop = async () => {

@@ -28,7 +28,7 @@ use worker::{Method, Request, Response, Result};
 
 use super::{LogEntry, LogStatus, SignatureResult, TenantState, int, str_value, u64_value};
 use crate::http;
-use crate::origin::{OriginAnswer, OriginCall, forward};
+use crate::origin::{OriginAnswer, OriginCall, forward, forward_with};
 
 /// What the worker asks the object to reserve, forward and settle for one verified sync: built
 /// from the core's [`Verdict`] and the routed policy, sent ahead of the body in one request body
@@ -188,6 +188,49 @@ struct VersionRow {
     version: i64,
 }
 
+/// A row of the reservation check: a ledger row (`kind` nonce or payload) or, with `kind`
+/// `version`, a section and its newest version.
+#[derive(Deserialize)]
+struct ReserveRow {
+    kind: String,
+    request_id: Option<String>,
+    applied: Option<i64>,
+    reserved_at: Option<i64>,
+    instance: Option<String>,
+    section: Option<String>,
+    version: Option<i64>,
+}
+
+enum Found {
+    Ledger(LedgerRow),
+    Version(VersionRow),
+}
+
+impl ReserveRow {
+    fn split(self) -> Found {
+        if self.kind == "version" {
+            Found::Version(VersionRow {
+                section: self.section.unwrap_or_default(),
+                version: self.version.unwrap_or(0),
+            })
+        } else {
+            Found::Ledger(LedgerRow {
+                kind: self.kind,
+                request_id: self.request_id.unwrap_or_default(),
+                applied: self.applied.unwrap_or(0),
+                reserved_at: self.reserved_at,
+                instance: self.instance,
+            })
+        }
+    }
+}
+
+/// `rows` groups of `columns` positional placeholders: `(?, ?), (?, ?)`.
+fn placeholders(rows: usize, columns: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    vec![row; rows].join(", ")
+}
+
 #[derive(Deserialize)]
 struct LastSyncRow {
     at: i64,
@@ -208,18 +251,37 @@ impl TenantState {
     ) -> std::result::Result<Claim, Rejection> {
         let sql = self.sql();
         let now = now_ms / 1000;
-        let rows: Vec<LedgerRow> = sql
+        // One read for the whole check: the live ledger rows of this nonce and payload hash, and
+        // the newest version of each section, applied or in flight (a v5 arriving while v6 is
+        // being forwarded is already stale, so two deliveries racing can never roll config back).
+        let found: Vec<ReserveRow> = sql
             .exec(
-                "SELECT kind, request_id, applied, reserved_at, instance FROM ledger
-                 WHERE key IN (?, ?) AND expires_at >= ? ORDER BY kind = 'payload'",
+                "SELECT kind, request_id, applied, reserved_at, instance, NULL AS section, NULL AS version
+                   FROM ledger WHERE key IN (?, ?) AND expires_at >= ?
+                 UNION ALL
+                 SELECT 'version', NULL, NULL, NULL, NULL, section, MAX(version) FROM (
+                   SELECT section, version FROM section_versions
+                   UNION ALL
+                   SELECT section, version FROM pending_versions WHERE expires_at >= ?)
+                 GROUP BY section",
                 vec![
                     str_value(&meta.nonce_key),
                     str_value(&meta.payload_key),
+                    int(now),
                     int(now),
                 ],
             )
             .and_then(|c| c.to_array())
             .map_err(|_| Rejection::OriginUnavailable)?;
+        let (mut rows, mut versions) = (Vec::new(), Vec::new());
+        for row in found {
+            match row.split() {
+                Found::Ledger(entry) => rows.push(entry),
+                Found::Version(version) => versions.push(version),
+            }
+        }
+        // The nonce's row first: a replay is reported as a replayed nonce before a duplicate.
+        rows.sort_by_key(|row| row.kind == "payload");
         if let Some(row) = rows.iter().find(|row| row.applied != 0) {
             return Err(row.rejection(true));
         }
@@ -274,19 +336,6 @@ impl TenantState {
                 previous_request_id,
             });
         }
-        // Applied versions, and versions of syncs still in flight: a v5 arriving while v6 is being
-        // forwarded is already stale, so two deliveries racing can never roll config back.
-        let versions: Vec<VersionRow> = sql
-            .exec(
-                "SELECT section, MAX(version) AS version FROM (
-                   SELECT section, version FROM section_versions
-                   UNION ALL
-                   SELECT section, version FROM pending_versions WHERE expires_at >= ?)
-                 GROUP BY section",
-                vec![int(now)],
-            )
-            .and_then(|c| c.to_array())
-            .map_err(|_| Rejection::OriginUnavailable)?;
         let sections: Vec<&str> = meta.sections.iter().map(String::as_str).collect();
         check_section_versions(&sections, meta.payload_version, |section| {
             versions
@@ -294,25 +343,38 @@ impl TenantState {
                 .find(|v| v.section == section)
                 .and_then(|v| u64::try_from(v.version).ok())
         })?;
-        for (key, kind) in [(&meta.nonce_key, "nonce"), (&meta.payload_key, "payload")] {
-            sql.exec(
-                "INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance)
-                 VALUES (?, ?, ?, 0, ?, ?, ?)",
-                vec![
-                    str_value(key),
-                    str_value(kind),
-                    str_value(&meta.request_id),
-                    int(meta.expires_at),
-                    int(now_ms),
-                    str_value(&meta.instance),
-                ],
-            )
-            .map_err(|_| Rejection::OriginUnavailable)?;
+        let mut bindings = Vec::with_capacity(10);
+        for key in [&meta.nonce_key, &meta.payload_key] {
+            bindings.extend([
+                str_value(key),
+                str_value(&meta.request_id),
+                int(meta.expires_at),
+                int(now_ms),
+                str_value(&meta.instance),
+            ]);
         }
-        for section in &meta.sections {
+        sql.exec(
+            "INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance)
+             VALUES (?, 'nonce', ?, 0, ?, ?, ?), (?, 'payload', ?, 0, ?, ?, ?)",
+            bindings,
+        )
+        .map_err(|_| Rejection::OriginUnavailable)?;
+        if !meta.sections.is_empty() {
+            let mut bindings = Vec::with_capacity(4 * meta.sections.len());
+            for section in &meta.sections {
+                bindings.extend([
+                    str_value(&meta.request_id),
+                    str_value(section),
+                    u64_value(meta.payload_version),
+                    int(meta.expires_at),
+                ]);
+            }
             sql.exec(
-                "INSERT OR REPLACE INTO pending_versions (request_id, section, version, expires_at) VALUES (?, ?, ?, ?)",
-                vec![str_value(&meta.request_id), str_value(section), u64_value(meta.payload_version), int(meta.expires_at)],
+                &format!(
+                    "INSERT OR REPLACE INTO pending_versions (request_id, section, version, expires_at) VALUES {}",
+                    placeholders(meta.sections.len(), 4)
+                ),
+                bindings,
             )
             .map_err(|_| Rejection::OriginUnavailable)?;
         }
@@ -385,12 +447,23 @@ impl TenantState {
         }
         let sql = self.sql();
         let now_ms = http::now_millis();
-        for section in &meta.sections {
+        if !meta.sections.is_empty() {
+            let mut bindings = Vec::with_capacity(3 * meta.sections.len());
+            for section in &meta.sections {
+                bindings.extend([
+                    str_value(section),
+                    u64_value(meta.payload_version),
+                    str_value(&meta.request_id),
+                ]);
+            }
             sql.exec(
-                "INSERT INTO section_versions (section, version, request_id) VALUES (?, ?, ?)
-                 ON CONFLICT (section) DO UPDATE SET version = excluded.version, request_id = excluded.request_id
-                 WHERE excluded.version > section_versions.version",
-                vec![str_value(section), u64_value(meta.payload_version), str_value(&meta.request_id)],
+                &format!(
+                    "INSERT INTO section_versions (section, version, request_id) VALUES {}
+                     ON CONFLICT (section) DO UPDATE SET version = excluded.version, request_id = excluded.request_id
+                     WHERE excluded.version > section_versions.version",
+                    placeholders(meta.sections.len(), 3)
+                ),
+                bindings,
             )?;
         }
         sql.exec(
@@ -493,7 +566,12 @@ impl TenantState {
             if_match: None,
             blocked_groups: Some(meta.blocked_groups.join(",")),
         };
-        match forward(&self.env, &call).await? {
+        // The worker hashed this body when it verified it: the attestation reuses that digest.
+        let answer = match crate::digest::KnownDigest::from_hex(&call.body, &meta.payload_hash) {
+            Some(known) => forward_with(&self.env, &call, &known).await?,
+            None => forward(&self.env, &call).await?,
+        };
+        match answer {
             OriginAnswer::Answered { status, .. } if (200..300).contains(&status) => {
                 // Applied at the origin: from here the answer is `applied` whatever else fails,
                 // and a failed commit is only logged (the origin's idempotency covers a retry).

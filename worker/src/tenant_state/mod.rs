@@ -185,6 +185,9 @@ mod object {
     pub struct TenantState {
         pub(super) state: State,
         pub(super) env: Env,
+        /// Whether this instance of the object knows the prune alarm to be set (see
+        /// `TenantState::ensure_alarm`).
+        pub(super) alarm_set: std::cell::Cell<bool>,
     }
 }
 pub use object::TenantState;
@@ -210,18 +213,52 @@ impl DurableObject for TenantState {
         if let Err(err) = migrate(&state.storage().sql()) {
             worker::console_error!("tenant state schema: {err}");
         }
-        Self { state, env }
+        Self {
+            state,
+            env,
+            alarm_set: std::cell::Cell::new(false),
+        }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
+    async fn fetch(&self, req: Request) -> Result<Response> {
         let request_id = req
             .headers()
             .get("x-request-id")?
             .unwrap_or_else(http::new_request_id);
+        // The answer carries the request id already, so the worker passes it on untouched.
+        let response = self.route(req, &request_id).await?;
+        http::with_request_id(response, &request_id)
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        // The alarm that is running is spent: until it is set again below, it is not set.
+        self.alarm_set.set(false);
+        let now_ms = http::now_millis();
+        self.prune(now_ms)?;
+        let pending: Vec<CountRow> = self
+            .sql()
+            .exec("SELECT COUNT(*) AS n FROM ledger", None)?
+            .to_array()?;
+        if pending.first().is_some_and(|row| row.n > 0) {
+            self.state
+                .storage()
+                .set_alarm(std::time::Duration::from_millis(
+                    PRUNE_EVERY_MS.unsigned_abs(),
+                ))
+                .await?;
+            self.alarm_set.set(true);
+        }
+        Response::ok("pruned")
+    }
+}
+
+impl TenantState {
+    /// Dispatches a request on the object's internal interface.
+    async fn route(&self, mut req: Request, request_id: &str) -> Result<Response> {
         let path = req.path();
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         match (req.method(), segments.as_slice()) {
-            (Method::Post, ["sync"]) => self.sync(&mut req, &request_id).await,
+            (Method::Post, ["sync"]) => self.sync(&mut req, request_id).await,
             (Method::Post, ["log"]) => {
                 let entry: LogEntry = http::json_body(&mut req).await?;
                 self.append_log(&entry)?;
@@ -235,19 +272,19 @@ impl DurableObject for TenantState {
                 Ok(Response::empty()?.with_status(204))
             }
             (Method::Get, ["status"]) => {
-                self.metered(&req, "sync:read", &request_id, |s| s.status())
+                self.metered(&req, "sync:read", request_id, |s| s.status())
             }
             (Method::Get, ["logs"]) => {
                 let url = req.url()?;
-                self.metered(&req, "sync:read", &request_id, |s| s.logs(&url))
+                self.metered(&req, "sync:read", request_id, |s| s.logs(&url))
             }
             (Method::Post, ["authorize"]) => {
                 let scope = req.headers().get("x-syncgate-scope")?.unwrap_or_default();
-                self.authorize_call(&req, &scope, &request_id)
+                self.authorize_call(&req, &scope, request_id)
             }
             (Method::Post, ["customers", "admit"]) => {
                 let admission: Admission = http::json_body(&mut req).await?;
-                self.admit(&req, &admission, &request_id).await
+                self.admit(&req, &admission, request_id).await
             }
             (Method::Post, ["customers", "record"]) => {
                 let entry: AccessEntry = http::json_body(&mut req).await?;
@@ -278,26 +315,8 @@ impl DurableObject for TenantState {
                     .to_array()?;
                 http::json(&rows, 200)
             }
-            _ => http::problem(&Rejection::NotFound, &request_id),
+            _ => http::problem(&Rejection::NotFound, request_id),
         }
-    }
-
-    async fn alarm(&self) -> Result<Response> {
-        let now_ms = http::now_millis();
-        self.prune(now_ms)?;
-        let pending: Vec<CountRow> = self
-            .sql()
-            .exec("SELECT COUNT(*) AS n FROM ledger", None)?
-            .to_array()?;
-        if pending.first().is_some_and(|row| row.n > 0) {
-            self.state
-                .storage()
-                .set_alarm(std::time::Duration::from_millis(
-                    PRUNE_EVERY_MS.unsigned_abs(),
-                ))
-                .await?;
-        }
-        Response::ok("pruned")
     }
 }
 
@@ -306,7 +325,15 @@ impl TenantState {
         self.state.storage().sql()
     }
 
+    /// Makes sure the prune alarm is set. The object remembers having set (or seen) it, so the
+    /// storage is asked once per instance of the object, not on every request: an alarm stays
+    /// set until it runs, and [`DurableObject::alarm`] forgets it as it runs (and remembers it
+    /// again when it sets the next one). A new instance of the object (after eviction or a
+    /// restart) starts not knowing and asks again.
     pub(super) async fn ensure_alarm(&self) -> Result<()> {
+        if self.alarm_set.get() {
+            return Ok(());
+        }
         let storage = self.state.storage();
         if storage.get_alarm().await?.is_none() {
             storage
@@ -315,6 +342,7 @@ impl TenantState {
                 ))
                 .await?;
         }
+        self.alarm_set.set(true);
         Ok(())
     }
 

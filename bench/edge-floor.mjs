@@ -1,0 +1,197 @@
+// The platform's floor under the edge's design, measured: JavaScript Workers in the same workerd
+// build that do only the platform steps the edge does, nothing of its own, each in front of the
+// same origin with the same edge-signed sync:
+//   passthrough  Worker → origin                                   (the baseline of edge-latency)
+//   do-hop       Worker → the tenant's Durable Object → origin
+//   do-sql       as do-hop, with a SQLite write in the object before the forward and another after
+//                (the edge's reserve and commit, each its own implicit transaction)
+//   do-ledger    as do-sql with the edge's own tables and statements (reserve: one read, two
+//                writes; commit: six writes including the applied log row)
+//   syncgate     the edge itself (worker/build), for comparison in the same run
+// Per path: sequential latency p50/p99 and the workerd process's CPU per sync (kernel
+// schedstat). The differences say what the Durable Object hop and its two durable writes cost
+// before a line of syncgate runs, and what syncgate's own code adds on top.
+//
+//   node --no-opt bench/edge-floor.mjs [--requests 200] [--out target/bench/floor.json]
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { parseArgs } from "node:util";
+import { Miniflare } from "miniflare";
+import { branding, startGateway } from "../tests/e2e/support/harness.mjs";
+
+const { values } = parseArgs({
+  options: {
+    requests: { type: "string", default: "200" },
+    out: { type: "string", default: "target/bench/floor.json" },
+  },
+});
+const n = Number(values.requests);
+
+const PASSTHROUGH = `export default {
+  fetch(req, env) {
+    const u = new URL(req.url);
+    return fetch(env.ORIGIN + u.pathname + u.search, req);
+  },
+};`;
+const durable = (sql) => `
+import { DurableObject } from "cloudflare:workers";
+export class Hop extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    ${sql ? `ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, applied INTEGER)");` : ""}
+  }
+  async fetch(req) {
+    const u = new URL(req.url);
+    const id = req.headers.get("x-request-id");
+    ${sql ? `this.ctx.storage.sql.exec("INSERT INTO t VALUES (?, 0)", id);` : ""}
+    const res = await fetch(this.env.ORIGIN + u.pathname + u.search, req);
+    const body = await res.arrayBuffer();
+    ${sql ? `this.ctx.storage.sql.exec("UPDATE t SET applied = 1 WHERE k = ?", id);` : ""}
+    return new Response(body, { status: res.status, headers: { "content-type": "application/json" } });
+  }
+}
+export default {
+  fetch(req, env) {
+    const tenant = req.headers.get("x-syncgate-tenant");
+    return env.HOP.get(env.HOP.idFromName(tenant)).fetch(req);
+  },
+};`;
+
+// The edge's own statements (worker/src/tenant_state/ledger.rs), in JavaScript: the SQL floor
+// of its reserve (one read, two writes) and commit (six writes, the applied log row included).
+const LEDGER = `
+import { DurableObject } from "cloudflare:workers";
+const SCHEMA = \`
+CREATE TABLE IF NOT EXISTS ledger (key TEXT PRIMARY KEY, kind TEXT NOT NULL, request_id TEXT NOT NULL,
+  applied INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL, reserved_at INTEGER, instance TEXT);
+CREATE INDEX IF NOT EXISTS ledger_expiry ON ledger (expires_at);
+CREATE TABLE IF NOT EXISTS pending_versions (request_id TEXT NOT NULL, section TEXT NOT NULL, version INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL, PRIMARY KEY (request_id, section));
+CREATE TABLE IF NOT EXISTS section_versions (section TEXT PRIMARY KEY, version INTEGER NOT NULL, request_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sync_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, received_at INTEGER NOT NULL,
+  source_ip TEXT, payload_type TEXT, payload_version INTEGER, key_id TEXT, signature_result TEXT NOT NULL, status TEXT NOT NULL,
+  code TEXT, message TEXT, class TEXT NOT NULL DEFAULT 'applied');
+CREATE INDEX IF NOT EXISTS sync_log_class ON sync_log (class, seq);
+CREATE TABLE IF NOT EXISTS last_sync (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL, payload_type TEXT NOT NULL,
+  payload_version INTEGER NOT NULL, request_id TEXT NOT NULL, key_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS key_usage (kid TEXT PRIMARY KEY, last_used_at INTEGER NOT NULL, uses INTEGER NOT NULL);\`;
+export class Hop extends DurableObject {
+  constructor(ctx, env) { super(ctx, env); ctx.storage.sql.exec(SCHEMA); }
+  async fetch(req) {
+    const sql = this.ctx.storage.sql;
+    const u = new URL(req.url);
+    const id = req.headers.get("x-request-id");
+    const now = Date.now(), exp = Math.floor(now / 1000) + 600, v = this.v = (this.v ?? 0) + 1;
+    sql.exec(\`SELECT kind, request_id, applied, reserved_at, instance, NULL AS section, NULL AS version
+      FROM ledger WHERE key IN (?, ?) AND expires_at >= ? UNION ALL
+      SELECT 'version', NULL, NULL, NULL, NULL, section, MAX(version) FROM (SELECT section, version FROM section_versions
+      UNION ALL SELECT section, version FROM pending_versions WHERE expires_at >= ?) GROUP BY section\`,
+      "n" + id, "p" + id, exp - 600, exp - 600).toArray();
+    sql.exec("INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance) VALUES (?, 'nonce', ?, 0, ?, ?, ?), (?, 'payload', ?, 0, ?, ?, ?)",
+      "n" + id, id, exp, now, "i", "p" + id, id, exp, now, "i");
+    sql.exec("INSERT OR REPLACE INTO pending_versions (request_id, section, version, expires_at) VALUES (?, ?, ?, ?)", id, "branding", v, exp);
+    const res = await fetch(this.env.ORIGIN + u.pathname + u.search, req);
+    const body = await res.arrayBuffer();
+    sql.exec("UPDATE ledger SET applied = 1 WHERE key IN (?, ?) AND request_id = ?", "n" + id, "p" + id, id);
+    sql.exec("DELETE FROM pending_versions WHERE request_id = ?", id);
+    sql.exec(\`INSERT INTO section_versions (section, version, request_id) VALUES (?, ?, ?) ON CONFLICT (section) DO UPDATE
+      SET version = excluded.version, request_id = excluded.request_id WHERE excluded.version > section_versions.version\`, "branding", v, id);
+    sql.exec("INSERT OR REPLACE INTO last_sync (id, at, payload_type, payload_version, request_id, key_id) VALUES (1, ?, ?, ?, ?, ?)", now, "branding", v, id, "k");
+    sql.exec("INSERT INTO key_usage (kid, last_used_at, uses) VALUES (?, ?, 1) ON CONFLICT (kid) DO UPDATE SET last_used_at = excluded.last_used_at, uses = uses + 1", "k", now);
+    sql.exec(\`INSERT INTO sync_log (request_id, received_at, source_ip, payload_type, payload_version, key_id, signature_result, status, code, message, class)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)\`, id, now, null, "branding", v, "k", "valid", "applied", null, null, "applied");
+    return new Response(body, { status: res.status, headers: { "content-type": "application/json" } });
+  }
+}
+export default {
+  fetch(req, env) {
+    return env.HOP.get(env.HOP.idFromName(req.headers.get("x-syncgate-tenant"))).fetch(req);
+  },
+};`;
+
+/** Process ids of this process's workerd children. */
+const workerdChildren = () =>
+  readdirSync("/proc").filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      return ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("workerd");
+    } catch {
+      return false;
+    }
+  }).map(Number);
+const cpuMs = (pids) => {
+  let ns = 0;
+  for (const pid of pids) {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // a thread that ended meanwhile
+      }
+    }
+  }
+  return ns / 1e6;
+};
+const round = (x) => Number(x.toFixed(3));
+
+const gw = await startGateway();
+const edgePids = workerdChildren();
+const floors = {};
+const started = [];
+try {
+  for (const [name, script] of [["passthrough", PASSTHROUGH], ["do-hop", durable(false)], ["do-sql", durable(true)], ["do-ledger", LEDGER]]) {
+    const before = workerdChildren();
+    const mf = new Miniflare({
+      script, modules: true, compatibilityDate: "2026-04-01",
+      bindings: { ORIGIN: gw.origin.url }, host: "127.0.0.1", port: 0,
+      ...(script === PASSTHROUGH ? {} : { durableObjects: { HOP: { className: "Hop", useSQLite: true } } }),
+    });
+    started.push(mf);
+    const url = (await mf.ready).toString().replace(/\/$/, "");
+    floors[name] = { url, pids: workerdChildren().filter((pid) => !before.includes(pid)) };
+  }
+  const t = await gw.createInstance("floor-eu1", "floor");
+  let version = 0;
+  const send = async (path) => {
+    version += 1;
+    const body = JSON.stringify(branding(t.tenant, version));
+    const res = path === "syncgate"
+      ? await gw.sync(t.instance, body, t.key)
+      : await gw.originDirect("POST", `/origin/v1/${t.tenant}/sync`, {
+        tenant: t.tenant, instance: t.instance, keyId: t.key.kid, body, via: floors[path].url,
+      });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${text}`);
+  };
+  const paths = ["passthrough", "do-hop", "do-sql", "do-ledger", "syncgate"];
+  const pidsOf = (path) => (path === "syncgate" ? edgePids : floors[path].pids);
+  const out = { edge: { floor: { method: "sequential syncs per path; CPU = workerd process (kernel schedstat) per sync", requests: n } } };
+  for (const path of paths) for (let i = 0; i < 30; i++) await send(path);
+  // Each path in its own block (its workerd's CPU is read around the block), two rounds.
+  const acc = Object.fromEntries(paths.map((p) => [p, { times: [], cpu: 0 }]));
+  for (let round_ = 0; round_ < 2; round_++) {
+    for (const path of paths) {
+      const before = cpuMs(pidsOf(path));
+      for (let i = 0; i < n / 2; i++) {
+        const start = performance.now();
+        await send(path);
+        acc[path].times.push(performance.now() - start);
+      }
+      acc[path].cpu += cpuMs(pidsOf(path)) - before;
+    }
+  }
+  for (const path of paths) {
+    const sorted = acc[path].times.sort((a, b) => a - b);
+    const pick = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+    out.edge.floor[path] = { p50: round(pick(0.5)), p99: round(pick(0.99)), cpu_ms: round(acc[path].cpu / sorted.length) };
+  }
+  mkdirSync(dirname(values.out), { recursive: true });
+  writeFileSync(values.out, `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`platform floor, ${n} sequential syncs per path (ms):`);
+  console.table(Object.fromEntries(paths.map((p) => [p, out.edge.floor[p]])));
+  console.log(`wrote ${values.out}`);
+} finally {
+  await Promise.all(started.map((mf) => mf.dispose()));
+  await gw.stop();
+}

@@ -1,0 +1,50 @@
+// Sizes of the two wasm builds and the npm package's import time, for `make bench`.
+//
+//   node bench/size.mjs [--out target/bench/size.json]
+//
+// size.core_wasm   pkg/syncgate_bg.wasm (the npm package; `make pkg`)
+// size.worker_wasm worker/build/index_bg.wasm (the edge; `make worker`)
+// each raw and `gzip -9` (as `make worker` prints it; zlib level 9 where there is no gzip).
+// startup_ms.node_import: a fresh `node` importing the package (ESM entry, which compiles and
+// instantiates the wasm), the median of 5 processes, each timing its own `import()`.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
+
+const { values } = parseArgs({ options: { out: { type: "string", default: "target/bench/size.json" } } });
+const root = resolve(import.meta.dirname, "..");
+
+const gzipped = (path, bytes) => {
+  try {
+    return execFileSync("gzip", ["-9", "-c", path], { maxBuffer: 64 << 20 }).length;
+  } catch {
+    return gzipSync(bytes, { level: 9 }).length;
+  }
+};
+const sizes = (path) => {
+  const bytes = readFileSync(resolve(root, path));
+  return { raw: bytes.length, gzip: gzipped(resolve(root, path), bytes) };
+};
+
+const entry = resolve(root, "pkg/syncgate.mjs");
+const imports = [];
+for (let i = 0; i < 5; i++) {
+  const ms = execFileSync(process.execPath, [
+    "--input-type=module",
+    "-e",
+    `const t = performance.now(); await import(${JSON.stringify(entry)}); console.log(performance.now() - t);`,
+  ]).toString();
+  imports.push(Number(ms));
+}
+imports.sort((a, b) => a - b);
+
+const out = {
+  size: { core_wasm: sizes("pkg/syncgate_bg.wasm"), worker_wasm: sizes("worker/build/index_bg.wasm") },
+  startup_ms: { node_import: Number(imports[2].toFixed(2)) },
+};
+mkdirSync(dirname(values.out), { recursive: true });
+writeFileSync(values.out, `${JSON.stringify(out, null, 2)}\n`);
+console.log("wasm sizes (bytes):", out.size, "node import (ms):", out.startup_ms.node_import);
+console.log(`wrote ${values.out}`);

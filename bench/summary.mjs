@@ -1,0 +1,129 @@
+// Merges the part files of `make bench` (target/bench/*.json, each written by one script) into
+// target/bench/summary.json and prints the tables with their ratios and the targets.
+//
+//   node bench/summary.mjs [--dir target/bench]
+//
+// Parts: js.json (bench/verify.mjs: js.verify_ops.{1k,16k,256k}.{syncgate,…}), edge.json
+// (bench/edge-latency.mjs: edge.latency_ms, edge.rps, edge.cpu_ms, edge.tenants, edge.by_size,
+// startup_ms.worker_cold), floor.json (bench/edge-floor.mjs: edge.floor), profile.json
+// (bench/edge-profile.mjs: edge.profile), size.json (bench/size.mjs: size.*, startup_ms.node_import).
+// A missing part leaves its tables out; nothing here measures anything.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({ options: { dir: { type: "string", default: "target/bench" } } });
+const dir = values.dir;
+
+/** Targets the edge is held to (BENCHMARKS.md). */
+export const TARGETS = {
+  added_p50_ms: 1,
+  added_p99_ms: 3,
+  rps_ratio_c16: 0.8,
+  cpu_ms_64k: 0.5,
+  worker_wasm_raw: 1_000_000,
+  worker_wasm_gzip: 350_000,
+};
+
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+function merge(into, from) {
+  for (const [key, value] of Object.entries(from)) {
+    if (isObject(value) && isObject(into[key])) merge(into[key], value);
+    else into[key] = value;
+  }
+  return into;
+}
+
+const parts = existsSync(dir)
+  ? readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "summary.json").sort()
+  : [];
+const summary = { generated_at: new Date().toISOString(), parts };
+for (const file of parts) merge(summary, JSON.parse(readFileSync(join(dir, file), "utf8")));
+if (parts.length === 0) {
+  console.error(`no part files in ${dir}: run make bench`);
+  process.exit(1);
+}
+
+const fmt = (x, digits = 2) => (typeof x === "number" ? x.toFixed(digits) : "-");
+const ratio = (a, b) => (typeof a === "number" && typeof b === "number" && b > 0 ? a / b : undefined);
+const verdict = (ok) => (ok === undefined ? "-" : ok ? "met" : "NOT met");
+const checks = [];
+const check = (what, value, limit, atMost = true) => {
+  const ok = typeof value === "number" ? (atMost ? value <= limit : value >= limit) : undefined;
+  checks.push({ target: what, measured: typeof value === "number" ? Number(value.toFixed(3)) : "-", limit: `${atMost ? "≤" : "≥"} ${limit}`, "": verdict(ok) });
+  return ok;
+};
+
+const js = summary.js?.verify_ops;
+if (js) {
+  console.log("\nverify throughput in Node (ops/s; × = ratio to standardwebhooks):");
+  const libs = [...new Set(Object.values(js).flatMap((row) => Object.keys(row)))];
+  console.table(Object.fromEntries(Object.entries(js).map(([size, row]) => [size, Object.fromEntries(libs.map((lib) => {
+    const r = ratio(row[lib], row.standardwebhooks);
+    return [lib, row[lib] === undefined ? "-" : `${Math.round(row[lib])}${r === undefined ? "" : ` (${r.toFixed(2)}×)`}`];
+  }))])));
+}
+
+const edge = summary.edge ?? {};
+if (edge.latency_ms) {
+  const l = edge.latency_ms;
+  console.log(`\nedge latency, sequential signed syncs (ms; added = over the pass-through Worker):`);
+  console.table(Object.fromEntries(Object.entries(l).map(([path, q]) => [path, {
+    p50: fmt(q.p50), p99: fmt(q.p99),
+    "added p50": fmt(q.p50 - l.passthrough.p50), "added p99": fmt(q.p99 - l.passthrough.p99),
+  }])));
+  check("added latency p50 (ms)", l.syncgate.p50 - l.passthrough.p50, TARGETS.added_p50_ms);
+  check("added latency p99 (ms)", l.syncgate.p99 - l.passthrough.p99, TARGETS.added_p99_ms);
+}
+if (edge.rps) {
+  const r = ratio(edge.rps.syncgate?.c16, edge.rps.passthrough?.c16);
+  console.log(`\nthroughput at concurrency 16: edge ${fmt(edge.rps.syncgate?.c16, 1)} rps, pass-through ${fmt(edge.rps.passthrough?.c16, 1)} rps (${fmt(r)}×)`);
+  check("rps vs pass-through at c16 (×)", r, TARGETS.rps_ratio_c16, false);
+}
+if (edge.cpu_ms) {
+  console.log(`\nCPU per sync (ms) — ${edge.cpu_detail?.method ?? ""}:`);
+  console.table(Object.fromEntries(Object.entries(edge.cpu_ms).map(([size, ms]) => [size, {
+    "edge minus pass-through": fmt(ms, 3),
+    "edge workerd": fmt(edge.cpu_detail?.[size]?.edge_workerd, 3),
+    "pass-through workerd": fmt(edge.cpu_detail?.[size]?.passthrough_workerd, 3),
+    "edge p50 (ms)": fmt(edge.by_size?.[size]?.syncgate?.p50),
+    "pass-through p50 (ms)": fmt(edge.by_size?.[size]?.passthrough?.p50),
+  }])));
+  check("CPU per 64 KiB sync (ms)", edge.cpu_ms["64k"], TARGETS.cpu_ms_64k);
+}
+if (edge.floor) {
+  console.log("\nplatform floor of the design (JS Workers doing only the platform steps; ms):");
+  const base = edge.floor.passthrough;
+  console.table(Object.fromEntries(Object.entries(edge.floor).filter(([, v]) => isObject(v)).map(([path, v]) => [path, {
+    p50: fmt(v.p50), p99: fmt(v.p99), "CPU/sync": fmt(v.cpu_ms, 3),
+    "added p50": fmt(v.p50 - base.p50), "added CPU": fmt(v.cpu_ms - base.cpu_ms, 3),
+  }])));
+}
+if (edge.tenants) {
+  console.log("\ncost by tenant count (sequential syncs spread round-robin; ms):");
+  console.table(Object.fromEntries(Object.entries(edge.tenants).map(([count, v]) => [count, {
+    p50: fmt(v.p50), p99: fmt(v.p99), "CPU/sync": fmt(v.cpu_ms, 3),
+  }])));
+}
+if (edge.profile) {
+  for (const [size, p] of Object.entries(edge.profile)) {
+    console.log(`\nwhere the edge isolate's time goes, ${size} syncs (V8 CPU profile, % of sampled busy time):`);
+    console.table(Object.fromEntries(Object.entries(p.percent_by_category).slice(0, 10).map(([k, v]) => [k, { "%": v }])));
+  }
+}
+if (summary.size) {
+  const s = summary.size;
+  console.log("\nwasm sizes (bytes):");
+  console.table(Object.fromEntries(Object.entries(s).map(([k, v]) => [k, { raw: v.raw, gzip: v.gzip }])));
+  check("worker wasm raw (B)", s.worker_wasm?.raw, TARGETS.worker_wasm_raw);
+  check("worker wasm gzip (B)", s.worker_wasm?.gzip, TARGETS.worker_wasm_gzip);
+}
+if (summary.startup_ms) console.log("\nstartup (ms):", summary.startup_ms);
+
+summary.targets = checks;
+writeFileSync(join(dir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
+if (checks.length) {
+  console.log("\ntargets:");
+  console.table(checks);
+}
+console.log(`\nwrote ${join(dir, "summary.json")} from ${parts.join(", ")}`);
