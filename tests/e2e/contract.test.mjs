@@ -24,6 +24,9 @@ test("answers that follow the spec pass", () => {
   const unrouted = validator.check({ method: "DELETE", target: "/v1/acme-eu1/sync", status: 404, contentType: "application/problem+json",
     header: headers(), body: problem("not_found", 404) });
   assert.deepEqual(unrouted.errors, []);
+  const adminUnrouted = validator.check({ method: "GET", target: "/admin/v1/instances/acme-eu1/nope", status: 401,
+    contentType: "application/problem+json", header: headers(), body: problem("unauthorized", 401) });
+  assert.deepEqual(adminUnrouted.errors, []);
 });
 
 test("a wrong body is refused with the schema error", () => {
@@ -48,6 +51,9 @@ test("undocumented statuses, content types, routes and missing headers are refus
   const unrouted = validator.check({ method: "GET", target: "/v2/whatever", status: 200, contentType: "application/json", header: headers(), body: "{}" });
   assert.equal(unrouted.ok, false);
   assert.match(unrouted.route, /no operation/);
+  const unroutedCode = validator.check({ method: "GET", target: "/v2/whatever", status: 404, contentType: "application/problem+json",
+    header: headers(), body: problem("invalid_signature", 404) });
+  assert.equal(unroutedCode.ok, false, "an unrouted answer is not_found or unknown_instance");
 });
 
 test("paths are matched as the edge routes them", () => {

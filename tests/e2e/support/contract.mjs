@@ -69,8 +69,7 @@ export class ContractValidator {
         literals: segments.filter((s) => !s.startsWith("{")).length,
       };
     }).sort((a, b) => b.literals - a.literals);
-    const fallback = spec["x-syncgate-unrouted"];
-    this.unrouted = fallback ? this.#resolve(fallback) : null;
+    this.unrouted = spec["x-syncgate-unrouted"]?.responses ?? null;
   }
 
   static load(path = SPEC_PATH) {
@@ -131,7 +130,7 @@ export class ContractValidator {
     if (found?.operation) {
       responses = found.operation.responses ?? {};
     } else if (this.unrouted) {
-      responses = { [this.unrouted.status]: this.unrouted.response };
+      responses = this.unrouted;
     } else {
       return { ok: false, route, errors: ["no operation in openapi.yaml for this method and path"] };
     }
@@ -154,6 +153,7 @@ export class ContractValidator {
     if (headerErrors.length > 0) return { ok: false, route, errors: headerErrors };
     const content = response.content ?? {};
     const type = mediaType(contentType);
+    if (method.toUpperCase() === "HEAD") return { ok: true, route, errors: [] }; // no body to check
     if (Object.keys(content).length === 0) {
       return body.length === 0
         ? { ok: true, route, errors: [] }
@@ -201,6 +201,7 @@ class EdgeContract {
     this.recordDir = process.env.SYNCGATE_CONTRACT_RECORD;
     this.edges = new Set();
     this.validated = 0;
+    this.seen = {};
     this.violations = [];
     this.validator = null;
     this.observations = [];
@@ -230,6 +231,8 @@ class EdgeContract {
     this.validator ??= ContractValidator.load();
     const result = this.validator.check({ method, target, status, contentType, body, header });
     this.validated++;
+    const seenKey = `${result.route} ${status}`;
+    this.seen[seenKey] = (this.seen[seenKey] ?? 0) + 1;
     if (this.recordDir) {
       this.observations.push({ method, route: result.route, path: routedPath(target), status, type: mediaType(contentType), ok: result.ok, errors: result.errors, body: body.slice(0, 2000) });
       return;
@@ -245,7 +248,7 @@ class EdgeContract {
     const dir = join(root, "target/contract");
     try {
       mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, `${file}.json`), `${JSON.stringify({ file, validated: this.validated, violations: this.violations })}\n`);
+      writeFileSync(join(dir, `${file}.json`), `${JSON.stringify({ file, validated: this.validated, violations: this.violations, seen: this.seen })}\n`);
       if (this.recordDir) {
         mkdirSync(this.recordDir, { recursive: true });
         writeFileSync(join(this.recordDir, `${file}.jsonl`), this.observations.map((o) => JSON.stringify(o)).join("\n") + "\n");
