@@ -21,6 +21,8 @@ pub mod verify;
 pub mod webhooks;
 
 #[cfg(feature = "wasm")]
+mod preview;
+#[cfg(feature = "wasm")]
 mod wasm;
 
 pub use error::Rejection;
