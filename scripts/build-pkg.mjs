@@ -116,6 +116,9 @@ for (const name of EXPORTS) {
   if (!new RegExp(`^export function ${name}\\(`, "m").test(webGlue)) fail(`the web glue does not export ${name}`);
 }
 
+// workerd.js instantiates the compiled module it is given with the web glue's initSync.
+if (!/^export \{ initSync\b/m.test(webGlue)) fail("the web glue does not export initSync (workerd.js needs it)");
+
 // Assemble pkg/ in a staging folder, then swap it in, so a failed build leaves no half package.
 const stage = join(work, "pkg");
 mkdirSync(stage, { recursive: true });
@@ -123,7 +126,7 @@ const optimised = join(stage, "syncgate_bg.wasm");
 run(wasmOpt, ["-Os", "--strip-debug", "--strip-producers", join(work, "web", "syncgate_bg.wasm"), "-o", optimised]);
 writeFileSync(join(stage, "syncgate.cjs"), nodeGlue);
 writeFileSync(join(stage, "syncgate_web.js"), webGlue);
-for (const file of ["browser.js", "syncgate.mjs", "index.d.ts", "README.md"]) {
+for (const file of ["browser.js", "syncgate.mjs", "workerd.js", "index.d.ts", "README.md"]) {
   copyFileSync(join(jsDir, file), join(stage, file));
 }
 // ESM flavour of the types: the same declarations plus the default export the ESM entries have.
