@@ -11,7 +11,7 @@
 //! The request is read like the other functions read it, and nothing throws: a value that cannot
 //! be read (a throwing getter, a revoked Proxy) is `invalid_field`.
 
-use js_sys::{Array, Reflect};
+use js_sys::{Array, Function, Reflect};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
@@ -100,9 +100,14 @@ fn preview(request: &HttpRequest) -> Result<Preview, Rejection> {
     }
 }
 
-// Built-ins that can run caller code, declared with `catch` so a throw is an `Err`.
+// The request is read as `verifyRequest` reads it (src/wasm.rs): every built-in that can run
+// caller code (Proxy traps, getters, iterators) is declared with `catch`, so a throw is an `Err`
+// here instead of unwinding into the caller, and every list read is bounded.
 #[wasm_bindgen]
 extern "C" {
+    #[wasm_bindgen(catch, js_namespace = Array, js_name = isArray)]
+    fn is_array_js(value: &JsValue) -> Result<bool, JsValue>;
+
     #[wasm_bindgen(catch, js_namespace = Object, js_name = entries)]
     fn entries_of(value: &JsValue) -> Result<Array, JsValue>;
 
@@ -113,6 +118,9 @@ extern "C" {
     fn new(value: &JsValue) -> Result<BodyCopy, JsValue>;
 }
 
+/// At most this many values are read from one header's array.
+const MAX_LIST_ITEMS: usize = 1_000;
+
 fn unreadable(field: &str) -> Rejection {
     Rejection::invalid_field(field, "could not be read")
 }
@@ -121,17 +129,72 @@ fn property(target: &JsValue, name: &str) -> Result<JsValue, Rejection> {
     Reflect::get(target, &JsValue::from_str(name)).map_err(|_| unreadable(name))
 }
 
-fn header_value(value: &JsValue) -> Option<String> {
-    if let Some(text) = value.as_string() {
-        return Some(text);
+fn get(target: &JsValue, key: &JsValue) -> Result<JsValue, Rejection> {
+    Reflect::get(target, key).map_err(|_| unreadable("headers"))
+}
+
+fn is_array(value: &JsValue) -> Result<bool, Rejection> {
+    is_array_js(value).map_err(|_| unreadable("headers"))
+}
+
+/// The items of an array (or a Proxy of one) by index, at most `max` of them.
+fn array_items(value: &JsValue, max: usize) -> Result<Vec<JsValue>, Rejection> {
+    let length = get(value, &JsValue::from_str("length"))?
+        .as_f64()
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .ok_or_else(|| unreadable("headers"))?;
+    if length > max as f64 {
+        return Err(Rejection::invalid_field("headers", "has too many items"));
     }
-    let list: &Array = value.dyn_ref()?;
-    let parts: Option<Vec<String>> = list
-        .iter()
-        .take(MAX_HEADER_FIELDS)
-        .map(|v| v.as_string())
-        .collect();
-    parts.map(|p| p.join(", "))
+    // `length` is a whole number within `max` here; the cast only drops a fraction.
+    (0..length as u32)
+        .map(|i| Reflect::get_u32(value, i).map_err(|_| unreadable("headers")))
+        .collect()
+}
+
+/// The values an iterable yields, each step one `Reflect` call, at most `max` of them (an
+/// endless iterator is refused). `None` when `value` is not iterable.
+fn iterate(value: &JsValue, max: usize) -> Result<Option<Vec<JsValue>>, Rejection> {
+    let bad = || unreadable("headers");
+    let make_iterator = get(value, &js_sys::Symbol::iterator())?;
+    if make_iterator.is_undefined() || make_iterator.is_null() {
+        return Ok(None);
+    }
+    let make_iterator: &Function = make_iterator.dyn_ref().ok_or_else(bad)?;
+    let iterator = make_iterator.call0(value).map_err(|_| bad())?;
+    if !iterator.is_object() {
+        return Err(bad());
+    }
+    let next = get(&iterator, &JsValue::from_str("next"))?;
+    let next: &Function = next.dyn_ref().ok_or_else(bad)?;
+    let mut items = Vec::new();
+    loop {
+        let step = next.call0(&iterator).map_err(|_| bad())?;
+        if !step.is_object() {
+            return Err(bad());
+        }
+        if get(&step, &JsValue::from_str("done"))?.is_truthy() {
+            return Ok(Some(items));
+        }
+        if items.len() >= max {
+            return Err(Rejection::invalid_field("headers", "has too many entries"));
+        }
+        items.push(get(&step, &JsValue::from_str("value"))?);
+    }
+}
+
+fn header_value(value: &JsValue) -> Result<Option<String>, Rejection> {
+    if let Some(text) = value.as_string() {
+        return Ok(Some(text));
+    }
+    if value.is_object() && is_array(value)? {
+        let parts: Option<Vec<String>> = array_items(value, MAX_LIST_ITEMS)?
+            .iter()
+            .map(JsValue::as_string)
+            .collect();
+        return Ok(parts.map(|p| p.join(", ")));
+    }
+    Ok(value.as_f64().map(|n| n.to_string()))
 }
 
 /// Headers from a plain object, or from anything iterable over `[name, value]` pairs.
@@ -144,24 +207,26 @@ fn read_headers(value: &JsValue) -> Result<Headers, Rejection> {
     if !value.is_object() {
         return Err(bad());
     }
-    let pairs: Vec<JsValue> = match js_sys::try_iter(value).map_err(|_| unreadable("headers"))? {
-        Some(iter) => iter
-            .take(MAX_HEADER_FIELDS)
-            .collect::<Result<_, _>>()
-            .map_err(|_| unreadable("headers"))?,
-        None => entries_of(value)
-            .map_err(|_| unreadable("headers"))?
-            .iter()
-            .take(MAX_HEADER_FIELDS)
-            .collect(),
+    let pairs: Vec<JsValue> = match iterate(value, MAX_HEADER_FIELDS)? {
+        Some(pairs) => pairs,
+        None => {
+            let entries = entries_of(value).map_err(|_| unreadable("headers"))?;
+            if entries.length() as usize > MAX_HEADER_FIELDS {
+                return Err(Rejection::invalid_field("headers", "has too many entries"));
+            }
+            entries.iter().collect()
+        }
     };
     for pair in pairs {
+        if !pair.is_object() {
+            return Err(bad());
+        }
         let name = Reflect::get_u32(&pair, 0)
             .map_err(|_| unreadable("headers"))?
             .as_string()
             .ok_or_else(bad)?;
         let value = Reflect::get_u32(&pair, 1).map_err(|_| unreadable("headers"))?;
-        headers.append(&name, &header_value(&value).ok_or_else(bad)?);
+        headers.append(&name, &header_value(&value)?.ok_or_else(bad)?);
     }
     Ok(headers)
 }
@@ -173,11 +238,17 @@ fn read_body(value: &JsValue) -> Result<Vec<u8>, Rejection> {
     if value.is_undefined() || value.is_null() {
         return Ok(Vec::new());
     }
-    let copy: JsValue = BodyCopy::new(value)
-        .map_err(|_| {
-            Rejection::invalid_field("body", "must be a Uint8Array, an ArrayBuffer or a string")
-        })?
-        .into();
+    if !(value.is_instance_of::<js_sys::Uint8Array>()
+        || value.is_instance_of::<js_sys::ArrayBuffer>())
+    {
+        return Err(Rejection::invalid_field(
+            "body",
+            "must be a Uint8Array, an ArrayBuffer or a string",
+        ));
+    }
+    // `instanceof` follows a Proxy's prototype: copy through the constructor, which reads only a
+    // genuine typed array's or buffer's internal slots (and throws on anything else).
+    let copy: JsValue = BodyCopy::new(value).map_err(|_| unreadable("body"))?.into();
     Ok(copy.unchecked_into::<js_sys::Uint8Array>().to_vec())
 }
 
@@ -283,7 +354,10 @@ mod tests {
         let header = request.headers.get("signature").unwrap();
         let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, tag);
         assert_eq!(header, format!("sig1=:{b64}:"));
-        assert!(sig.base.starts_with("\"@method\": POST\n\"@path\": /v1/acme-eu1/sync\n"));
+        assert!(
+            sig.base
+                .starts_with("\"@method\": POST\n\"@path\": /v1/acme-eu1/sync\n")
+        );
         assert!(sig.base.contains("\"@signature-params\": (\"@method\""));
     }
 
@@ -300,7 +374,12 @@ mod tests {
     #[test]
     fn standard_webhooks_content() {
         let request = signed(Scheme::StandardWebhooks);
-        let Preview::StandardWebhooks { id, timestamp, base } = preview(&request).unwrap() else {
+        let Preview::StandardWebhooks {
+            id,
+            timestamp,
+            base,
+        } = preview(&request).unwrap()
+        else {
             panic!("not standard webhooks");
         };
         assert_eq!(id, "n-1");
