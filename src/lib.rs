@@ -19,13 +19,13 @@ mod document;
 pub mod error;
 mod origin;
 mod policy;
+#[cfg(feature = "wasm")]
+mod preview;
 mod replay;
 mod request;
 mod sign;
 mod signature;
 mod verify;
-#[cfg(feature = "wasm")]
-mod preview;
 #[cfg(feature = "wasm")]
 mod wasm;
 

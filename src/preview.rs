@@ -2,7 +2,7 @@
 //! package, used by the browser preview page (`examples/browser/`).
 //!
 //! For each RFC 9421 signature of a request it rebuilds the signature base (RFC 9421 §2.5) with
-//! the same code the verifier runs ([`crate::rfc9421::SignatureInput::signature_base`]); for a
+//! the same code the verifier runs ([`SignatureInput::signature_base`]); for a
 //! Standard Webhooks request it shows the signed content `id.timestamp.body`. It checks no MAC and
 //! needs no key: it answers *what* would be checked, and whether the `Content-Digest` header
 //! matches the body, so a person can see which byte changed when a verdict says
@@ -16,11 +16,9 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::crypto::{Primitives, RustCrypto};
-use crate::error::Rejection;
-use crate::request::{Headers, HttpRequest};
 use crate::rfc9421::{SignatureInput, content_digest_value};
 use crate::webhooks::WebhookHeaders;
+use crate::{Headers, HttpRequest, Primitives, Rejection, RustCrypto};
 
 /// At most this many header fields are read from one request.
 const MAX_HEADER_FIELDS: usize = 10_000;
@@ -316,8 +314,7 @@ pub fn signature_base(request: JsValue) -> JsValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::Scheme;
-    use crate::sign::{SigningOptions, sign_request};
+    use crate::{Scheme, SigningOptions, sign_request};
 
     const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
 
