@@ -165,7 +165,7 @@ test-js: pkg install-chromium
 # The gateway end to end: the worker in workerd (Miniflare) with local KV and SQLite Durable
 # Objects, in front of the reference origin, all on loopback. One file at a time: each starts
 # its own gateway.
-test-e2e: pkg worker origin cli
+test-e2e: pkg worker origin cli install-chromium
 	node --test --test-concurrency=1 tests/e2e/
 
 # The load/fault/restart run of tests/e2e/chaos.test.mjs at full size; `make test-e2e` runs the

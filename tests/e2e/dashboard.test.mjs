@@ -53,13 +53,18 @@ test("the dashboard shows what the JSON endpoints say, only to the admin token",
   const status = await json(await gw.get(`/v1/${t.instance}/sync/status`, reader));
   const logs = await json(await gw.get(`/v1/${t.instance}/sync/logs?limit=25`, reader));
   const policy = await json(await gw.admin("GET", t.instance));
+  const askedAt = Date.now();
   const hourly = await json(await gw.admin("GET", `${t.instance}/sync/hourly`));
   assert.deepEqual(await json(await gw.admin("GET", `${t.instance}/sync/status`)), status);
   assert.deepEqual(await json(await gw.admin("GET", `${t.instance}/sync/logs?limit=25`)), logs);
   for (const view of ["status", "logs", "hourly"]) {
     await expectProblem(assert, await gw.get(`/admin/v1/instances/${t.instance}/sync/${view}`, reader), 401, "unauthorized");
   }
+  await expectProblem(assert, await gw.admin("GET", "nowhere-eu1/sync/hourly"), 404, "unknown_instance");
   assert.equal(hourly.hours.length, 24);
+  const hourOf = (ms) => new Date(Math.floor(ms / 3_600_000) * 3_600_000).toISOString();
+  assert.ok([hourOf(askedAt), hourOf(Date.now())].includes(hourly.hours.at(-1).start), "the series ends with this hour");
+  assert.equal(hourly.from, hourly.hours[0].start);
   const sum = (kind) => hourly.hours.reduce((n, h) => n + h[kind], 0);
   assert.equal(sum("accepted"), 3);
   assert.equal(sum("refused"), 3);
