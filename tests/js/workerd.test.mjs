@@ -64,6 +64,8 @@ test("verifyRequest runs in workerd from a Worker bundled with the workerd condi
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
     compatibilityDate: "2026-04-01",
     bindings: { POLICY: JSON.stringify(policy()) },
+    host: "127.0.0.1",
+    port: 0,
   });
   try {
     const send = (request) => mf.dispatchFetch(request.url, { method: request.method, headers: request.headers, body: request.body });
