@@ -38,7 +38,7 @@ export WRANGLER_SEND_METRICS := false
 # redocly lint runs offline: no telemetry, no update check.
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
-JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs tests/js/*.mjs tests/js/support/*.mjs tests/e2e/*.mjs tests/e2e/support/*.mjs)
+JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs tests/js/*.mjs tests/js/support/*.mjs tests/e2e/*.mjs tests/e2e/support/*.mjs examples/browser/*.js tests/js/bundler/*.js)
 
 .PHONY: help dev demo test pkg worker origin bench lint fmt clean \
 	install install-rust install-wasm-bindgen install-worker-build install-wasm-pack install-node install-chromium \
@@ -194,7 +194,7 @@ test-js: pkg install-chromium
 # The gateway end to end: the worker in workerd (Miniflare) with local KV and SQLite Durable
 # Objects, in front of the reference origin, all on loopback. One file at a time: each starts
 # its own gateway.
-test-e2e: pkg worker origin cli signing-examples
+test-e2e: pkg worker origin cli signing-examples install-chromium
 	node --test --test-concurrency=1 tests/e2e/
 
 # The load/fault/restart run of tests/e2e/chaos.test.mjs at full size; `make test-e2e` runs the

@@ -7,6 +7,7 @@
 import init, {
   contentDigest,
   recomputeModules,
+  signatureBase,
   signRequest,
   validatePayload,
   verifyRequest,
@@ -14,5 +15,5 @@ import init, {
 
 await init({ module_or_path: new URL("./syncgate_bg.wasm", import.meta.url) });
 
-export { contentDigest, recomputeModules, signRequest, validatePayload, verifyRequest };
-export default { contentDigest, recomputeModules, signRequest, validatePayload, verifyRequest };
+export { contentDigest, recomputeModules, signatureBase, signRequest, validatePayload, verifyRequest };
+export default { contentDigest, recomputeModules, signatureBase, signRequest, validatePayload, verifyRequest };

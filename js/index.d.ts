@@ -447,3 +447,48 @@ export declare function recomputeModules(
  * that pass something other than a {@link Body} get a {@link Failure} instead of a throw.
  */
 export declare function contentDigest(body: Body): string;
+
+// ---------------------------------------------------------------------------------------------
+// Preview: what a verifier MACs
+
+/** The RFC 9421 signature base (RFC 9421 §2.5) of one labelled signature. */
+export interface Rfc9421SignatureBase {
+  label: string;
+  /** Covered component identifiers, in order. */
+  components: string[];
+  /** The `keyid`, `created` and `nonce` parameters (`null` when missing or ill-typed). */
+  keyId: string | null;
+  created: number | null;
+  nonce: string | null;
+  /** The lines the MAC is computed over, ending with `"@signature-params": …`. */
+  base: string;
+}
+
+/** The answer of {@link signatureBase}. No MAC is checked and no key is needed. */
+export type SignatureBasePreview =
+  | {
+      ok: true;
+      scheme: "rfc9421";
+      /** One per labelled signature, in `Signature-Input` order. */
+      signatures: Rfc9421SignatureBase[];
+      /** The `Content-Digest` the body has (`sha-256=:<base64>:`). */
+      contentDigest: string;
+      /** Whether the request's `Content-Digest` header equals it. */
+      digestMatches: boolean;
+    }
+  | {
+      ok: true;
+      scheme: "standard-webhooks";
+      id: string;
+      timestamp: string;
+      /** The signed content, `${id}.${timestamp}.${body}` (the body as UTF-8 text). */
+      base: string;
+    }
+  | Failure;
+
+/**
+ * The signature base a verifier rebuilds for a signed request: for RFC 9421 every labelled
+ * signature's base and whether `Content-Digest` matches the body, for Standard Webhooks the
+ * signed content. A request with neither is `missing_signature`.
+ */
+export declare function signatureBase(request: SyncRequest): SignatureBasePreview;

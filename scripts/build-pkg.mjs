@@ -30,7 +30,10 @@ const work = join(root, "target", "pkg-build");
 const cargoTarget = process.env.CARGO_TARGET_DIR ? resolve(root, process.env.CARGO_TARGET_DIR) : join(root, "target");
 const wasmIn = join(cargoTarget, "wasm32-unknown-unknown", "release", "syncgate.wasm");
 const wasmOpt = join(root, "node_modules", ".bin", "wasm-opt");
-const EXPORTS = ["verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest"];
+const EXPORTS = [
+  "verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest",
+  "signatureBase",
+];
 
 function fail(message) {
   console.error(`build-pkg: ${message}`);
@@ -113,6 +116,9 @@ for (const name of EXPORTS) {
   if (!new RegExp(`^export function ${name}\\(`, "m").test(webGlue)) fail(`the web glue does not export ${name}`);
 }
 
+// workerd.js instantiates the compiled module it is given with the web glue's initSync.
+if (!/^export \{ initSync\b/m.test(webGlue)) fail("the web glue does not export initSync (workerd.js needs it)");
+
 // Assemble pkg/ in a staging folder, then swap it in, so a failed build leaves no half package.
 const stage = join(work, "pkg");
 mkdirSync(stage, { recursive: true });
@@ -120,13 +126,13 @@ const optimised = join(stage, "syncgate_bg.wasm");
 run(wasmOpt, ["-Os", "--strip-debug", "--strip-producers", join(work, "web", "syncgate_bg.wasm"), "-o", optimised]);
 writeFileSync(join(stage, "syncgate.cjs"), nodeGlue);
 writeFileSync(join(stage, "syncgate_web.js"), webGlue);
-for (const file of ["browser.js", "syncgate.mjs", "index.d.ts", "README.md"]) {
+for (const file of ["browser.js", "syncgate.mjs", "workerd.js", "index.d.ts", "README.md"]) {
   copyFileSync(join(jsDir, file), join(stage, file));
 }
 // ESM flavour of the types: the same declarations plus the default export the ESM entries have.
 const dts = readFileSync(join(jsDir, "index.d.ts"), "utf8");
 writeFileSync(join(stage, "index.d.mts"), `${dts}
-/** The five functions as one object (the default export of the ESM entries). */
+/** The functions as one object (the default export of the ESM entries). */
 declare const syncgate: {
 ${EXPORTS.map((n) => `  readonly ${n}: typeof ${n};`).join("\n")}
 };
@@ -151,7 +157,7 @@ for (const f of readdirSync(stage)) {
   if (f !== "package.json" && !manifest.files.includes(f)) fail(`pkg/${f} is not listed in "files"`);
 }
 
-// The CJS build must load and expose the five functions before we call it a package.
+// The CJS build must load and expose every function before we call it a package.
 const loaded = createRequire(import.meta.url)(join(stage, "syncgate.cjs"));
 for (const name of EXPORTS) {
   if (typeof loaded[name] !== "function") fail(`syncgate.cjs does not export a function ${name}`);

@@ -19,6 +19,8 @@ mod document;
 pub mod error;
 mod origin;
 mod policy;
+#[cfg(feature = "wasm")]
+mod preview;
 mod replay;
 mod request;
 mod sign;

@@ -172,6 +172,7 @@ const CALLS = {
   validatePayload: () => [brandingPayload(3), policy()],
   recomputeModules: () => [featuresPayload(3).features, policy()],
   contentDigest: () => ["hello"],
+  signatureBase: () => [signedRequest()],
 };
 
 /** Paths into the arguments: [argument index, ...property names]. */
@@ -181,6 +182,7 @@ const OBJECT_PATHS = {
   validatePayload: [[0], [0, "branding"], [1]],
   recomputeModules: [[0], [0, "modules"], [0, "modules", 0], [1]],
   contentDigest: [],
+  signatureBase: [[0], [0, "headers"]],
 };
 const LEAF_PATHS = {
   verifyRequest: [[0, "method"], [0, "url"], [0, "body"], [0, "headers", "signature"], [1, "tenant"], [2]],
@@ -190,8 +192,9 @@ const LEAF_PATHS = {
   validatePayload: [[0], [0, "tenant"], [1]],
   recomputeModules: [[0], [0, "plan"], [1]],
   contentDigest: [[0]],
+  signatureBase: [[0, "method"], [0, "url"], [0, "body"], [0, "headers", "signature-input"]],
 };
-const HEADERS_OWNERS = { verifyRequest: [0], signRequest: [0] };
+const HEADERS_OWNERS = { verifyRequest: [0], signRequest: [0], signatureBase: [0] };
 
 function getAt(args, path) {
   return path.reduce((v, k) => v[k], args);

@@ -61,6 +61,9 @@ test("package.json: name, version from Cargo.toml, exports map, engines", () => 
   assert.deepEqual(manifest.engines, { node: ">=20" });
   const dot = manifest.exports["."];
   assert.equal(dot.browser.default, "./browser.js");
+  assert.equal(dot.workerd.default, "./workerd.js");
+  assert.equal(dot.worker.default, "./workerd.js");
+  assert.deepEqual(Object.keys(dot).slice(0, 3), ["workerd", "worker", "browser"], "a Worker bundler sees workerd first");
   assert.equal(dot.import.default, "./syncgate.mjs");
   assert.equal(dot.require.default, "./syncgate.cjs");
   assert.equal(dot.types, "./index.d.ts");
@@ -76,12 +79,12 @@ test("the tarball holds exactly the listed files and one .wasm", () => {
   const files = info.files.map((f) => f.path).sort();
   assert.deepEqual(files, [
     "README.md", "browser.js", "index.d.mts", "index.d.ts", "package.json",
-    "syncgate.cjs", "syncgate.mjs", "syncgate_bg.wasm", "syncgate_web.js",
+    "syncgate.cjs", "syncgate.mjs", "syncgate_bg.wasm", "syncgate_web.js", "workerd.js",
   ]);
   assert.equal(files.filter((f) => f.endsWith(".wasm")).length, 1);
 });
 
-test("index.d.ts and index.d.mts declare the five functions and never `any`", () => {
+test("index.d.ts and index.d.mts declare every function and never `any`", () => {
   for (const file of ["index.d.ts", "index.d.mts"]) {
     const dts = readFileSync(join(installedDir(), file), "utf8");
     for (const name of FUNCTIONS) {
