@@ -17,6 +17,7 @@ pub mod rfc9421;
 pub mod scope;
 pub mod sign;
 pub mod skew;
+pub mod verifier;
 pub mod verify;
 pub mod webhooks;
 
