@@ -104,12 +104,19 @@ function concatTags(tags) {
  * @param asyncHost the same with every method answering a Promise (WebCrypto), or null
  */
 export function bindSyncgate(wasm, host, asyncHost) {
-  function createVerifier(policy) {
+  function createVerifier(policy, options) {
     const compiled = new wasm.CompiledVerifier(policy);
     const failureJson = compiled.policyFailure();
+    // `{ hashing: "rust" }` keeps every digest in the wasm (the reference path).
+    let rustOnly = false;
+    try {
+      rustOnly = typeof options === "object" && options !== null && options.hashing === "rust";
+    } catch {
+      rustOnly = false;
+    }
     let keys = null;
     let asyncKeys = null;
-    if (failureJson === undefined && host) {
+    if (failureJson === undefined && host && !rustOnly) {
       const secrets = compiled.keySecrets();
       try {
         keys = secrets.map((s) => host.importKey(s));
@@ -162,7 +169,7 @@ export function bindSyncgate(wasm, host, asyncHost) {
     }
 
     async function runAsync(request, nowSeconds, full) {
-      if (!asyncHost) return run(request, nowSeconds, full);
+      if (!asyncHost || rustOnly || keys !== null) return run(request, nowSeconds, full);
       const now = readNow(nowSeconds);
       if (now === undefined) return JSON.parse(compiled.verifyValue(request, nowSeconds, full));
       if (failureJson !== undefined) return JSON.parse(failureJson);
