@@ -99,7 +99,7 @@ function concatTags(tags) {
  * Binds the package's functions to a wasm-bindgen module.
  *
  * @param wasm the wasm-bindgen exports (`CompiledVerifier`, `signRequest`, …)
- * @param host `{ importKey(bytes), byteLength(string), sha256(body), hmac(key, prefix, body?) }`
+ * @param host `{ importKey(bytes), bytes(string), sha256(bytes), hmac(key, prefix, bytes?) }`
  *   computing synchronously (Node's crypto), or null to hash in Rust
  * @param asyncHost the same with every method answering a Promise (WebCrypto), or null
  */
@@ -148,9 +148,9 @@ export function bindSyncgate(wasm, host, asyncHost) {
       const flat = flatten(request);
       if (flat === undefined) return JSON.parse(compiled.verifyValue(request, nowSeconds, full));
       if (keys === null) return JSON.parse(viaRust(flat, now, full));
-      const body = flat.body;
-      const length = typeof body === "string" ? host.byteLength(body) : body.byteLength;
-      const plan = JSON.parse(compiled.prepare(flat.method, flat.url, flat.headers, length, now, full));
+      // A string body is encoded once (natively) and the bytes serve every pass over it.
+      const body = typeof flat.body === "string" ? host.bytes(flat.body) : flat.body;
+      const plan = JSON.parse(compiled.prepare(flat.method, flat.url, flat.headers, body.byteLength, now, full));
       if (!Array.isArray(plan)) return plan;
       let sha;
       let macs;
@@ -223,14 +223,16 @@ export function bindSyncgate(wasm, host, asyncHost) {
     }
   }
 
-  return {
-    createVerifier,
-    verifyRequest,
-    signRequest: wasm.signRequest,
-    validatePayload: wasm.validatePayload,
-    recomputeModules: wasm.recomputeModules,
-    contentDigest: wasm.contentDigest,
-  };
+  // Every other function the wasm exports is the package's as it is (signRequest,
+  // validatePayload, …); classes, wasm-bindgen internals and `initSync` are not.
+  const api = {};
+  for (const name of Object.keys(wasm).sort()) {
+    const value = wasm[name];
+    if (typeof value === "function" && /^[a-z]/.test(name) && name !== "initSync" && name !== "default") api[name] = value;
+  }
+  api.createVerifier = createVerifier;
+  api.verifyRequest = verifyRequest;
+  return api;
 }
 
 // RFC 4231 test case 2: HMAC-SHA256("Jefe", "what do ya want for nothing?").
@@ -243,7 +245,7 @@ const KNOWN_TAG = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3
  */
 export function nodeCryptoHost(crypto, Buffer) {
   if (!crypto || typeof crypto.createHmac !== "function" || typeof crypto.createSecretKey !== "function") return null;
-  if (!Buffer || typeof Buffer.byteLength !== "function") return null;
+  if (!Buffer || typeof Buffer.from !== "function") return null;
   try {
     const key = crypto.createSecretKey(new Uint8Array(KNOWN_KEY));
     const tag = crypto.createHmac("sha256", key).update("what do ya ").update(new TextEncoder().encode("want for nothing?")).digest("hex");
@@ -251,10 +253,9 @@ export function nodeCryptoHost(crypto, Buffer) {
   } catch {
     return null;
   }
-  const byteLength = (s) => Buffer.byteLength(s, "utf8");
   return {
     importKey: (bytes) => crypto.createSecretKey(bytes),
-    byteLength,
+    bytes: (s) => Buffer.from(s, "utf8"),
     sha256: (body) => crypto.createHash("sha256").update(body).digest(),
     hmac: (key, prefix, body) => {
       const mac = crypto.createHmac("sha256", key).update(prefix);

@@ -22,15 +22,15 @@
 
 use subtle::ConstantTimeEq as _;
 
-use crate::crypto::{Primitives, RustCrypto, SHA256_LEN};
 use crate::error::Rejection;
-use crate::keys::SigningKey;
-use crate::policy::{Scheme, TenantPolicy};
+use crate::policy::TenantPolicy;
 use crate::request::HttpRequest;
-use crate::rfc9421::{SignatureInput, SignatureParams, check_content_digest};
-use crate::skew::SkewWindow;
+use crate::signature::crypto::{Primitives, RustCrypto, SHA256_LEN};
+use crate::signature::keys::SigningKey;
+use crate::signature::rfc9421::{SignatureInput, SignatureParams, check_content_digest};
+use crate::signature::skew::SkewWindow;
+use crate::signature::{Scheme, webhooks};
 use crate::verify::{Authenticated, Verdict, admit_bytes, detect_scheme, precheck};
-use crate::webhooks;
 
 /// How far a verification goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -453,7 +453,7 @@ fn admit_body(
 }
 
 /// Steps 1–5 in one call with `primitives` as the host: [`prepare`], [`Pending::compute`],
-/// then [`finish_authenticated`]. What [`crate::verify::authenticate`] runs.
+/// then [`finish_authenticated`]. What [`crate::authenticate`] runs.
 ///
 /// # Errors
 /// The first failing check's [`Rejection`].
@@ -546,7 +546,7 @@ impl Verifier {
     }
 
     /// Steps 1–7 with the pure-Rust primitives: the same verdict as
-    /// [`crate::verify::verify_request`].
+    /// [`crate::verify_request`].
     ///
     /// # Errors
     /// The first failing check's [`Rejection`].

@@ -9,16 +9,18 @@
 
 use serde::Serialize;
 
-use crate::crypto::{Primitives, RustCrypto, hex};
+use crate::document::payload::PayloadType;
+use crate::document::payload::SyncPayload;
 use crate::error::Rejection;
-use crate::keys::KeyStatus;
-use crate::payload::SyncPayload;
-use crate::policy::{PayloadType, Scheme, TenantPolicy};
+use crate::policy::TenantPolicy;
+use crate::policy::scope::check_scope;
 use crate::replay::ReplayKeys;
 use crate::request::HttpRequest;
-use crate::scope::check_scope;
-use crate::skew::SkewWindow;
-use crate::webhooks;
+use crate::signature::Scheme;
+use crate::signature::crypto::{Primitives, RustCrypto, hex};
+use crate::signature::keys::KeyStatus;
+use crate::signature::skew::SkewWindow;
+use crate::signature::webhooks;
 
 /// What an accepted request established.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -142,7 +144,7 @@ pub fn verify_request_with(
 }
 
 /// Steps 1–5: instance state, size, media type, signature headers, timestamp, key, digest, MAC.
-/// Runs the two-phase seam of [`crate::verifier`] with `primitives` as the host.
+/// Runs the two-phase seam of [`crate::Verifier`] with `primitives` as the host.
 ///
 /// The edge calls this and [`admit`] separately so a payload rejection can still be logged
 /// with the key that signed it.

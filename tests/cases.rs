@@ -12,12 +12,12 @@
 
 use serde_json::{Map, Value};
 use syncgate::Rejection;
-use syncgate::crypto::{Primitives as _, RustCrypto};
-use syncgate::policy::{Scheme, TenantPolicy};
-use syncgate::request::{Headers, HttpRequest, TargetUri};
 use syncgate::rfc9421::content_digest_value;
-use syncgate::sign::{SigningOptions, sign_request};
-use syncgate::verify::{Verdict, verify_request};
+use syncgate::{Headers, HttpRequest, TargetUri};
+use syncgate::{Primitives as _, RustCrypto};
+use syncgate::{Scheme, TenantPolicy};
+use syncgate::{SigningOptions, sign_request};
+use syncgate::{Verdict, verify_request};
 
 const SIGNATURES: &str = include_str!("cases/signatures.json");
 
@@ -253,20 +253,19 @@ fn signature_cases() {
 }
 
 /// Steps 1–5 in one pass with the scheme modules' own `verify` (no two-phase seam): the
-/// reference the seam of `syncgate::verifier` must agree with.
+/// reference the two-phase seam of `syncgate::Verifier` must agree with.
 fn one_pass_authenticate<'p>(
     request: &HttpRequest,
     policy: &'p TenantPolicy,
     now: i64,
 ) -> Result<(Scheme, &'p syncgate::SigningKey, String, i64), Rejection> {
-    use syncgate::skew::SkewWindow;
-    use syncgate::{rfc9421, verify, webhooks};
-    verify::precheck(
+    use syncgate::{SkewWindow, rfc9421, webhooks};
+    syncgate::precheck(
         policy,
         request.headers.get("content-type"),
         request.body.len(),
     )?;
-    let scheme = verify::detect_scheme(request, policy)?;
+    let scheme = syncgate::detect_scheme(request, policy)?;
     let window = SkewWindow::new(policy.skew_seconds);
     match scheme {
         Scheme::Rfc9421 => {
@@ -292,7 +291,7 @@ fn one_pass_authenticate<'p>(
 
 /// The compiled verifier's two phases (full and signature-only) give the one-pass verdicts.
 fn check_seam(name: &str, request: &HttpRequest, policy: &TenantPolicy, now: i64) {
-    use syncgate::verifier::Verifier;
+    use syncgate::Verifier;
     let verifier = Verifier::new(policy);
     let reference = one_pass_authenticate(request, policy, now);
     let signature = verifier.verify_signature(request, now);
@@ -430,7 +429,7 @@ fn validate_payload(
         if parsed.tenant() != policy.tenant {
             return Err(Rejection::TenantMismatch);
         }
-        syncgate::scope::check_scope(&parsed, policy)?;
+        syncgate::check_scope(&parsed, policy)?;
     }
     Ok(parsed)
 }
@@ -505,7 +504,7 @@ fn module_cases() {
             .iter()
             .map(|g| str_of(g, "group").to_owned())
             .collect();
-        let state = syncgate::modules::recompute_modules(&features, &blocked);
+        let state = syncgate::recompute_modules(&features, &blocked);
         let out = serde_json::to_value(&state).unwrap();
         let modules = out["modules"].as_array().unwrap();
         let module = |key: &str| {

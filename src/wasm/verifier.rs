@@ -6,7 +6,7 @@
 //! crosses once however large its payload. Requests the glue cannot flatten (Fetch `Headers`,
 //! `Map`s, Proxies, getters that throw) go through [`super::read_request`] unchanged.
 //!
-//! The two-phase seam of [`crate::verifier`] is exposed as `prepare` / `finish*`: `prepare`
+//! The two-phase seam of [`crate::Verifier`] is exposed as `prepare` / `finish*`: `prepare`
 //! answers the hashing plan, the host (Node's `crypto`, WebCrypto) computes it, and `finish*`
 //! decides. Pending verifications are kept here under a numeric id until finished or cancelled,
 //! so asynchronous hosts may interleave them.
@@ -19,11 +19,11 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use super::{Failure, Success, read_now, read_policy, read_request};
-use crate::crypto::{RustCrypto, SHA256_LEN, hex};
 use crate::error::Rejection;
-use crate::keys::KeyStatus;
-use crate::policy::Scheme;
 use crate::request::{Headers, HttpRequest};
+use crate::signature::Scheme;
+use crate::signature::crypto::{RustCrypto, SHA256_LEN, hex};
+use crate::signature::keys::KeyStatus;
 use crate::verifier::{Depth, HostDigests, Pending, SignatureVerdict, Verifier};
 
 /// At most this many verifications wait between `prepare` and `finish` on one verifier; older
