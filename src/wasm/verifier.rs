@@ -51,8 +51,11 @@ fn json_failure(rejection: &Rejection) -> String {
         field: problem.field,
     })
     .unwrap_or_else(|_| {
-        String::from(
-            r#"{"ok":false,"code":"internal_error","status":500,"message":"internal error"}"#,
+        // Codes are plain identifiers and statuses numbers: this text is valid JSON.
+        format!(
+            r#"{{"ok":false,"code":"{}","status":{},"message":"could not be represented"}}"#,
+            rejection.code(),
+            rejection.info().status
         )
     })
 }
