@@ -35,7 +35,7 @@ export WASM_BINDGEN_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin/wasm-bindgen
 export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
 export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
 export WRANGLER_SEND_METRICS := false
-JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs tests/js/*.mjs tests/js/support/*.mjs tests/e2e/*.mjs tests/e2e/support/*.mjs examples/browser/*.js tests/js/bundler/*.js)
+JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs js/*.cjs bench/*.mjs tests/js/*.mjs tests/js/support/*.mjs tests/e2e/*.mjs tests/e2e/support/*.mjs examples/browser/*.js tests/js/bundler/*.js)
 
 .PHONY: help dev demo test pkg worker origin bench lint fmt clean \
 	install install-rust install-wasm-bindgen install-worker-build install-wasm-pack install-node install-chromium \
