@@ -38,7 +38,7 @@ export WRANGLER_SEND_METRICS := false
 # redocly lint runs offline: no telemetry, no update check.
 export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
-JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs tests/js/*.mjs tests/js/support/*.mjs tests/e2e/*.mjs tests/e2e/support/*.mjs examples/browser/*.js tests/js/bundler/*.js)
+JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs js/*.cjs bench/*.mjs tests/js/*.mjs tests/js/support/*.mjs tests/e2e/*.mjs tests/e2e/support/*.mjs examples/browser/*.js tests/js/bundler/*.js)
 
 .PHONY: help dev demo test pkg worker origin bench lint fmt clean \
 	install install-rust install-wasm-bindgen install-worker-build install-wasm-pack install-node install-chromium \

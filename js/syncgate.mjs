@@ -5,6 +5,6 @@
 import syncgate from "./syncgate.cjs";
 
 export const {
-  contentDigest, recomputeModules, signatureBase, signRequest, validatePayload, verifyRequest,
+  contentDigest, createVerifier, recomputeModules, signatureBase, signRequest, validatePayload, verifyRequest,
 } = syncgate;
 export default syncgate;

@@ -10,7 +10,8 @@
 //   replay       what must be unique, and for how long
 //   origin       the edge↔origin contract: attest, idempotency
 //   error        the one error type, its code table, the text rules for messages
-//   verify, sign the protocol steps, in order; wasm the JS boundary (feature `wasm`)
+//   verify, sign the protocol steps, in order; verifier the compiled policy and the two-phase
+//                seam that lets a host compute the digests; wasm the JS boundary (feature `wasm`)
 //
 // Modules are private; what the worker, the origin, the CLI, the fuzz targets and the tests use
 // is re-exported below, plus a few public namespaces where a qualified name reads better.
@@ -25,6 +26,7 @@ mod replay;
 mod request;
 mod sign;
 mod signature;
+mod verifier;
 mod verify;
 #[cfg(feature = "wasm")]
 mod wasm;
@@ -40,6 +42,9 @@ pub use verify::{
     Authenticated, Verdict, admit, admit_payload, authenticate, detect_scheme, is_json_media_type,
     precheck, verify_request, verify_request_with,
 };
+
+// A compiled policy, and the two-phase seam (prepare → host digests → finish).
+pub use verifier::{Depth, HostDigests, MacInput, Pending, SignatureVerdict, Verifier};
 
 // Errors: the type at the root, the code catalogue and the text rules in `syncgate::error`.
 #[doc(inline)]

@@ -22,6 +22,8 @@ use crate::signature::crypto::{Primitives, RustCrypto};
 use crate::signature::rfc9421::content_digest_value;
 use crate::verify;
 
+mod verifier;
+
 #[derive(Serialize)]
 struct Success<T: Serialize> {
     ok: bool,

@@ -16,7 +16,7 @@ const cargoVersion = readFileSync(join(root, "Cargo.toml"), "utf8")
   .split(/^\[/m).find((s) => s.startsWith("package]"))
   .match(/^version\s*=\s*"([^"]+)"/m)[1];
 
-test("ESM import exposes the five functions, as named and default exports", async () => {
+test("ESM import exposes the six functions, as named and default exports", async () => {
   const esm = await importSyncgate();
   for (const name of FUNCTIONS) {
     assert.equal(typeof esm[name], "function", name);
@@ -25,7 +25,7 @@ test("ESM import exposes the five functions, as named and default exports", asyn
   assert.equal(esm.contentDigest("hello"), "sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:");
 });
 
-test("CJS require exposes the five functions", () => {
+test("CJS require exposes the six functions", () => {
   const cjs = requireSyncgate();
   for (const name of FUNCTIONS) assert.equal(typeof cjs[name], "function", name);
   assert.equal(cjs.contentDigest("hello"), "sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:");
@@ -78,8 +78,9 @@ test("the tarball holds exactly the listed files and one .wasm", () => {
   const info = packInfo();
   const files = info.files.map((f) => f.path).sort();
   assert.deepEqual(files, [
-    "README.md", "browser.js", "index.d.mts", "index.d.ts", "package.json",
-    "syncgate.cjs", "syncgate.mjs", "syncgate_bg.wasm", "syncgate_web.js", "workerd.js",
+    "README.md", "browser.js", "glue.cjs", "glue.js", "index.d.mts", "index.d.ts", "package.json",
+    "syncgate.cjs", "syncgate.mjs", "syncgate_bg.wasm", "syncgate_node.cjs", "syncgate_web.js",
+    "workerd.js",
   ]);
   assert.equal(files.filter((f) => f.endsWith(".wasm")).length, 1);
 });

@@ -66,8 +66,13 @@ test("what the package returns satisfies its declared types", { skip: !existsSyn
       const verdict = sg.verifyRequest({ ...request, headers: { ...request.headers, ...signed.headers } }, policy(), now);
       assert.ok(verdict.ok, JSON.stringify(verdict));
       sample("Verified", verdict);
+      const verifier = sg.createVerifier(policy());
+      const signedRequest = { ...request, headers: { ...request.headers, ...signed.headers } };
+      sample("Verified", verifier.verify(signedRequest, now));
+      sample("SignatureVerified", verifier.verifySignature(signedRequest, now));
     }
   }
+  sample("SignatureVerdict", sg.createVerifier(policy()).verifySignature(syncRequest(), now));
   sample("Failure", sg.verifyRequest(syncRequest(), policy(), now));
   sample("Failure", sg.signRequest(syncRequest(), { kid: "k", secret: "nope" }));
   const check = sg.validatePayload(featuresPayload(3), policy());
@@ -82,7 +87,7 @@ test("what the package returns satisfies its declared types", { skip: !existsSyn
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "samples.ts"), [
-    "import type { Failure, ModuleRecomputation, PayloadCheck, Rfc9421Headers, Signed, StandardWebhooksHeaders, Verified } from \"syncgate\";",
+    "import type { Failure, ModuleRecomputation, PayloadCheck, Rfc9421Headers, SignatureVerdict, SignatureVerified, Signed, StandardWebhooksHeaders, Verified } from \"syncgate\";",
     ...samples,
   ].join("\n"));
   writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({

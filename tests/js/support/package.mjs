@@ -25,7 +25,8 @@ const stampFile = join(projectDir, ".syncgate-pkg-hash");
 const lockDir = join(base, ".install-lock");
 
 export const FUNCTIONS = [
-  "verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest", "signatureBase",
+  "createVerifier", "verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest",
+  "signatureBase",
 ];
 
 function sleep(ms) {
