@@ -585,3 +585,133 @@ impl Verifier {
         self.finish_signature(pending, &digests)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::Headers;
+    use crate::sign::{SigningOptions, sign_request};
+
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const NOW: i64 = 1_800_000_000;
+
+    fn verifier() -> Verifier {
+        Verifier::from_json(&format!(
+            r#"{{"instance":"acme-eu1","tenant":"acme","keys":[
+                {{"kid":"old","version":1,"status":"retiring","secret":"{SECRET}"}},
+                {{"kid":"k2","version":2,"status":"active","secret":"whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}]}}"#
+        ))
+        .unwrap()
+    }
+
+    fn signed(scheme: Scheme, body: &str) -> HttpRequest {
+        let mut headers = Headers::new();
+        headers.append("content-type", "application/json");
+        let mut request = HttpRequest::new(
+            "POST",
+            "https://edge.example/v1/acme-eu1/sync",
+            headers,
+            body.as_bytes().to_vec(),
+        )
+        .unwrap();
+        let secret = crate::signature::keys::Secret::from_whsec(SECRET).unwrap();
+        let options = SigningOptions::new(scheme, NOW, "n-1");
+        for (name, value) in sign_request(&request, "old", secret.expose_bytes(), &options).unwrap()
+        {
+            request.headers.set(&name, &value);
+        }
+        request
+    }
+
+    const BODY: &str =
+        r#"{"type":"branding","tenant":"acme","version":1,"branding":{"title":"A"}}"#;
+
+    #[test]
+    fn the_plan_asks_for_one_pass_over_the_body_per_key() {
+        let v = verifier();
+        let wh = signed(Scheme::StandardWebhooks, BODY);
+        let p = v.prepare(&wh, BODY.len(), NOW, Depth::Signature).unwrap();
+        assert!(
+            !p.body_sha256(),
+            "a webhook signature check needs no body hash"
+        );
+        // Both usable keys, newest first, each over `id.ts.` + body.
+        let keys: Vec<usize> = p.macs().iter().map(|m| m.key).collect();
+        assert_eq!(keys, [1, 0]);
+        assert!(
+            p.macs()
+                .iter()
+                .all(|m| m.body && m.prefix == format!("n-1.{NOW}."))
+        );
+        assert!(
+            v.prepare(&wh, BODY.len(), NOW, Depth::Full)
+                .unwrap()
+                .body_sha256()
+        );
+
+        let rfc = signed(Scheme::Rfc9421, BODY);
+        let p = v.prepare(&rfc, BODY.len(), NOW, Depth::Signature).unwrap();
+        assert!(p.body_sha256(), "the content-digest needs the body hash");
+        assert_eq!(p.macs().len(), 1);
+        assert!(!p.macs()[0].body && p.macs()[0].prefix.starts_with("\"@method\": POST\n"));
+    }
+
+    #[test]
+    fn the_core_decides_whatever_the_host_answers() {
+        let v = verifier();
+        for scheme in [Scheme::StandardWebhooks, Scheme::Rfc9421] {
+            let request = signed(scheme, BODY);
+            let pending = || v.prepare(&request, BODY.len(), NOW, Depth::Full).unwrap();
+            let good = pending().compute(v.keys(), BODY.as_bytes(), &RustCrypto);
+            let verdict = v.finish(pending(), &good, BODY.as_bytes()).unwrap();
+            assert_eq!(verdict.key_id, "old");
+            assert_eq!(verdict, v.verify(&request, NOW).unwrap());
+
+            // A wrong tag, a missing tag, a truncated one: refused, never accepted.
+            let mut wrong = good.clone();
+            for tag in &mut wrong.macs {
+                tag[0] ^= 1;
+            }
+            let missing = HostDigests {
+                macs: Vec::new(),
+                ..good.clone()
+            };
+            for digests in [&wrong, &missing] {
+                assert_eq!(
+                    v.finish(pending(), digests, BODY.as_bytes()).unwrap_err(),
+                    Rejection::InvalidSignature,
+                    "{scheme:?}"
+                );
+            }
+            // No body hash: RFC 9421 cannot match its digest; a full check cannot name the payload.
+            let no_hash = HostDigests {
+                body_sha256: None,
+                ..good.clone()
+            };
+            let expected = match scheme {
+                Scheme::Rfc9421 => Rejection::DigestMismatch,
+                Scheme::StandardWebhooks => Rejection::InternalError,
+            };
+            assert_eq!(
+                v.finish(pending(), &no_hash, BODY.as_bytes()).unwrap_err(),
+                expected
+            );
+            // A body that is not the one the head announced.
+            let err = v.finish(pending(), &good, b"{}").unwrap_err();
+            assert_eq!(err.code(), "invalid_field");
+        }
+    }
+
+    #[test]
+    fn signature_only_skips_the_payload() {
+        let v = verifier();
+        let body = r#"{"type":"nonsense"}"#;
+        let request = signed(Scheme::StandardWebhooks, body);
+        let sig = v.verify_signature(&request, NOW).unwrap();
+        assert_eq!((sig.key.kid.as_str(), sig.body_sha256), ("old", None));
+        assert_eq!(
+            v.verify(&request, NOW).unwrap_err().code(),
+            "invalid_payload"
+        );
+    }
+}
