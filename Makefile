@@ -128,6 +128,7 @@ lint: install-rust
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p syncgate --lib --target $(WASM_TARGET) -- -D warnings
+	cargo clippy -p syncgate --features ts --lib --tests -- -D warnings
 	cargo clippy -p syncgate-worker --target $(WASM_TARGET) -- -D warnings
 	@for f in $(JS_SOURCES); do node --check "$$f"; done; echo "node --check: $(words $(JS_SOURCES)) files parse"
 
@@ -138,7 +139,13 @@ test-rust:
 test-wasm: install-rust install-wasm-bindgen install-node
 	$(WASM_TEST_RUNNER) cargo test -p syncgate --target $(WASM_TARGET) --lib --tests
 
-test-js: pkg install-chromium
+# TypeScript declarations derived from the Rust types (ts-rs, feature `ts`, native only) into
+# target/ts-types/generated.ts; tests/js/types.test.mjs checks js/index.d.ts against them.
+.PHONY: ts-types
+ts-types:
+	cargo test -p syncgate --features ts --lib ts_types
+
+test-js: pkg install-chromium ts-types
 	node --test tests/js/
 
 # The gateway end to end: the worker in workerd (Miniflare) with local KV and SQLite Durable

@@ -23,6 +23,8 @@ mod replay;
 mod request;
 mod sign;
 mod signature;
+#[cfg(all(test, feature = "ts"))]
+mod ts_types;
 mod verify;
 #[cfg(feature = "wasm")]
 mod wasm;
