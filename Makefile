@@ -168,6 +168,7 @@ lint: install-rust install-node
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p syncgate --lib --target $(WASM_TARGET) -- -D warnings
+	cargo clippy -p syncgate --features ts --lib --tests -- -D warnings
 	cargo clippy -p syncgate-worker --target $(WASM_TARGET) -- -D warnings
 	@for f in $(JS_SOURCES); do node --check "$$f"; done; echo "node --check: $(words $(JS_SOURCES)) files parse"
 	tsc --noEmit -p examples/signing/typescript
@@ -188,7 +189,13 @@ test-wasm-pack: install-rust install-wasm-bindgen install-wasm-pack install-node
 	node scripts/wasm-pack-check.mjs $(WASM_PACK_OUT)/nodejs
 	wasm-pack test --node .
 
-test-js: pkg install-chromium
+# TypeScript declarations derived from the Rust types (ts-rs, feature `ts`, native only) into
+# target/ts-types/generated.ts; tests/js/types.test.mjs checks js/index.d.ts against them.
+.PHONY: ts-types
+ts-types:
+	cargo test -p syncgate --features ts --lib ts_types
+
+test-js: pkg install-chromium ts-types
 	node --test tests/js/
 
 # The gateway end to end: the worker in workerd (Miniflare) with local KV and SQLite Durable

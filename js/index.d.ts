@@ -1,5 +1,7 @@
 // Types of the `syncgate` npm package: the verification core of the syncgate edge gateway,
 // compiled to WebAssembly. Hand-written, kept in step with src/wasm.rs.
+// tests/js/types.test.mjs checks these types against the ones derived from the Rust types
+// (src/ts_types.rs, `make ts-types`).
 //
 // No function throws on bad input: every call answers a tagged result, `{ ok: true, … }` or
 // a `Failure` (`{ ok: false, code, status, message, field? }`), and narrowing on `ok` (then on

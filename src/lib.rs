@@ -27,6 +27,8 @@ mod request;
 mod sign;
 mod signature;
 mod verifier;
+#[cfg(all(test, feature = "ts"))]
+mod ts_types;
 mod verify;
 #[cfg(feature = "wasm")]
 mod wasm;

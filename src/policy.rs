@@ -21,6 +21,7 @@ use crate::signature::Scheme;
 use crate::signature::keys::KeyRing;
 
 /// Token-bucket limits for the customer API.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RateLimits {

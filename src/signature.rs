@@ -20,6 +20,7 @@ pub mod webhooks;
 use serde::{Deserialize, Serialize};
 
 /// A signature scheme the edge can verify.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Scheme {
     /// RFC 9421 HTTP Message Signatures with `hmac-sha256` and an RFC 9530 `Content-Digest`.

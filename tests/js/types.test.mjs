@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { test } from "node:test";
 
 import { ensureInstalled, projectDir, requireSyncgate, root } from "./support/package.mjs";
@@ -22,7 +22,7 @@ function check(mode, files, compilerOptions) {
   const dir = join(projectDir, `types-${mode}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  for (const [from, to] of files) copyFileSync(join(sources, from), join(dir, to));
+  for (const [from, to] of files) copyFileSync(isAbsolute(from) ? from : join(sources, from), join(dir, to));
   writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({
     compilerOptions: {
       strict: true, noEmit: true, skipLibCheck: false, target: "es2022", lib: ["es2022"],
@@ -43,6 +43,21 @@ test("types compile for Node ESM and CommonJS (module node16)", { skip: !existsS
 test("types compile for bundlers (moduleResolution bundler, browser condition)", { skip: !existsSync(tsc) && "typescript is not installed" }, () => {
   check("bundler", [["usage.ts", "usage.ts"], ["default-import.ts", "default-import.ts"]], {
     module: "esnext", moduleResolution: "bundler", customConditions: ["browser"],
+  });
+});
+
+// The declarations against the types ts-rs derives from the Rust types (src/ts_types.rs writes
+// them to target/ts-types/generated.ts; `make test-js` runs it first). In CI a missing file is
+// a failure, elsewhere the test skips with the command to run.
+const generated = join(root, "target", "ts-types", "generated.ts");
+test("the declarations and the types derived from Rust agree", { skip: !existsSync(tsc) && "typescript is not installed" }, (t) => {
+  if (!existsSync(generated)) {
+    assert.ok(!process.env.CI, `${generated} is missing: run \`make ts-types\``);
+    t.skip("run `make ts-types` (cargo test -p syncgate --features ts --lib ts_types) first");
+    return;
+  }
+  check("generated", [[generated, "generated.ts"], ["generated-check.ts", "generated-check.ts"]], {
+    module: "esnext", moduleResolution: "bundler",
   });
 });
 
