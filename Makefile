@@ -4,15 +4,17 @@
 #   make dev     builds pkg/ and runs a short sign-and-verify demo
 #   make pkg     builds the npm package `syncgate` into pkg/
 #   make bench   verify throughput, what the edge adds over a bare Worker, sizes (BENCHMARKS.md)
-#   make lint    rustfmt, clippy (native and wasm32), node --check
+#   make lint    redocly lint openapi.yaml, rustfmt, clippy (native and wasm32), node --check
 #   make chaos   the end-to-end load/fault/restart run at full size (CHAOS_OPS=2000)
 #   make fuzz    every cargo-fuzz target for FUZZ_SECONDS (default 30) each; not part of `make test`
 #
 # Tools come from crates.io, npm and Debian only: wasm-bindgen-cli (cargo install, the exact
 # version Cargo.lock resolved), npm devDependencies pinned in package.json/package-lock.json
 # (binaryen's wasm-opt, interop peers, playwright-core, typescript, wrangler, miniflare) and
-# Debian's chromium for the browser test. No wasm-pack: `make pkg` is cargo build +
-# wasm-bindgen + wasm-opt, and the wasm tests run under Node with wasm-bindgen-test-runner.
+# Debian's chromium for the browser test. `make pkg` is cargo build + wasm-bindgen + wasm-opt
+# (it assembles one package for Node and browsers); `make test-wasm-pack` runs wasm-pack itself
+# (pinned, cargo install), as users of the repository run it: `wasm-pack build` and
+# `wasm-pack test --node`, which are the wasm32 suites of `make test`.
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -33,11 +35,15 @@ export WASM_BINDGEN_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin/wasm-bindgen
 export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
 export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
 export WRANGLER_SEND_METRICS := false
-JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs bench/support/*.mjs tests/js/*.mjs tests/js/support/*.mjs tests/e2e/*.mjs tests/e2e/support/*.mjs)
+# redocly lint runs offline: no telemetry, no update check.
+export REDOCLY_TELEMETRY := off
+export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
+JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs js/*.cjs bench/*.mjs bench/support/*.mjs tests/js/*.mjs tests/js/support/*.mjs tests/e2e/*.mjs tests/e2e/support/*.mjs examples/browser/*.js tests/js/bundler/*.js)
 
 .PHONY: help dev demo test pkg worker origin bench lint fmt clean \
-	install install-rust install-wasm-bindgen install-worker-build install-node install-chromium \
-	test-rust test-wasm test-js test-e2e test-deploy deploy chaos \
+	install install-rust install-wasm-bindgen install-worker-build install-wasm-pack install-node install-chromium \
+	install-python signing-examples \
+	test-rust test-wasm test-wasm-pack test-js test-e2e test-deploy deploy chaos \
 	install-cargo-fuzz fuzz fuzz-seeds fuzz-accepted
 
 help:
@@ -46,7 +52,7 @@ help:
 # ---------------------------------------------------------------------------------------------
 # Installs (idempotent: each step checks first)
 
-install: install-rust install-wasm-bindgen install-worker-build install-node
+install: install-rust install-wasm-bindgen install-worker-build install-wasm-pack install-node install-python
 
 install-rust:
 	@command -v rustup >/dev/null || { echo "rustup is required"; exit 1; }
@@ -62,6 +68,17 @@ install-wasm-bindgen:
 	else \
 	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 5 minutes)"; \
 	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
+
+# wasm-pack uses the wasm-bindgen on PATH when its version matches Cargo.lock (installed above)
+# and wasm-opt from node_modules/.bin (on PATH here), so it downloads nothing.
+WASM_PACK_VERSION := 0.15.1
+install-wasm-pack:
+	@if [ "$$(wasm-pack --version 2>/dev/null)" = "wasm-pack $(WASM_PACK_VERSION)" ]; then \
+	  echo "wasm-pack $(WASM_PACK_VERSION): present"; \
+	else \
+	  echo "installing wasm-pack $(WASM_PACK_VERSION) (about 7 minutes)"; \
+	  cargo install --locked wasm-pack --version $(WASM_PACK_VERSION); \
 	fi
 
 # worker-build turns the worker crate into worker/build/ (it runs wasm-bindgen, wasm-opt and
@@ -80,6 +97,23 @@ $(NPM_STAMP): package.json package-lock.json
 	@command -v node >/dev/null || { echo "Node >= 20 is required"; exit 1; }
 	npm ci --no-audit --no-fund
 	@touch $@
+
+# The Python signing examples' libraries (examples/signing/python/requirements.txt: every
+# package pinned with its hashes, installed with --require-hashes) in a venv under target/.
+# Debian's python3-venv is installed when the venv module is missing.
+PYTHON_VENV := target/python-venv
+PYTHON_STAMP := $(PYTHON_VENV)/.requirements.txt
+install-python: $(PYTHON_STAMP)
+
+$(PYTHON_STAMP): examples/signing/python/requirements.txt
+	@command -v python3 >/dev/null || { echo "python3 is required for the signing examples"; exit 1; }
+	@python3 -m venv --help >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q python3-venv; }
+	rm -rf $(PYTHON_VENV)
+	python3 -m venv $(PYTHON_VENV)
+	$(PYTHON_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+	  -r examples/signing/python/requirements.txt
+	@cp $< $@
 
 # Debian's chromium for the browser test (playwright-core drives it; no browser download).
 # Outside CI a failed install only warns (the browser test then skips with a message); in CI
@@ -114,6 +148,11 @@ worker: install-rust install-wasm-bindgen install-worker-build install-node
 origin:
 	cargo build -p syncgate-origin
 
+# The signing examples of docs/signing.md: the TypeScript one compiled with the pinned tsc into
+# target/signing-ts/, the Python one's libraries in target/python-venv.
+signing-examples: install-node install-python
+	tsc -p examples/signing/typescript
+
 # The `syncgate` command line (target/debug/syncgate; docs/cli.md).
 .PHONY: cli
 cli:
@@ -125,12 +164,16 @@ cli:
 fmt:
 	cargo fmt --all
 
-lint: install-rust
+lint: install-rust install-node
+	redocly lint openapi.yaml
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p syncgate --lib --target $(WASM_TARGET) -- -D warnings
+	cargo clippy -p syncgate --features ts --lib --tests -- -D warnings
 	cargo clippy -p syncgate-worker --target $(WASM_TARGET) -- -D warnings
 	@for f in $(JS_SOURCES); do node --check "$$f"; done; echo "node --check: $(words $(JS_SOURCES)) files parse"
+	tsc --noEmit -p examples/signing/typescript
+	python3 -c 'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' examples/signing/python/*.py
 
 test-rust:
 	cargo test --workspace
@@ -139,13 +182,27 @@ test-rust:
 test-wasm: install-rust install-wasm-bindgen install-node
 	$(WASM_TEST_RUNNER) cargo test -p syncgate --target $(WASM_TARGET) --lib --tests
 
-test-js: pkg install-chromium
+# The same wasm32 suites through wasm-pack, plus `wasm-pack build` checked against the public
+# vectors. `make test` runs this one; `make test-wasm` is the quicker loop without wasm-pack.
+WASM_PACK_OUT := target/wasm-pack
+test-wasm-pack: install-rust install-wasm-bindgen install-wasm-pack install-node
+	wasm-pack --quiet build . --target nodejs --release --out-dir $(WASM_PACK_OUT)/nodejs --out-name syncgate
+	node scripts/wasm-pack-check.mjs $(WASM_PACK_OUT)/nodejs
+	wasm-pack test --node .
+
+# TypeScript declarations derived from the Rust types (ts-rs, feature `ts`, native only) into
+# target/ts-types/generated.ts; tests/js/types.test.mjs checks js/index.d.ts against them.
+.PHONY: ts-types
+ts-types:
+	cargo test -p syncgate --features ts --lib ts_types
+
+test-js: pkg install-chromium ts-types
 	node --test tests/js/
 
 # The gateway end to end: the worker in workerd (Miniflare) with local KV and SQLite Durable
 # Objects, in front of the reference origin, all on loopback. One file at a time: each starts
 # its own gateway.
-test-e2e: pkg worker origin cli
+test-e2e: pkg worker origin cli signing-examples install-chromium
 	node --test --test-concurrency=1 tests/e2e/
 
 # The load/fault/restart run of tests/e2e/chaos.test.mjs at full size; `make test-e2e` runs the
@@ -172,7 +229,7 @@ deploy: install-worker-build install-node
 test: install install-chromium
 	$(MAKE) lint
 	$(MAKE) test-rust
-	$(MAKE) test-wasm
+	$(MAKE) test-wasm-pack
 	$(MAKE) test-js
 	$(MAKE) test-e2e
 	$(MAKE) test-deploy

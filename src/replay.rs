@@ -18,11 +18,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::crypto::{Primitives, hex};
 use crate::error::Rejection;
-use crate::skew::SkewWindow;
+use crate::signature::crypto::{Primitives, hex};
+use crate::signature::skew::SkewWindow;
 
 /// The ledger keys of one accepted request.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplayKeys {

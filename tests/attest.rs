@@ -11,15 +11,11 @@
     clippy::indexing_slicing
 )]
 
-use syncgate::Rejection;
 use syncgate::attest::{
     self, Attestation, COVERED_ALWAYS, COVERED_WHEN_PRESENT, Claims, EDGE_KEY_ID, Outgoing,
     SKEW_SECONDS, header,
 };
-use syncgate::crypto::RustCrypto;
-use syncgate::keys::Secret;
-use syncgate::request::{Headers, HttpRequest};
-use syncgate::rfc9421;
+use syncgate::{Headers, HttpRequest, Rejection, RustCrypto, Secret, rfc9421};
 
 const NOW: i64 = 1_790_000_000;
 const URL: &str = "http://origin.test:8788/origin/v1/acme/customers/cus_1?limit=5";
@@ -359,7 +355,7 @@ struct Known {
     digest: [u8; 32],
 }
 
-impl syncgate::crypto::Primitives for Known {
+impl syncgate::Primitives for Known {
     fn sha256(&self, data: &[u8]) -> [u8; 32] {
         if data == self.body {
             self.digest
@@ -377,7 +373,7 @@ impl syncgate::crypto::Primitives for Known {
 
 #[test]
 fn signing_with_a_known_body_digest_gives_the_same_attestation() {
-    use syncgate::crypto::Primitives as _;
+    use syncgate::Primitives as _;
     let known = Known {
         body: BODY,
         digest: RustCrypto.sha256(BODY),

@@ -11,13 +11,11 @@
 )]
 
 use serde_json::{Map, Value};
-use syncgate::Rejection;
-use syncgate::crypto::{Primitives as _, RustCrypto};
-use syncgate::policy::{Scheme, TenantPolicy};
-use syncgate::request::{Headers, HttpRequest, TargetUri};
 use syncgate::rfc9421::content_digest_value;
-use syncgate::sign::{SigningOptions, sign_request};
-use syncgate::verify::{Verdict, verify_request};
+use syncgate::{
+    Headers, HttpRequest, Primitives as _, Rejection, RustCrypto, Scheme, SigningOptions,
+    TargetUri, TenantPolicy, Verdict, sign_request, verify_request,
+};
 
 const SIGNATURES: &str = include_str!("cases/signatures.json");
 
@@ -236,6 +234,7 @@ fn signature_cases() {
         let (request, policy, at) = build_signature_case(&file, case);
         let policy = TenantPolicy::from_json(&policy.to_string()).unwrap();
         let expect = &case["expect"];
+        check_seam(name, &request, &policy, at);
         match verify_request(&request, &policy, at) {
             Ok(verdict) => {
                 assert_eq!(expect["ok"], Value::Bool(true), "{name}: accepted");
@@ -249,6 +248,75 @@ fn signature_cases() {
         ran += 1;
     }
     println!("signatures.json: {ran} cases");
+}
+
+/// Steps 1–5 in one pass with the scheme modules' own `verify` (no two-phase seam): the
+/// reference the two-phase seam of `syncgate::Verifier` must agree with.
+fn one_pass_authenticate<'p>(
+    request: &HttpRequest,
+    policy: &'p TenantPolicy,
+    now: i64,
+) -> Result<(Scheme, &'p syncgate::SigningKey, String, i64), Rejection> {
+    use syncgate::{SkewWindow, rfc9421, webhooks};
+    syncgate::precheck(
+        policy,
+        request.headers.get("content-type"),
+        request.body.len(),
+    )?;
+    let scheme = syncgate::detect_scheme(request, policy)?;
+    let window = SkewWindow::new(policy.skew_seconds);
+    match scheme {
+        Scheme::Rfc9421 => {
+            let sha = RustCrypto.sha256(&request.body);
+            let v = rfc9421::verify(request, &sha, &policy.keys, window, now, &RustCrypto)?;
+            Ok((scheme, v.key, v.params.nonce, v.params.created))
+        }
+        Scheme::StandardWebhooks => {
+            let headers = webhooks::WebhookHeaders::find(&request.headers)
+                .ok_or(Rejection::MissingSignature)??;
+            let v = webhooks::verify(
+                headers,
+                &request.body,
+                &policy.keys,
+                window,
+                now,
+                &RustCrypto,
+            )?;
+            Ok((scheme, v.key, v.id, v.timestamp))
+        }
+    }
+}
+
+/// The compiled verifier's two phases (full and signature-only) give the one-pass verdicts.
+fn check_seam(name: &str, request: &HttpRequest, policy: &TenantPolicy, now: i64) {
+    use syncgate::Verifier;
+    let verifier = Verifier::new(policy);
+    let reference = one_pass_authenticate(request, policy, now);
+    let signature = verifier.verify_signature(request, now);
+    match (&reference, &signature) {
+        (Ok((scheme, key, nonce, ts)), Ok(v)) => {
+            assert_eq!(
+                (v.scheme, v.key, &v.nonce, v.timestamp),
+                (*scheme, *key, nonce, *ts),
+                "{name}"
+            );
+        }
+        (Err(a), Err(b)) => assert_eq!(a, b, "{name}: signature-only verdict"),
+        (a, b) => panic!("{name}: one pass {a:?}, seam {b:?}"),
+    }
+    let full = verifier.verify(request, now);
+    assert_eq!(
+        full,
+        verify_request(request, policy, now),
+        "{name}: full verdict"
+    );
+    if let Err(e) = &reference {
+        assert_eq!(
+            full.as_ref().err(),
+            Some(e),
+            "{name}: full verdict vs one pass"
+        );
+    }
 }
 
 const PAYLOADS: &str = include_str!("cases/payloads.json");
@@ -359,7 +427,7 @@ fn validate_payload(
         if parsed.tenant() != policy.tenant {
             return Err(Rejection::TenantMismatch);
         }
-        syncgate::scope::check_scope(&parsed, policy)?;
+        syncgate::check_scope(&parsed, policy)?;
     }
     Ok(parsed)
 }
@@ -434,7 +502,7 @@ fn module_cases() {
             .iter()
             .map(|g| str_of(g, "group").to_owned())
             .collect();
-        let state = syncgate::modules::recompute_modules(&features, &blocked);
+        let state = syncgate::recompute_modules(&features, &blocked);
         let out = serde_json::to_value(&state).unwrap();
         let modules = out["modules"].as_array().unwrap();
         let module = |key: &str| {
@@ -529,8 +597,7 @@ fn customer_cases() {
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 fn case_files_use_the_core_s_limits() {
-    use syncgate::customer as c;
-    use syncgate::payload as p;
+    use syncgate::{customer as c, payload as p};
     let payloads: Value = serde_json::from_str(PAYLOADS).unwrap();
     let customers: Value = serde_json::from_str(CUSTOMERS).unwrap();
     let limit = |file: &Value, name: &str| file["limits"][name].as_u64().unwrap();

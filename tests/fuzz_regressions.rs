@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use syncgate::customer::validate_create;
-use syncgate::modules::recompute_modules;
 use syncgate::payload::{Features, ModuleDef};
+use syncgate::recompute_modules;
 
 /// `customer_write`: a custom number with more digits than a double holds was read with
 /// serde_json's fast, not correctly rounded float parser, so the stored record
@@ -55,7 +55,7 @@ fn features(modules: Vec<ModuleDef>) -> Features {
 /// `modules`: of two entries with the same key, the kept one was the smaller as written, so
 /// reversing the permissions (or requires) inside the entries changed which entry won, and with
 /// it the granted permissions — against the promise that the answer never depends on the order
-/// of any list. Fixed in src/modules.rs (entries compare by group, then requires and permissions
+/// of any list. Fixed in src/document/modules.rs (entries compare by group, then requires and permissions
 /// as sets).
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 #[cfg_attr(not(target_arch = "wasm32"), test)]

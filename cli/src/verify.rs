@@ -1,12 +1,11 @@
-//! `syncgate verify`: the core's [`syncgate::verify::verify_request`] on a request file.
+//! `syncgate verify`: the core's [`syncgate::verify_request`] on a request file.
 //!
 //! The verdict is printed as the npm package's `verifyRequest` gives it: `{ "ok": true, … }`
 //! with the verdict's camelCase fields, or `{ "ok": false, "code", "status", "message" }`
 //! (and `field` when the rejection names one).
 
 use serde::Serialize;
-use syncgate::TenantPolicy;
-use syncgate::verify::{Verdict, verify_request};
+use syncgate::{TenantPolicy, Verdict, verify_request};
 
 use crate::failure::{Failure, Outcome};
 use crate::io::{self, Input};

@@ -11,8 +11,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use syncgate::keys::{KeyStatus, Secret, SigningKey};
-use syncgate::{Rejection, TenantPolicy};
+use syncgate::{KeyStatus, Rejection, Secret, SigningKey, TenantPolicy};
 use worker::{Env, Method, Request, Response, Result};
 
 use crate::api_keys::{ApiKeyRecord, ApiKeyRequest};
@@ -170,6 +169,29 @@ pub async fn dispatch(
             }
             None => Err(Rejection::UnknownInstance),
         },
+        // The tenant's sync status, log and hourly counts for the operator (the dashboard's
+        // data; the tenant routes of the same names need an API key).
+        (Method::Get, ["sync", view @ ("status" | "logs" | "hourly")]) => {
+            match tenant_of(env, instance, request_id).await? {
+                Some(tenant) => {
+                    let query = req
+                        .url()?
+                        .query()
+                        .map(|q| format!("?{q}"))
+                        .unwrap_or_default();
+                    Ok(call_tenant_state(
+                        env,
+                        &tenant,
+                        Method::Get,
+                        &format!("/admin/{view}{query}"),
+                        None,
+                        request_id,
+                    )
+                    .await?)
+                }
+                None => Err(Rejection::UnknownInstance),
+            }
+        }
         _ => Err(Rejection::NotFound),
     };
     match result {
@@ -293,7 +315,7 @@ fn active() -> KeyStatus {
 
 fn add_key(mut policy: TenantPolicy, body: &[u8]) -> std::result::Result<Applied, Rejection> {
     let new_key: NewKey = serde_json::from_slice(body)
-        .map_err(|e| invalid("body", syncgate::json::describe_error(&e)))?;
+        .map_err(|e| invalid("body", syncgate::error::describe_error(&e)))?;
     if policy.keys.get(&new_key.kid).is_some() {
         return Err(invalid("kid", "a key with this id already exists"));
     }
@@ -342,7 +364,7 @@ fn set_key_status(
     body: &[u8],
 ) -> std::result::Result<Applied, Rejection> {
     let change: KeyStatusChange = serde_json::from_slice(body)
-        .map_err(|e| invalid("body", syncgate::json::describe_error(&e)))?;
+        .map_err(|e| invalid("body", syncgate::error::describe_error(&e)))?;
     if change.status == KeyStatus::Active {
         return Err(invalid("status", "must be retiring or revoked"));
     }

@@ -14,9 +14,8 @@
 //! nothing there: the origin serializes records itself (`If-Match`, idempotency keys), so keeping
 //! the forward out of the object leaves the tenant's object free during the origin's latency.
 
-use syncgate::Rejection;
-use syncgate::TenantPolicy;
 use syncgate::customer::{check_field_ownership, is_customer_id, validate_create, validate_patch};
+use syncgate::{Rejection, TenantPolicy};
 use worker::{Context, Env, Headers, Method, Request, Response, Result};
 
 use crate::http;
@@ -207,7 +206,7 @@ pub async fn handle(
             let media = req
                 .headers()
                 .get("content-type")?
-                .map(|value| syncgate::request::media_type(&value));
+                .map(|value| syncgate::media_type(&value));
             let Some(body) = http::read_body_capped(&mut req, MAX_CUSTOMER_BODY).await? else {
                 return call.reject(&Rejection::PayloadTooLarge {
                     limit: MAX_CUSTOMER_BODY,

@@ -14,7 +14,7 @@
 //! (`digest_mismatch`, answered `503 origin_unavailable`): the origin checks it again.
 
 use js_sys::{Function, Promise, Reflect, Uint8Array};
-use syncgate::crypto::{Primitives, RustCrypto, SHA256_LEN};
+use syncgate::{Primitives, RustCrypto, SHA256_LEN};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// Bodies below this many bytes are hashed in wasm: the host call costs more than it saves.
@@ -104,7 +104,7 @@ mod tests {
     fn the_known_digest_answers_only_for_its_body() {
         let body = b"{\"type\":\"branding\"}";
         let real = RustCrypto.sha256(body);
-        let known = KnownDigest::from_hex(body, &syncgate::crypto::hex(&real)).unwrap();
+        let known = KnownDigest::from_hex(body, &syncgate::hex(&real)).unwrap();
         assert_eq!(known.sha256(body), real);
         // Equal bytes elsewhere in memory are the same body.
         let copy = body.to_vec();

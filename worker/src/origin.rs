@@ -16,8 +16,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use syncgate::attest::{self, Claims, Outgoing};
-use syncgate::crypto::{Primitives, RustCrypto};
 use syncgate::error::Problem;
+use syncgate::{Primitives, RustCrypto};
 use worker::{AbortSignal, Env, Fetch, Headers, Method, Request, RequestInit, Result};
 
 /// Default origin timeout.

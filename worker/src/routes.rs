@@ -2,12 +2,11 @@
 //! `/admin/v1/instances/{instance}`. A malformed instance code is `unknown_instance` without a
 //! KV read; an unmatched route is `not_found`.
 
-use syncgate::Rejection;
-use syncgate::policy::is_valid_instance_code;
+use syncgate::{Rejection, is_valid_instance_code};
 use worker::{Context, Env, Method, Request, Response, Result};
 
 use crate::origin::{OriginAnswer, OriginCall, forward};
-use crate::{admin, customers, http, instances, sync, tenant_state};
+use crate::{admin, customers, dashboard, http, instances, sync, tenant_state};
 
 /// Dispatches one request.
 ///
@@ -30,7 +29,7 @@ pub async fn dispatch(
     match segments.as_slice() {
         ["v1", instance, rest @ ..] => {
             if !is_valid_instance_code(instance) {
-                http::drain_body(&mut req, syncgate::policy::DEFAULT_MAX_BODY_BYTES).await;
+                http::drain_body(&mut req, syncgate::DEFAULT_MAX_BODY_BYTES).await;
                 return http::problem(&Rejection::UnknownInstance, request_id);
             }
             match (method, rest) {
@@ -50,6 +49,9 @@ pub async fn dispatch(
                 }
                 _ => http::problem(&Rejection::NotFound, request_id),
             }
+        }
+        ["admin", "v1", "instances", _, "dashboard"] if method == Method::Get => {
+            dashboard::page(request_id)
         }
         ["admin", "v1", "instances", instance, rest @ ..] => {
             if !is_valid_instance_code(instance) {

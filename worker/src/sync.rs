@@ -10,13 +10,10 @@
 //! the answer, with its nonce and payload hash bound to this instance, so the same signed bytes
 //! cannot be replayed to another instance of the tenant (Standard Webhooks signs no path).
 
-use syncgate::Rejection;
-use syncgate::TenantPolicy;
-use syncgate::crypto::{Primitives, RustCrypto, hex};
-use syncgate::replay::ReplayKeys;
-use syncgate::request::{Headers as CoreHeaders, HttpRequest};
-use syncgate::skew::SkewWindow;
-use syncgate::verify::{Authenticated, admit, authenticate, precheck};
+use syncgate::{
+    Authenticated, Headers as CoreHeaders, HttpRequest, Primitives, Rejection, ReplayKeys,
+    RustCrypto, SkewWindow, TenantPolicy, admit, authenticate, hex, precheck,
+};
 use worker::{Context, Env, Method, Request, Response, Result, Stub};
 
 use crate::digest::{HOST_DIGEST_MIN_BYTES, KnownDigest, host_sha256};

@@ -1,7 +1,7 @@
 //! `TenantState`: the Durable Object that holds one tenant's strongly consistent state.
 //!
 //! One object per tenant (named by tenant id), SQLite-backed. It keeps:
-//! - the **replay ledger** (nonce and payload-hash keys from [`syncgate::replay::ReplayKeys`]),
+//! - the **replay ledger** (nonce and payload-hash keys from [`syncgate::ReplayKeys`]),
 //! - the **last applied version of each config section** (`stale_version`),
 //! - the **sync log** (every attempt, newest first, bounded retention),
 //! - **last-successful-sync** metadata and per-signing-key **last used** times,
@@ -21,6 +21,7 @@
 //! customer-API access log.
 
 mod access;
+mod hourly;
 mod ledger;
 mod logs;
 
@@ -305,6 +306,13 @@ impl TenantState {
                 let revoked = self.revoke_api_key(id)?;
                 Ok(Response::empty()?.with_status(if revoked { 204 } else { 404 }))
             }
+            // The operator's reads (the worker checked the admin token): no API key, no meter.
+            (Method::Get, ["admin", "status"]) => self.status(),
+            (Method::Get, ["admin", "logs"]) => {
+                let url = req.url()?;
+                self.logs(&url)
+            }
+            (Method::Get, ["admin", "hourly"]) => self.hourly(http::now_millis()),
             (Method::Get, ["key-usage"]) => {
                 let rows: Vec<KeyUsageRow> = self
                     .sql()
