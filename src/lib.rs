@@ -20,15 +20,13 @@ mod document;
 pub mod error;
 mod origin;
 mod policy;
-#[cfg(feature = "wasm")]
-mod preview;
 mod replay;
 mod request;
 mod sign;
 mod signature;
-mod verifier;
 #[cfg(all(test, feature = "ts"))]
 mod ts_types;
+mod verifier;
 mod verify;
 #[cfg(feature = "wasm")]
 mod wasm;

@@ -13,6 +13,7 @@
 
 pub(crate) mod crypto;
 pub(crate) mod keys;
+pub(crate) mod preview;
 pub mod rfc9421;
 pub(crate) mod skew;
 pub mod webhooks;

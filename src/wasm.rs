@@ -1,4 +1,4 @@
-//! The JavaScript boundary (cargo feature `wasm`): five functions for the `syncgate` npm package.
+//! The JavaScript boundary (cargo feature `wasm`): six functions for the `syncgate` npm package.
 //!
 //! A thin adapter, nothing more: it turns JS values into core types, calls the core, and turns
 //! the result into a plain object. Nothing throws across the boundary — bad input of any shape
@@ -19,6 +19,7 @@ use crate::request::{Headers, HttpRequest};
 use crate::sign::{SigningOptions, sign_request};
 use crate::signature::Scheme;
 use crate::signature::crypto::{Primitives, RustCrypto};
+use crate::signature::preview::preview;
 use crate::signature::rfc9421::content_digest_value;
 use crate::verify;
 
@@ -464,6 +465,15 @@ pub fn recompute_modules_js(features: JsValue, policy: JsValue) -> JsValue {
 }
 
 /// The `Content-Digest` header value (`sha-256=:<base64>:`) of a body.
+/// The signature base(s) a verifier rebuilds for `request`: `{ ok: true, scheme: "rfc9421",
+/// signatures: [{ label, components, keyId, created, nonce, base }], contentDigest,
+/// digestMatches }`, `{ ok: true, scheme: "standard-webhooks", id, timestamp, base }`, or a
+/// failure (`missing_signature`, `malformed_signature`, `invalid_field`).
+#[wasm_bindgen(js_name = "signatureBase")]
+pub fn signature_base(request: JsValue) -> JsValue {
+    answer(read_request(&request).and_then(|request| preview(&request)))
+}
+
 #[wasm_bindgen(js_name = "contentDigest")]
 pub fn content_digest(body: JsValue) -> JsValue {
     match bytes_of(&body, "body") {
