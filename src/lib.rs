@@ -31,10 +31,6 @@ mod verify;
 #[cfg(feature = "wasm")]
 mod wasm;
 
-// Paths that `src/verify.rs` and `src/wasm.rs` still spell out inline (`crate::keys::…`,
-// `crate::crypto::…`); kept crate-private until those files are next rewritten.
-use signature::{crypto, keys};
-
 // Verifying and signing a request.
 pub use request::{Headers, HttpRequest, TargetUri, media_type};
 pub use sign::{SigningOptions, sign_request, sign_request_with};

@@ -14,8 +14,7 @@ pub(crate) mod scope;
 use serde::{Deserialize, Serialize};
 
 use self::identifier::{IDENTIFIER_RULE, is_identifier, is_valid_identifier};
-// `pub(crate)` so `crate::policy::PayloadType`, which src/wasm.rs spells out, still resolves.
-pub(crate) use crate::document::payload::PayloadType;
+use crate::document::payload::PayloadType;
 use crate::error::Rejection;
 use crate::signature::Scheme;
 use crate::signature::keys::KeyRing;

@@ -346,7 +346,7 @@ fn random_nonce() -> Option<String> {
         .ok()?;
     let bytes = Uint8Array::new_with_length(16);
     fill.call1(&crypto, &bytes).ok()?;
-    Some(crate::crypto::hex(&bytes.to_vec()))
+    Some(crate::signature::crypto::hex(&bytes.to_vec()))
 }
 
 fn read_signing_options(options: &JsValue) -> Result<SigningOptions, Rejection> {
@@ -407,7 +407,7 @@ pub fn sign_request_js(request: JsValue, signing: JsValue, options: JsValue) -> 
             .ok_or_else(|| Rejection::invalid_field("kid", "must be a string"))?;
         let secret = get_string(&signing, "secret")?
             .ok_or_else(|| Rejection::invalid_field("secret", "must be a whsec_ string"))?;
-        let secret = crate::keys::Secret::from_whsec(&secret)
+        let secret = crate::signature::keys::Secret::from_whsec(&secret)
             .map_err(|reason| Rejection::invalid_field("secret", reason))?;
         let options = read_signing_options(&options)?;
         let headers = sign_request(&request, &kid, secret.expose_bytes(), &options)?;
@@ -423,7 +423,7 @@ pub fn sign_request_js(request: JsValue, signing: JsValue, options: JsValue) -> 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ValidatedPayload {
-    payload_type: crate::policy::PayloadType,
+    payload_type: crate::document::payload::PayloadType,
     payload_version: u64,
     sections: Vec<&'static str>,
     payload: SyncPayload,
