@@ -13,6 +13,7 @@
 
 pub(crate) mod crypto;
 pub(crate) mod keys;
+#[cfg(any(test, feature = "wasm"))]
 pub(crate) mod preview;
 pub mod rfc9421;
 pub(crate) mod skew;
