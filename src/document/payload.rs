@@ -557,11 +557,12 @@ impl Features {
         modules_path: &JsonPath,
         positions: &BTreeMap<&str, usize>,
     ) -> Result<(), Rejection> {
-        let graph: BTreeMap<&str, &[String]> = self
-            .modules
-            .iter()
-            .map(|module| (module.key.as_str(), module.requires.as_slice()))
-            .collect();
+        let mut graph: BTreeMap<&str, &[String]> = BTreeMap::new();
+        graph.extend(
+            self.modules
+                .iter()
+                .map(|module| (module.key.as_str(), module.requires.as_slice())),
+        );
         let mut done = BTreeSet::new();
         for module in &self.modules {
             let Some(cycle) = find_cycle(&module.key, &graph, &mut Vec::new(), &mut done) else {
