@@ -43,7 +43,10 @@ fn features_body(size: usize) -> Vec<u8> {
         }
     }
     let mut body = render(&modules, &keys).into_bytes();
-    assert!(body.len() <= size, "the payload does not fit in {size} bytes");
+    assert!(
+        body.len() <= size,
+        "the payload does not fit in {size} bytes"
+    );
     body.resize(size, b' ');
     body
 }
