@@ -2,7 +2,7 @@
 // Builds pkg/: the `syncgate` npm package (Node CJS + Node ESM + browser ESM, one .wasm).
 //
 // What wasm-pack would do, without installing wasm-pack:
-//   1. cargo build --lib --release --target wasm32-unknown-unknown   (features: default, i.e. `wasm`)
+//   1. cargo build --lib --release --target wasm32-unknown-unknown   (features: `wasm` only)
 //   2. wasm-bindgen --target nodejs  and  --target web               (CLI version == Cargo.lock's)
 //   3. wasm-opt -Oz --converge                                        (npm binaryen)
 //   4. assemble pkg/ from the templates in js/ and print the .wasm size (raw and gzip)
@@ -87,7 +87,11 @@ if (haveBindgen !== `wasm-bindgen ${wantBindgen}`) {
 }
 if (!existsSync(wasmOpt)) fail("node_modules/.bin/wasm-opt is missing; run `make node_modules`");
 
-if (!skipCargo) run("cargo", ["build", "--lib", "--release", "--target", "wasm32-unknown-unknown"]);
+// Only the `wasm` feature: the package has no customer API, so it leaves out `float-roundtrip`
+// (~21 KB; see Cargo.toml).
+if (!skipCargo) {
+  run("cargo", ["build", "--lib", "--release", "--target", "wasm32-unknown-unknown", "--no-default-features", "--features", "wasm"]);
+}
 if (!existsSync(wasmIn)) fail(`${relative(root, wasmIn)} is missing`);
 
 rmSync(work, { recursive: true, force: true });
