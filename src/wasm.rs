@@ -395,7 +395,16 @@ fn read_signing_options(options: &JsValue) -> Result<SigningOptions, Rejection> 
 
 #[derive(Serialize)]
 struct SignedHeaders {
-    headers: serde_json::Map<String, serde_json::Value>,
+    /// In signing order (an object, not a sorted map).
+    #[serde(serialize_with = "headers_object")]
+    headers: Vec<(String, String)>,
+}
+
+fn headers_object<S: serde::Serializer>(
+    headers: &[(String, String)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(headers.iter().map(|(name, value)| (name, value)))
 }
 
 /// Signs a request and returns the headers to add (`{ ok: true, headers }`).
@@ -411,12 +420,7 @@ pub fn sign_request_js(request: JsValue, signing: JsValue, options: JsValue) -> 
             .map_err(|reason| Rejection::invalid_field("secret", reason))?;
         let options = read_signing_options(&options)?;
         let headers = sign_request(&request, &kid, secret.expose_bytes(), &options)?;
-        Ok(SignedHeaders {
-            headers: headers
-                .into_iter()
-                .map(|(n, v)| (n, serde_json::Value::String(v)))
-                .collect(),
-        })
+        Ok(SignedHeaders { headers })
     })())
 }
 
