@@ -11,6 +11,7 @@ pub mod keys;
 pub mod modules;
 pub mod payload;
 pub mod policy;
+pub mod providers;
 pub mod replay;
 pub mod request;
 pub mod rfc9421;
