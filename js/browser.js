@@ -9,10 +9,13 @@ import init, {
   recomputeModules,
   signRequest,
   validatePayload,
+  verifyProviderWebhook,
   verifyRequest,
 } from "./syncgate_web.js";
 
 await init({ module_or_path: new URL("./syncgate_bg.wasm", import.meta.url) });
 
-export { contentDigest, recomputeModules, signRequest, validatePayload, verifyRequest };
-export default { contentDigest, recomputeModules, signRequest, validatePayload, verifyRequest };
+export { contentDigest, recomputeModules, signRequest, validatePayload, verifyProviderWebhook, verifyRequest };
+export default {
+  contentDigest, recomputeModules, signRequest, validatePayload, verifyProviderWebhook, verifyRequest,
+};

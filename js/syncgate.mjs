@@ -4,6 +4,7 @@
 // instance (no dual-package hazard).
 import syncgate from "./syncgate.cjs";
 
-export const { contentDigest, recomputeModules, signRequest, validatePayload, verifyRequest } =
-  syncgate;
+export const {
+  contentDigest, recomputeModules, signRequest, validatePayload, verifyProviderWebhook, verifyRequest,
+} = syncgate;
 export default syncgate;

@@ -30,7 +30,9 @@ const work = join(root, "target", "pkg-build");
 const cargoTarget = process.env.CARGO_TARGET_DIR ? resolve(root, process.env.CARGO_TARGET_DIR) : join(root, "target");
 const wasmIn = join(cargoTarget, "wasm32-unknown-unknown", "release", "syncgate.wasm");
 const wasmOpt = join(root, "node_modules", ".bin", "wasm-opt");
-const EXPORTS = ["verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest"];
+const EXPORTS = [
+  "verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest", "verifyProviderWebhook",
+];
 
 function fail(message) {
   console.error(`build-pkg: ${message}`);
@@ -126,7 +128,7 @@ for (const file of ["browser.js", "syncgate.mjs", "index.d.ts", "README.md"]) {
 // ESM flavour of the types: the same declarations plus the default export the ESM entries have.
 const dts = readFileSync(join(jsDir, "index.d.ts"), "utf8");
 writeFileSync(join(stage, "index.d.mts"), `${dts}
-/** The five functions as one object (the default export of the ESM entries). */
+/** The functions as one object (the default export of the ESM entries). */
 declare const syncgate: {
 ${EXPORTS.map((n) => `  readonly ${n}: typeof ${n};`).join("\n")}
 };

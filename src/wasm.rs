@@ -21,6 +21,8 @@ use crate::rfc9421::content_digest_value;
 use crate::sign::{SigningOptions, sign_request};
 use crate::verify;
 
+mod hooks;
+
 #[derive(Serialize)]
 struct Success<T: Serialize> {
     ok: bool,
