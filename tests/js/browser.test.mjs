@@ -58,10 +58,11 @@ function page(browserEntry) {
       signatures: engine.runSignatureCases(sg, await load("signatures.json")),
       payloads: engine.runPayloadCases(sg, await load("payloads.json")),
       modules: engine.runModuleCases(sg, await load("modules.json")),
+      providers: engine.runProviderCases(sg, await load("providers.json")),
     };
   }
   try {
-    const { verifyRequest, signRequest, validatePayload, recomputeModules, contentDigest } = await import("syncgate");
+    const { verifyRequest, signRequest, validatePayload, recomputeModules, contentDigest, verifyProviderWebhook } = await import("syncgate");
     const fixture = await (await fetch("/fixture.json")).json();
     const signed = {};
     const verdicts = {};
@@ -85,7 +86,7 @@ function page(browserEntry) {
       garbage: [verifyRequest(null, null), signRequest(42), validatePayload(undefined), recomputeModules("x")],
       payload: validatePayload(fixture.request.body),
       digest: contentDigest("hello"),
-      cases: await runCases({ verifyRequest, signRequest, validatePayload, recomputeModules, contentDigest }),
+      cases: await runCases({ verifyRequest, signRequest, validatePayload, recomputeModules, contentDigest, verifyProviderWebhook }),
     });
   } catch (error) {
     report({ error: String(error && error.stack || error) });
@@ -173,6 +174,7 @@ test("the browser entry signs and verifies in chromium", { skip: !haveChromium &
       signatures: engine.runSignatureCases(node, loadCase("signatures.json")),
       payloads: engine.runPayloadCases(node, loadCase("payloads.json")),
       modules: engine.runModuleCases(node, loadCase("modules.json")),
+      providers: engine.runProviderCases(node, loadCase("providers.json")),
     };
     for (const [kind, run] of Object.entries(result.cases)) {
       assert.deepEqual(run.problems, [], `${kind} cases in chromium`);

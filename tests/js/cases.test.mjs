@@ -1,5 +1,6 @@
 // The shared case files (tests/cases/*.json) through the installed npm package in Node:
-// verifyRequest, validatePayload and recomputeModules must give every case's verdict.
+// verifyRequest, validatePayload, recomputeModules and verifyProviderWebhook must give every
+// case's verdict.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -43,4 +44,13 @@ test("modules.json: every case's output from recomputeModules", async () => {
   assert.deepEqual(problems, []);
   assert.ok(ran > 0);
   console.log(`modules.json: ${ran} cases`);
+});
+
+test("providers.json: every case's verdict from verifyProviderWebhook", async () => {
+  const sg = await importSyncgate();
+  const { ran, problems, verdicts } = engine.runProviderCases(sg, load("providers.json"));
+  assert.deepEqual(problems, []);
+  assertDeclaredStatuses(verdicts);
+  assert.ok(ran > 0);
+  console.log(`providers.json: ${ran} cases`);
 });

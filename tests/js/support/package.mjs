@@ -24,7 +24,9 @@ export const projectDir = join(base, "project");
 const stampFile = join(projectDir, ".syncgate-pkg-hash");
 const lockDir = join(base, ".install-lock");
 
-export const FUNCTIONS = ["verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest"];
+export const FUNCTIONS = [
+  "verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest", "verifyProviderWebhook",
+];
 
 function sleep(ms) {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
