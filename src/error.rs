@@ -15,8 +15,10 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+mod json;
 mod text;
 
+pub use json::describe_error;
 pub use text::{MAX_FIELD_CHARS, MAX_FRAGMENT_CHARS, MAX_MESSAGE_CHARS, fragment};
 
 /// The media type of a [`Problem`] document.

@@ -3,69 +3,22 @@
 //! The same JSON shape is stored (sealed) in the edge's KV, sent to the admin API, and passed to
 //! `verifyRequest` in the npm package. Omitted fields take the defaults documented on each field,
 //! so a minimal policy is just `instance`, `tenant` and `keys`.
+//!
+//! Parts: [`scope`] decides what a verified payload may change (payload types, module groups);
+//! [`identifier`] holds the two identifier grammars every reader and validator shares (instance
+//! codes and tenant ids; key ids, module keys and other names).
+
+pub(crate) mod identifier;
+pub(crate) mod scope;
 
 use serde::{Deserialize, Serialize};
 
+use self::identifier::{IDENTIFIER_RULE, is_identifier, is_valid_identifier};
+// `pub(crate)` so `crate::policy::PayloadType`, which src/wasm.rs spells out, still resolves.
+pub(crate) use crate::document::payload::PayloadType;
 use crate::error::Rejection;
-use crate::keys::KeyRing;
-
-/// A signature scheme the edge can verify.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Scheme {
-    /// RFC 9421 HTTP Message Signatures with `hmac-sha256` and an RFC 9530 `Content-Digest`.
-    #[serde(rename = "rfc9421")]
-    Rfc9421,
-    /// Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
-    #[serde(rename = "standard-webhooks")]
-    StandardWebhooks,
-}
-
-impl Scheme {
-    /// The wire name.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Rfc9421 => "rfc9421",
-            Self::StandardWebhooks => "standard-webhooks",
-        }
-    }
-}
-
-/// A sync payload's type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PayloadType {
-    /// Feature modules, permissions, plan defaults and overrides.
-    Features,
-    /// Title, logos, colours and footer.
-    Branding,
-    /// Outbound mail server settings.
-    Smtp,
-    /// Two or more of the above in one request.
-    Combined,
-}
-
-impl PayloadType {
-    /// Every payload type, in wire order.
-    pub const ALL: [Self; 4] = [Self::Features, Self::Branding, Self::Smtp, Self::Combined];
-
-    /// The wire name.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Features => "features",
-            Self::Branding => "branding",
-            Self::Smtp => "smtp",
-            Self::Combined => "combined",
-        }
-    }
-
-    /// Parses a wire name.
-    #[must_use]
-    pub fn parse(text: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == text)
-    }
-}
+use crate::signature::Scheme;
+use crate::signature::keys::KeyRing;
 
 /// Token-bucket limits for the customer API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,7 +86,7 @@ fn default_blocked_groups() -> Vec<String> {
 
 /// The configuration an instance is verified against (brief §3 "Tenant policy").
 ///
-/// Serialising a policy never includes secrets (see [`crate::keys::Secret`]), so the serialised
+/// Serialising a policy never includes secrets (see [`crate::signature::keys::Secret`]), so the serialised
 /// form is the redacted view the admin API answers with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -179,35 +132,6 @@ pub struct TenantPolicy {
     pub providers: crate::providers::Providers,
 }
 
-/// The identifier grammar of instance codes and tenant ids, as the rejections state it.
-pub const IDENTIFIER_RULE: &str = "must match [a-z0-9][a-z0-9-]{1,62}";
-
-/// Whether `text` is a syncgate identifier: `[a-z0-9][a-z0-9-]{1,62}`, 2 to 63 characters of
-/// lowercase ASCII letters, digits and `-`, not starting with `-`.
-///
-/// Instance codes and tenant ids both follow it. Both end up in URL paths (`/v1/{instance}`,
-/// `/origin/v1/{tenant}`), so the grammar leaves out everything a path treats specially: no `.`
-/// (so no `.` or `..` segment), `/`, `%` (no percent-encoded `%2e`), `?`, `#`, uppercase (no
-/// two spellings of one id) or non-ASCII.
-#[must_use]
-pub fn is_valid_identifier(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let Some((first, rest)) = bytes.split_first() else {
-        return false;
-    };
-    (1..=62).contains(&rest.len())
-        && (first.is_ascii_lowercase() || first.is_ascii_digit())
-        && rest
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-}
-
-/// Whether `code` is a well-formed instance code: an identifier (see [`is_valid_identifier`]).
-#[must_use]
-pub fn is_valid_instance_code(code: &str) -> bool {
-    is_valid_identifier(code)
-}
-
 impl TenantPolicy {
     /// Parses a policy from JSON and checks it with [`TenantPolicy::validate`].
     ///
@@ -215,7 +139,7 @@ impl TenantPolicy {
     /// `invalid_field` naming the offending field.
     pub fn from_json(json: &str) -> Result<Self, Rejection> {
         let policy: Self = serde_json::from_str(json)
-            .map_err(|e| Rejection::invalid_field("policy", crate::json::describe_error(&e)))?;
+            .map_err(|e| Rejection::invalid_field("policy", crate::error::describe_error(&e)))?;
         policy.validate()?;
         Ok(policy)
     }
@@ -300,17 +224,6 @@ impl TenantPolicy {
     }
 }
 
-/// ASCII name of 1..=`max` characters: letters, digits, `-`, `_`, `.`, not only dots (`.` and
-/// `..` are path segments). Key ids, module keys, groups, plans and record ids use it.
-pub(crate) fn is_identifier(text: &str, max: usize) -> bool {
-    !text.is_empty()
-        && text.len() <= max
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && !text.bytes().all(|b| b == b'.')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,17 +240,6 @@ mod tests {
         assert_eq!(p.rate_limits.per_tenant_per_minute, 3000);
         assert_eq!(p.supported_module_groups.len(), 6);
         assert_eq!(p.blocked_module_groups, vec!["website", "landing_page"]);
-    }
-
-    #[test]
-    fn instance_codes() {
-        assert!(is_valid_instance_code("acme-eu1"));
-        assert!(is_valid_instance_code("a1"));
-        assert!(!is_valid_instance_code("a"));
-        assert!(!is_valid_instance_code("-acme"));
-        assert!(!is_valid_instance_code("Acme"));
-        assert!(!is_valid_instance_code(&"a".repeat(64)));
-        assert!(is_valid_instance_code(&"a".repeat(63)));
     }
 
     #[test]
@@ -369,16 +271,6 @@ mod tests {
         let mut p = policy("acme-eu1", "acme").unwrap();
         p.tenant = "..".into();
         assert_eq!(p.validate().unwrap_err().field(), Some("tenant"));
-    }
-
-    #[test]
-    fn names_are_never_only_dots() {
-        for bad in [".", "..", "..."] {
-            assert!(!is_identifier(bad, 64), "{bad}");
-        }
-        for good in ["a.b", ".a", "crm.reports", "k_1"] {
-            assert!(is_identifier(good, 64), "{good}");
-        }
     }
 
     #[test]

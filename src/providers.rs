@@ -34,12 +34,12 @@ pub mod stripe;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::crypto::{Primitives, RustCrypto, hex};
 use crate::error::Rejection;
-use crate::keys::Secret;
 use crate::replay::{ReplayKeys, bound_hash};
 use crate::request::HttpRequest;
-use crate::skew::SkewWindow;
+use crate::signature::crypto::{Primitives, RustCrypto, hex};
+use crate::signature::keys::Secret;
+use crate::signature::skew::SkewWindow;
 
 /// How long the ledger remembers a provider delivery, in seconds (three days): Stripe retries a
 /// failed delivery for up to three days, HubSpot for a day, Shopify for hours, and GitHub keeps
@@ -291,7 +291,7 @@ impl HookVerdict {
 #[serde(rename_all = "camelCase")]
 pub struct HookApplied {
     /// Always `applied`.
-    pub status: crate::idempotency::AppliedStatus,
+    pub status: crate::origin::idempotency::AppliedStatus,
     /// The request that applied it.
     pub request_id: String,
     /// The provider.
@@ -305,7 +305,7 @@ impl HookApplied {
     #[must_use]
     pub fn new(request_id: &str, provider: Provider, delivery_id: Option<&str>) -> Self {
         Self {
-            status: crate::idempotency::AppliedStatus::Applied,
+            status: crate::origin::idempotency::AppliedStatus::Applied,
             request_id: request_id.to_string(),
             provider,
             delivery_id: delivery_id.map(str::to_string),

@@ -18,9 +18,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::crypto::{Primitives, hex};
 use crate::error::Rejection;
-use crate::skew::SkewWindow;
+use crate::signature::crypto::{Primitives, hex};
+use crate::signature::skew::SkewWindow;
 
 /// The ledger keys of one accepted request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

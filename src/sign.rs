@@ -2,11 +2,11 @@
 //!
 //! The core has no randomness and no clock, so the caller supplies the nonce and the time.
 
-use crate::crypto::{Primitives, RustCrypto};
 use crate::error::Rejection;
-use crate::policy::Scheme;
 use crate::request::HttpRequest;
-use crate::{rfc9421, webhooks};
+use crate::signature::Scheme;
+use crate::signature::crypto::{Primitives, RustCrypto};
+use crate::signature::{rfc9421, webhooks};
 
 /// How to sign a request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,16 +9,18 @@
 
 use serde::Serialize;
 
-use crate::crypto::{Primitives, RustCrypto, hex};
+use crate::document::payload::PayloadType;
+use crate::document::payload::SyncPayload;
 use crate::error::Rejection;
-use crate::keys::KeyStatus;
-use crate::payload::SyncPayload;
-use crate::policy::{PayloadType, Scheme, TenantPolicy};
+use crate::policy::TenantPolicy;
+use crate::policy::scope::check_scope;
 use crate::replay::ReplayKeys;
 use crate::request::HttpRequest;
-use crate::scope::check_scope;
-use crate::skew::SkewWindow;
-use crate::{rfc9421, webhooks};
+use crate::signature::Scheme;
+use crate::signature::crypto::{Primitives, RustCrypto, hex};
+use crate::signature::keys::KeyStatus;
+use crate::signature::skew::SkewWindow;
+use crate::signature::{rfc9421, webhooks};
 
 /// What an accepted request established.
 #[derive(Debug, Clone, PartialEq, Serialize)]

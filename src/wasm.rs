@@ -11,14 +11,15 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::crypto::{Primitives, RustCrypto};
+use crate::document::modules::recompute_modules;
+use crate::document::payload::SyncPayload;
 use crate::error::Rejection;
-use crate::modules::recompute_modules;
-use crate::payload::SyncPayload;
-use crate::policy::{DEFAULT_BLOCKED_GROUPS, Scheme, TenantPolicy};
+use crate::policy::{DEFAULT_BLOCKED_GROUPS, TenantPolicy};
 use crate::request::{Headers, HttpRequest};
-use crate::rfc9421::content_digest_value;
 use crate::sign::{SigningOptions, sign_request};
+use crate::signature::Scheme;
+use crate::signature::crypto::{Primitives, RustCrypto};
+use crate::signature::rfc9421::content_digest_value;
 use crate::verify;
 
 mod hooks;

@@ -12,14 +12,14 @@
 )]
 
 use syncgate::Rejection;
+use syncgate::RustCrypto;
+use syncgate::Secret;
 use syncgate::attest::{
     self, Attestation, COVERED_ALWAYS, COVERED_WHEN_PRESENT, Claims, EDGE_KEY_ID, Outgoing,
     SKEW_SECONDS, header,
 };
-use syncgate::crypto::RustCrypto;
-use syncgate::keys::Secret;
-use syncgate::request::{Headers, HttpRequest};
 use syncgate::rfc9421;
+use syncgate::{Headers, HttpRequest};
 
 const NOW: i64 = 1_790_000_000;
 const URL: &str = "http://origin.test:8788/origin/v1/acme/customers/cus_1?limit=5";

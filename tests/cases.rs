@@ -12,12 +12,12 @@
 
 use serde_json::{Map, Value};
 use syncgate::Rejection;
-use syncgate::crypto::{Primitives as _, RustCrypto};
-use syncgate::policy::{Scheme, TenantPolicy};
-use syncgate::request::{Headers, HttpRequest, TargetUri};
 use syncgate::rfc9421::content_digest_value;
-use syncgate::sign::{SigningOptions, sign_request};
-use syncgate::verify::{Verdict, verify_request};
+use syncgate::{Headers, HttpRequest, TargetUri};
+use syncgate::{Primitives as _, RustCrypto};
+use syncgate::{Scheme, TenantPolicy};
+use syncgate::{SigningOptions, sign_request};
+use syncgate::{Verdict, verify_request};
 
 const SIGNATURES: &str = include_str!("cases/signatures.json");
 
@@ -359,7 +359,7 @@ fn validate_payload(
         if parsed.tenant() != policy.tenant {
             return Err(Rejection::TenantMismatch);
         }
-        syncgate::scope::check_scope(&parsed, policy)?;
+        syncgate::check_scope(&parsed, policy)?;
     }
     Ok(parsed)
 }
@@ -434,7 +434,7 @@ fn module_cases() {
             .iter()
             .map(|g| str_of(g, "group").to_owned())
             .collect();
-        let state = syncgate::modules::recompute_modules(&features, &blocked);
+        let state = syncgate::recompute_modules(&features, &blocked);
         let out = serde_json::to_value(&state).unwrap();
         let modules = out["modules"].as_array().unwrap();
         let module = |key: &str| {

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 
 use syncgate::customer::validate_create;
-use syncgate::modules::recompute_modules;
 use syncgate::payload::{Features, ModuleDef};
+use syncgate::recompute_modules;
 
 /// `customer_write`: a custom number with more digits than a double holds was read with
 /// serde_json's fast, not correctly rounded float parser, so the stored record

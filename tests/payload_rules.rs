@@ -9,8 +9,8 @@
 
 use serde_json::{Value, json};
 use syncgate::Rejection;
-use syncgate::modules::{ModuleState, recompute_modules};
 use syncgate::payload::{Features, SyncPayload};
+use syncgate::{ModuleState, recompute_modules};
 
 const SMTP_PASSWORD: &str = "correct horse battery staple";
 

@@ -22,16 +22,16 @@ use proptest::prelude::*;
 use proptest::sample::subsequence;
 use serde_json::{Value, json};
 use syncgate::Rejection;
-use syncgate::crypto::{Primitives, RustCrypto};
+use syncgate::SkewWindow;
 use syncgate::customer::{validate_create, validate_patch};
 use syncgate::payload::{Features, SyncPayload};
-use syncgate::policy::{Scheme, TenantPolicy};
-use syncgate::request::{Headers, HttpRequest};
 use syncgate::rfc9421::{self, SignatureInput, check_content_digest};
-use syncgate::sign::{SigningOptions, sign_request};
-use syncgate::skew::SkewWindow;
-use syncgate::verify::{Verdict, verify_request};
 use syncgate::webhooks::{self, WebhookHeaders};
+use syncgate::{Headers, HttpRequest};
+use syncgate::{Primitives, RustCrypto};
+use syncgate::{Scheme, TenantPolicy};
+use syncgate::{SigningOptions, sign_request};
+use syncgate::{Verdict, verify_request};
 
 /// Round trips: cases per scheme.
 const ROUND_TRIP_CASES: u32 = 256;

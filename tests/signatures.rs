@@ -11,12 +11,12 @@
     clippy::indexing_slicing
 )]
 
+use syncgate::MemoryLedger;
 use syncgate::Rejection;
-use syncgate::policy::{Scheme, TenantPolicy};
-use syncgate::replay::MemoryLedger;
-use syncgate::request::{Headers, HttpRequest};
-use syncgate::sign::{SigningOptions, sign_request};
-use syncgate::verify::verify_request;
+use syncgate::verify_request;
+use syncgate::{Headers, HttpRequest};
+use syncgate::{Scheme, TenantPolicy};
+use syncgate::{SigningOptions, sign_request};
 
 const NOW: i64 = 1_790_000_000;
 const URL: &str = "https://edge.example/v1/acme-eu1/sync?trace=1";
@@ -124,7 +124,7 @@ both! {
         assert_eq!(err, Rejection::StaleVersion { section: "branding".into(), applied_version: 5, received_version: 4 });
         // A combined payload newer than branding but not than features is stale.
         ledger.commit(&older.replay, &["features"], 9);
-        let err = syncgate::replay::check_section_versions(&["features", "branding"], 7, |s| ledger.applied_version(s)).unwrap_err();
+        let err = syncgate::check_section_versions(&["features", "branding"], 7, |s| ledger.applied_version(s)).unwrap_err();
         assert_eq!(err.code(), "stale_version");
         // Entries are pruned once their window has passed; state stays bounded.
         assert_eq!(ledger.len(), 1);

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use syncgate::TenantPolicy;
-use syncgate::policy::is_valid_instance_code;
+use syncgate::is_valid_instance_code;
 
 use crate::args::{AdminAction, AdminArgs, KeyStatusArg};
 use crate::failure::{Failure, Outcome};
@@ -72,7 +72,7 @@ fn instance_body(
                 Err(e) => {
                     return Err(Failure::usage(format!(
                         "{path}: {}",
-                        syncgate::json::describe_error(&e)
+                        syncgate::error::describe_error(&e)
                     )));
                 }
             }
@@ -145,7 +145,7 @@ pub fn call_for(instance: &str, action: &AdminAction) -> Outcome<Call> {
             });
             if let Some(secret) = secret {
                 // Checked here so a malformed secret is never sent (and never echoed).
-                syncgate::keys::Secret::from_whsec(secret)
+                syncgate::Secret::from_whsec(secret)
                     .map_err(|reason| Failure::usage(format!("--secret: {reason}")))?;
                 if let Some(object) = body.as_object_mut() {
                     object.insert("secret".into(), Value::String(secret.clone()));
@@ -207,7 +207,7 @@ pub fn call_for(instance: &str, action: &AdminAction) -> Outcome<Call> {
 
 /// The edge's base URL, checked and without a trailing `/`.
 fn edge_base(edge: &str) -> Outcome<String> {
-    let uri = syncgate::request::TargetUri::parse(edge)
+    let uri = syncgate::TargetUri::parse(edge)
         .map_err(|_| Failure::usage("--edge must be an absolute http(s) url"))?;
     if !matches!(uri.scheme(), "http" | "https") || edge.contains(['?', '#']) {
         return Err(Failure::usage(

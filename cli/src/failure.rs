@@ -66,12 +66,12 @@ pub type Outcome<T = ()> = Result<T, Failure>;
 pub fn redact_secrets(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(at) = rest.find(syncgate::keys::SECRET_PREFIX) {
+    while let Some(at) = rest.find(syncgate::SECRET_PREFIX) {
         let (before, from) = rest.split_at(at);
         out.push_str(before);
-        out.push_str(syncgate::keys::SECRET_PREFIX);
+        out.push_str(syncgate::SECRET_PREFIX);
         let after = from
-            .get(syncgate::keys::SECRET_PREFIX.len()..)
+            .get(syncgate::SECRET_PREFIX.len()..)
             .unwrap_or_default();
         let secret_len = after
             .char_indices()

@@ -20,9 +20,9 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use clap::error::ErrorKind;
-use syncgate::crypto::{Primitives as _, RustCrypto};
-use syncgate::keys::Secret;
+use syncgate::Secret;
 use syncgate::rfc9421::content_digest_value;
+use syncgate::{Primitives as _, RustCrypto};
 
 use crate::args::{Cli, Command, SignArgs};
 use crate::failure::{Failure, Outcome, redact_secrets};

@@ -24,7 +24,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 use serde_json::Value;
-use syncgate::request::{Headers, HttpRequest};
+use syncgate::{Headers, HttpRequest};
 
 use crate::failure::{Failure, Outcome};
 
@@ -60,7 +60,7 @@ fn bad(what: impl Into<String>) -> Failure {
 
 fn parse_json(bytes: &[u8]) -> Outcome<HttpRequest> {
     let request: JsonRequest =
-        serde_json::from_slice(bytes).map_err(|e| bad(syncgate::json::describe_error(&e)))?;
+        serde_json::from_slice(bytes).map_err(|e| bad(syncgate::error::describe_error(&e)))?;
     let mut headers = Headers::new();
     for (name, value) in &request.headers {
         match value {

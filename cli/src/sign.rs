@@ -1,15 +1,15 @@
 //! `syncgate sign`: the headers a sender adds, or a ready `curl` command.
 //!
-//! Signing itself is the core's [`syncgate::sign::sign_request`]; this module only builds the
+//! Signing itself is the core's [`syncgate::sign_request`]; this module only builds the
 //! request the core signs (method, URL, `Content-Type` and any `--header`, the body bytes) and
 //! prints the result.
 
 use std::borrow::Cow;
 
 use syncgate::Scheme;
-use syncgate::keys::Secret;
-use syncgate::request::{Headers, HttpRequest};
-use syncgate::sign::{SigningOptions, sign_request};
+use syncgate::Secret;
+use syncgate::{Headers, HttpRequest};
+use syncgate::{SigningOptions, sign_request};
 
 use crate::failure::{Failure, Outcome};
 use crate::io::{self, Input};
@@ -96,7 +96,7 @@ fn reason(rejection: &syncgate::Rejection) -> String {
 
 /// A random nonce: 16 bytes as hex (`msg_` in front for Standard Webhooks, like its senders).
 fn random_nonce(scheme: Scheme) -> Outcome<String> {
-    let hex = syncgate::crypto::hex(&io::random_bytes::<16>()?);
+    let hex = syncgate::hex(&io::random_bytes::<16>()?);
     Ok(match scheme {
         Scheme::Rfc9421 => hex,
         Scheme::StandardWebhooks => format!("msg_{hex}"),

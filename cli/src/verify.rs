@@ -1,4 +1,4 @@
-//! `syncgate verify`: the core's [`syncgate::verify::verify_request`] on a request file.
+//! `syncgate verify`: the core's [`syncgate::verify_request`] on a request file.
 //!
 //! The verdict is printed as the npm package's `verifyRequest` gives it: `{ "ok": true, … }`
 //! with the verdict's camelCase fields, or `{ "ok": false, "code", "status", "message" }`
@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 use syncgate::TenantPolicy;
-use syncgate::verify::{Verdict, verify_request};
+use syncgate::{Verdict, verify_request};
 
 use crate::failure::{Failure, Outcome};
 use crate::io::{self, Input};

@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use syncgate::verify::verify_request;
+use syncgate::verify_request;
 use syncgate_fuzz::{NOW, TextRequest, check_accepted, policy};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use syncgate::policy::Scheme;
-use syncgate::request::{Headers, HttpRequest};
-use syncgate::sign::{SigningOptions, sign_request};
+use syncgate::Scheme;
+use syncgate::{Headers, HttpRequest};
+use syncgate::{SigningOptions, sign_request};
 use syncgate_fuzz::{NOW, SignSpec, TextRequest, key, rfc9421_fixture};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -259,7 +259,7 @@ fn main() -> Result<()> {
     for k in 0..4 {
         let (_, secret) = key(k);
         let signed =
-            syncgate::webhooks::sign("msg_1", NOW, body, &secret, &syncgate::crypto::RustCrypto)?;
+            syncgate::webhooks::sign("msg_1", NOW, body, &secret, &syncgate::RustCrypto)?;
         let seed = format!("{}\n{}\n{}\n", signed[0].1, signed[1].1, signed[2].1);
         let mut seed = seed.into_bytes();
         seed.extend(body);

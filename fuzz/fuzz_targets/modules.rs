@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use syncgate::modules::{ModuleReason, ModuleState, recompute_modules};
+use syncgate::{ModuleReason, ModuleState, recompute_modules};
 use syncgate::payload::{Features, ModuleDef};
 
 const KEYS: [&str; 8] = ["a", "b", "c", "d", "e", "crm.core", "crm.x", ""];

@@ -12,11 +12,11 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use sfv::{BareItem, Dictionary, Item, ListEntry, Parser, Version};
-use syncgate::crypto::{Primitives, RustCrypto};
-use syncgate::policy::TenantPolicy;
-use syncgate::request::HttpRequest;
+use syncgate::{Primitives, RustCrypto};
+use syncgate::TenantPolicy;
+use syncgate::HttpRequest;
 use syncgate::rfc9421::{self, SignatureInput, check_content_digest};
-use syncgate::skew::SkewWindow;
+use syncgate::SkewWindow;
 use syncgate_fuzz::{NOW, policy, rfc9421_fixture};
 
 struct Fixture {

@@ -8,8 +8,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use syncgate::payload::SyncPayload;
-use syncgate::policy::TenantPolicy;
-use syncgate::scope::check_scope;
+use syncgate::TenantPolicy;
+use syncgate::check_scope;
 use syncgate_fuzz::policy;
 
 fn fixed_policy() -> &'static TenantPolicy {

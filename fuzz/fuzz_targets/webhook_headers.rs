@@ -10,10 +10,10 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use syncgate::crypto::RustCrypto;
-use syncgate::policy::TenantPolicy;
-use syncgate::request::Headers;
-use syncgate::skew::SkewWindow;
+use syncgate::RustCrypto;
+use syncgate::TenantPolicy;
+use syncgate::Headers;
+use syncgate::SkewWindow;
 use syncgate::webhooks::{self, WebhookHeaders};
 use syncgate_fuzz::{NOW, policy};
 

@@ -8,10 +8,10 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use sfv::{BareItem, Dictionary, Item, ListEntry, ListSerializer, Parser, Version};
 use sha2::{Digest, Sha256};
-use syncgate::policy::{Scheme, TenantPolicy};
-use syncgate::request::{Headers, HttpRequest};
-use syncgate::sign::{SigningOptions, sign_request};
-use syncgate::verify::Verdict;
+use syncgate::{Scheme, TenantPolicy};
+use syncgate::{Headers, HttpRequest};
+use syncgate::{SigningOptions, sign_request};
+use syncgate::Verdict;
 
 /// The verifier's clock in every target.
 pub const NOW: i64 = 1_790_000_000;

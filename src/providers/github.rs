@@ -8,9 +8,9 @@
 //!
 //! [GitHub: validating webhook deliveries]: https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
 
-use crate::crypto::{Primitives, hex};
 use crate::error::Rejection;
 use crate::request::HttpRequest;
+use crate::signature::crypto::{Primitives, hex};
 
 use super::{
     MAX_DELIVERY_ID_CHARS, MAX_EVENT_TYPE_CHARS, Signed, decode_hex, mac_matches, visible,
@@ -59,8 +59,8 @@ pub(crate) fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::RustCrypto;
     use crate::request::Headers;
+    use crate::signature::crypto::RustCrypto;
 
     const SECRET: &[u8] = b"It's a Secret to Everybody";
     const SIGNATURE: &str =

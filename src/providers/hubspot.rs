@@ -21,10 +21,10 @@
 
 use serde_json::Value;
 
-use crate::crypto::{Primitives, hex};
+use crate::document::reader::{Document, JsonPath, parse_document};
 use crate::error::Rejection;
-use crate::json::{Document, JsonPath, parse_document};
 use crate::request::HttpRequest;
+use crate::signature::crypto::{Primitives, hex};
 
 use super::{
     MAX_EVENT_TYPE_CHARS, Signed, decode_base64, mac_matches, parse_digits, visible, window,
@@ -192,8 +192,8 @@ fn delivery_key(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::RustCrypto;
     use crate::request::Headers;
+    use crate::signature::crypto::RustCrypto;
     use base64::Engine as _;
 
     const SECRET: &[u8] = b"yyyyyyyy-yyyy-yyyy-yyyy-yyyyyyyyyyyy";

@@ -7,9 +7,9 @@
 //!
 //! [Shopify: verify webhooks]: https://shopify.dev/docs/apps/build/webhooks/subscribe/https#step-2-validate-the-origin-of-your-webhook-to-ensure-its-coming-from-shopify
 
-use crate::crypto::{Primitives, hex};
 use crate::error::Rejection;
 use crate::request::HttpRequest;
+use crate::signature::crypto::{Primitives, hex};
 
 use super::{
     MAX_DELIVERY_ID_CHARS, MAX_EVENT_TYPE_CHARS, Signed, decode_base64, mac_matches, visible,
@@ -55,8 +55,8 @@ pub(crate) fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::RustCrypto;
     use crate::request::Headers;
+    use crate::signature::crypto::RustCrypto;
     use base64::Engine as _;
 
     const SECRET: &[u8] = b"shpss_0123456789abcdef0123456789";

@@ -8,9 +8,9 @@
 //!
 //! [Slack: verifying requests]: https://api.slack.com/authentication/verifying-requests-from-slack
 
-use crate::crypto::{Primitives, hex};
 use crate::error::Rejection;
 use crate::request::HttpRequest;
+use crate::signature::crypto::{Primitives, hex};
 
 use super::{MAX_EVENT_TYPE_CHARS, Signed, decode_hex, mac_matches, parse_digits, window};
 
@@ -73,8 +73,8 @@ fn event_type(body: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::RustCrypto;
     use crate::request::Headers;
+    use crate::signature::crypto::RustCrypto;
 
     // Slack's worked example (also in tests/vectors/public.json).
     const SECRET: &[u8] = b"8f742231b10e8888abcd99yyyzzz85a5";

@@ -12,8 +12,8 @@
 //!
 //! [Stripe: verify signatures manually]: https://docs.stripe.com/webhooks#verify-manually
 
+use crate::document::reader::{Document, JsonPath, parse_document};
 use crate::error::Rejection;
-use crate::json::{Document, JsonPath, parse_document};
 use crate::request::HttpRequest;
 
 use super::{
@@ -36,7 +36,7 @@ pub(crate) fn verify(
     request: &HttpRequest,
     key: &[u8],
     now: i64,
-    primitives: &dyn crate::crypto::Primitives,
+    primitives: &dyn crate::signature::crypto::Primitives,
 ) -> Result<Signed, Rejection> {
     let header = request
         .headers
@@ -96,8 +96,8 @@ pub(crate) fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::{Primitives as _, RustCrypto, hex};
     use crate::request::Headers;
+    use crate::signature::crypto::{Primitives as _, RustCrypto, hex};
 
     const SECRET: &[u8] = b"whsec_test_secret_for_stripe_0123";
     const NOW: i64 = 1_790_000_000;

@@ -8,9 +8,9 @@
 
 use wasm_bindgen::prelude::*;
 
-use crate::crypto::RustCrypto;
 use crate::error::Rejection;
 use crate::providers::{Provider, ProviderSecret, verify_hook};
+use crate::signature::crypto::RustCrypto;
 
 /// Verifies a provider webhook delivery (`hubspot`, `stripe`, `github`, `slack`, `shopify`)
 /// against the provider's secret.

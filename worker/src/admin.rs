@@ -11,7 +11,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use syncgate::keys::{KeyStatus, Secret, SigningKey};
+use syncgate::{KeyStatus, Secret, SigningKey};
 use syncgate::{Rejection, TenantPolicy};
 use worker::{Env, Method, Request, Response, Result};
 
@@ -301,7 +301,7 @@ fn active() -> KeyStatus {
 
 fn add_key(mut policy: TenantPolicy, body: &[u8]) -> std::result::Result<Applied, Rejection> {
     let new_key: NewKey = serde_json::from_slice(body)
-        .map_err(|e| invalid("body", syncgate::json::describe_error(&e)))?;
+        .map_err(|e| invalid("body", syncgate::error::describe_error(&e)))?;
     if policy.keys.get(&new_key.kid).is_some() {
         return Err(invalid("kid", "a key with this id already exists"));
     }
@@ -350,7 +350,7 @@ fn set_key_status(
     body: &[u8],
 ) -> std::result::Result<Applied, Rejection> {
     let change: KeyStatusChange = serde_json::from_slice(body)
-        .map_err(|e| invalid("body", syncgate::json::describe_error(&e)))?;
+        .map_err(|e| invalid("body", syncgate::error::describe_error(&e)))?;
     if change.status == KeyStatus::Active {
         return Err(invalid("status", "must be retiring or revoked"));
     }
@@ -379,7 +379,7 @@ fn set_key_status(
 fn set_providers(mut policy: TenantPolicy, body: &[u8]) -> std::result::Result<Applied, Rejection> {
     use syncgate::providers::{Provider, ProviderEntry};
     let patch: serde_json::Map<String, Value> = serde_json::from_slice(body)
-        .map_err(|e| invalid("body", syncgate::json::describe_error(&e)))?;
+        .map_err(|e| invalid("body", syncgate::error::describe_error(&e)))?;
     for (name, value) in patch {
         let provider = Provider::parse(&name).ok_or_else(|| {
             invalid(
@@ -392,7 +392,7 @@ fn set_providers(mut policy: TenantPolicy, body: &[u8]) -> std::result::Result<A
             value => Some(serde_json::from_value::<ProviderEntry>(value).map_err(|e| {
                 invalid(
                     &format!("providers.{name}"),
-                    syncgate::json::describe_error(&e),
+                    syncgate::error::describe_error(&e),
                 )
             })?),
         };

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 use syncgate::Rejection;
-use syncgate::crypto::{Primitives, RustCrypto, hex};
+use syncgate::{Primitives, RustCrypto, hex};
 
 /// Scopes an API key may hold.
 pub const SCOPES: [&str; 3] = ["sync:read", "customers:read", "customers:write"];
@@ -76,7 +76,7 @@ impl ApiKeyRequest {
     pub fn parse(body: &[u8]) -> Result<Self, Rejection> {
         let request: Self = serde_json::from_slice(body).map_err(|e| Rejection::InvalidField {
             field: "body".into(),
-            reason: syncgate::json::describe_error(&e),
+            reason: syncgate::error::describe_error(&e),
         })?;
         if request.scopes.is_empty() {
             return Err(invalid("scopes", "must name at least one scope"));

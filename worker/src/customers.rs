@@ -207,7 +207,7 @@ pub async fn handle(
             let media = req
                 .headers()
                 .get("content-type")?
-                .map(|value| syncgate::request::media_type(&value));
+                .map(|value| syncgate::media_type(&value));
             let Some(body) = http::read_body_capped(&mut req, MAX_CUSTOMER_BODY).await? else {
                 return call.reject(&Rejection::PayloadTooLarge {
                     limit: MAX_CUSTOMER_BODY,

@@ -15,10 +15,10 @@
 
 use serde::{Deserialize, Serialize};
 use syncgate::Rejection;
+use syncgate::RustCrypto;
 use syncgate::TenantPolicy;
-use syncgate::crypto::RustCrypto;
 use syncgate::providers::{HookApplied, HookVerdict, Provider, verify_hook};
-use syncgate::request::{Headers as CoreHeaders, HttpRequest};
+use syncgate::{Headers as CoreHeaders, HttpRequest};
 use worker::{Context, Env, Method, Request, Response, Result};
 
 use crate::http;
@@ -167,7 +167,7 @@ pub async fn handle(
     provider: &str,
 ) -> Result<Response> {
     let Some(provider) = Provider::parse(provider) else {
-        http::drain_body(&mut req, syncgate::policy::DEFAULT_MAX_BODY_BYTES).await;
+        http::drain_body(&mut req, syncgate::DEFAULT_MAX_BODY_BYTES).await;
         return http::problem(&Rejection::NotFound, request_id);
     };
     let attempt = Attempt {

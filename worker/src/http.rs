@@ -11,7 +11,7 @@ use worker::{Headers, Response, Result};
 #[must_use]
 pub fn new_request_id() -> String {
     match random_bytes(12) {
-        Some(bytes) => format!("req_{}", syncgate::crypto::hex(&bytes)),
+        Some(bytes) => format!("req_{}", syncgate::hex(&bytes)),
         None => format!("req_t{:023x}", now_millis()),
     }
 }
@@ -29,7 +29,7 @@ pub fn random_bytes(len: usize) -> Option<Vec<u8>> {
 /// `len` random bytes as lowercase hex, or `None` if the platform could not supply randomness.
 #[must_use]
 pub fn random_hex(len: usize) -> Option<String> {
-    random_bytes(len).map(|bytes| syncgate::crypto::hex(&bytes))
+    random_bytes(len).map(|bytes| syncgate::hex(&bytes))
 }
 
 /// 32 random bytes for a secret, or `None` if the platform could not supply randomness.
@@ -186,7 +186,7 @@ pub fn bearer(headers: &Headers) -> Option<String> {
 /// Equality of two byte strings in time independent of where they differ (for tokens).
 #[must_use]
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    use syncgate::crypto::{Primitives, RustCrypto};
+    use syncgate::{Primitives, RustCrypto};
     // Compare MACs of both under a fixed key: the MAC library's constant-time verify does the
     // comparison, and unequal lengths leak nothing about content.
     let key = b"syncgate token comparison key v1";

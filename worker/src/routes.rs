@@ -3,7 +3,7 @@
 //! KV read; an unmatched route is `not_found`.
 
 use syncgate::Rejection;
-use syncgate::policy::is_valid_instance_code;
+use syncgate::is_valid_instance_code;
 use worker::{Context, Env, Method, Request, Response, Result};
 
 use crate::origin::{OriginAnswer, OriginCall, forward};
@@ -30,7 +30,7 @@ pub async fn dispatch(
     match segments.as_slice() {
         ["v1", instance, rest @ ..] => {
             if !is_valid_instance_code(instance) {
-                http::drain_body(&mut req, syncgate::policy::DEFAULT_MAX_BODY_BYTES).await;
+                http::drain_body(&mut req, syncgate::DEFAULT_MAX_BODY_BYTES).await;
                 return http::problem(&Rejection::UnknownInstance, request_id);
             }
             match (method, rest) {

@@ -11,12 +11,12 @@
 //! cannot be replayed to another instance of the tenant (Standard Webhooks signs no path).
 
 use syncgate::Rejection;
+use syncgate::ReplayKeys;
+use syncgate::SkewWindow;
 use syncgate::TenantPolicy;
-use syncgate::crypto::{RustCrypto, hex};
-use syncgate::replay::ReplayKeys;
-use syncgate::request::{Headers as CoreHeaders, HttpRequest};
-use syncgate::skew::SkewWindow;
-use syncgate::verify::{Authenticated, admit, authenticate};
+use syncgate::{Authenticated, admit, authenticate};
+use syncgate::{Headers as CoreHeaders, HttpRequest};
+use syncgate::{RustCrypto, hex};
 use worker::{Context, Env, Method, Request, Response, Result, Stub};
 
 use crate::http;

@@ -10,9 +10,9 @@
 //! ([`crate::store::Store::remember_nonce`]).
 
 use syncgate::Rejection;
+use syncgate::Secret;
 use syncgate::attest;
-use syncgate::keys::Secret;
-use syncgate::request::{Headers, HttpRequest};
+use syncgate::{Headers, HttpRequest};
 
 pub use syncgate::attest::{Attestation, EDGE_KEY_ID, SKEW_SECONDS};
 

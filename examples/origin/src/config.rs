@@ -16,7 +16,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use syncgate::keys::Secret;
+use syncgate::Secret;
 
 /// The environment variable (and `.dev.vars` key) holding the edge→origin secret.
 pub const SECRET_VAR: &str = "ORIGIN_SIGNING_SECRET";

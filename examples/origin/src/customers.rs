@@ -27,9 +27,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use syncgate::Rejection;
-use syncgate::crypto::{Primitives, RustCrypto, hex};
 use syncgate::customer::{Customer, check_field_ownership, validate_create, validate_patch};
-use syncgate::policy::is_valid_instance_code;
+use syncgate::is_valid_instance_code;
+use syncgate::{Primitives, RustCrypto, hex};
 
 use crate::attest::Attestation;
 use crate::clock::rfc3339;

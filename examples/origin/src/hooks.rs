@@ -7,8 +7,8 @@
 //! the attestation covers.
 
 use syncgate::Rejection;
-use syncgate::crypto::{Primitives, RustCrypto, hex};
 use syncgate::providers::{HookApplied, Provider};
+use syncgate::{Primitives, RustCrypto, hex};
 
 use crate::attest::Attestation;
 use crate::error::OriginError;
@@ -49,13 +49,14 @@ pub fn record(
     request: &Request,
     now: i64,
 ) -> Result<Response, OriginError> {
-    let idempotency_key = attestation
-        .idempotency_key
-        .as_deref()
-        .ok_or_else(|| Rejection::InvalidField {
-            field: "Idempotency-Key".into(),
-            reason: "is required".into(),
-        })?;
+    let idempotency_key =
+        attestation
+            .idempotency_key
+            .as_deref()
+            .ok_or_else(|| Rejection::InvalidField {
+                field: "Idempotency-Key".into(),
+                reason: "is required".into(),
+            })?;
     check_idempotency_key(idempotency_key)?;
     let facts = facts(request.query());
     let answer = serde_json::to_vec(&HookApplied::new(

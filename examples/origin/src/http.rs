@@ -47,7 +47,7 @@ pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 /// Most header fields accepted in one request.
 pub const MAX_HEADERS: usize = 100;
 /// Largest request body accepted: the largest body limit a tenant policy may set.
-pub const MAX_BODY_BYTES: usize = syncgate::policy::MAX_BODY_LIMIT;
+pub const MAX_BODY_BYTES: usize = syncgate::MAX_BODY_LIMIT;
 /// How long a connection may sit idle, or take to send a request, before it is closed.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(60);
 /// Most connections served at once; further ones are answered 503 and closed.

@@ -4,7 +4,7 @@
 //! attestation. This crate is the other end: a small but real CRM origin that re-verifies that
 //! attestation with the same core the edge runs ([`attest`]), re-validates and applies sync
 //! payloads idempotently in SQLite ([`sync`], [`store`]), recomputes module state with
-//! `syncgate::modules`, serves the app bootstrap, and stores the tenants' customer records
+//! `syncgate::recompute_modules`, serves the app bootstrap, and stores the tenants' customer records
 //! ([`customers`]). It is what `make dev` runs on `127.0.0.1:8788`, what the end-to-end tests
 //! forward to, and what the docs point at.
 //!

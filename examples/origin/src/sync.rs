@@ -6,10 +6,10 @@
 //! database refuse a version that is not newer than the stored one.
 
 use syncgate::Rejection;
-use syncgate::crypto::{Primitives, RustCrypto, hex};
 use syncgate::idempotency::SyncApplied;
+use syncgate::is_json_media_type;
 use syncgate::payload::SyncPayload;
-use syncgate::verify::is_json_media_type;
+use syncgate::{Primitives, RustCrypto, hex};
 
 use crate::attest::Attestation;
 use crate::control::Stats;

@@ -16,7 +16,7 @@ use std::thread;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use syncgate::keys::Secret;
+use syncgate::Secret;
 
 use support::{Launch, OTHER_SECRET, Origin, Req, now, unique};
 

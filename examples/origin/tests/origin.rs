@@ -17,10 +17,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use syncgate::keys::Secret;
-use syncgate::modules::recompute_modules;
+use syncgate::DEFAULT_BLOCKED_GROUPS;
+use syncgate::Secret;
 use syncgate::payload::SyncPayload;
-use syncgate::policy::DEFAULT_BLOCKED_GROUPS;
+use syncgate::recompute_modules;
 use syncgate::rfc9421;
 
 use support::{Launch, OTHER_SECRET, Origin, Req, SECRET, now, unique};
@@ -132,7 +132,7 @@ fn unsigned_or_badly_signed_requests_are_rejected_and_apply_nothing() {
 
     // A valid RFC 9421 signature that leaves the tenant header uncovered.
     let mut weak = Req::sync("acme", "req-weak", &body);
-    let request = syncgate::request::HttpRequest::new(
+    let request = syncgate::HttpRequest::new(
         "POST",
         &origin.url(&weak.path),
         weak.headers
@@ -154,7 +154,7 @@ fn unsigned_or_badly_signed_requests_are_rejected_and_apply_nothing() {
             extra_components: vec!["x-request-id".into()],
             tag: None,
         },
-        &syncgate::crypto::RustCrypto,
+        &syncgate::RustCrypto,
     )
     .unwrap();
     weak.headers.extend(headers);
@@ -676,8 +676,8 @@ fn keep_alive_pipelining_and_chunked_bodies() {
 fn a_request_signed_like_the_worker_is_accepted() {
     use syncgate::Scheme;
     use syncgate::attest::{self, Claims, Outgoing};
-    use syncgate::request::{Headers, HttpRequest};
-    use syncgate::sign::{SigningOptions, sign_request};
+    use syncgate::{Headers, HttpRequest};
+    use syncgate::{SigningOptions, sign_request};
 
     let origin = Origin::start();
     let body = payload("branding", "acme", 1, &[("branding", branding("Worker"))]);

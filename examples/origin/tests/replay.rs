@@ -19,7 +19,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use serde_json::{Value, json};
-use syncgate::keys::Secret;
+use syncgate::Secret;
 use syncgate_origin::store::Store;
 
 use support::{Launch, OTHER_SECRET, Origin, Req, SECRET, THIRD_SECRET, now, unique};

@@ -35,15 +35,15 @@ pub const RATE_LIMITS_HEADER: &str = "x-syncgate-rate-limits";
 
 /// The value of [`RATE_LIMITS_HEADER`] for `limits`.
 #[must_use]
-pub fn rate_limits_header(limits: syncgate::policy::RateLimits) -> String {
+pub fn rate_limits_header(limits: syncgate::RateLimits) -> String {
     format!(
         "{},{}",
         limits.per_key_per_minute, limits.per_tenant_per_minute
     )
 }
 
-fn rate_limits_of(req: &Request) -> syncgate::policy::RateLimits {
-    let mut limits = syncgate::policy::RateLimits::default();
+fn rate_limits_of(req: &Request) -> syncgate::RateLimits {
+    let mut limits = syncgate::RateLimits::default();
     if let Some(value) = req.headers().get(RATE_LIMITS_HEADER).ok().flatten()
         && let Some((key, tenant)) = value.split_once(',')
         && let (Ok(key), Ok(tenant)) = (key.trim().parse(), tenant.trim().parse())
@@ -356,7 +356,7 @@ impl TenantState {
     fn take_tokens(
         &self,
         key_id: &str,
-        limits: syncgate::policy::RateLimits,
+        limits: syncgate::RateLimits,
     ) -> std::result::Result<Meter, (Rejection, Meter)> {
         let sql = self.sql();
         let now = http::now_millis();

@@ -21,9 +21,9 @@
 use serde::{Deserialize, Serialize};
 use syncgate::Rejection;
 use syncgate::TenantPolicy;
+use syncgate::Verdict;
+use syncgate::check_section_versions;
 use syncgate::idempotency::{SyncApplied, sync_key};
-use syncgate::replay::check_section_versions;
-use syncgate::verify::Verdict;
 use worker::{Method, Request, Response, Result};
 
 use super::{LogEntry, LogStatus, SignatureResult, TenantState, int, str_value, u64_value};

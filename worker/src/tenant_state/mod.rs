@@ -1,7 +1,7 @@
 //! `TenantState`: the Durable Object that holds one tenant's strongly consistent state.
 //!
 //! One object per tenant (named by tenant id), SQLite-backed. It keeps:
-//! - the **replay ledger** (nonce and payload-hash keys from [`syncgate::replay::ReplayKeys`]),
+//! - the **replay ledger** (nonce and payload-hash keys from [`syncgate::ReplayKeys`]),
 //! - the **last applied version of each config section** (`stale_version`),
 //! - the **sync log** (every attempt, newest first, bounded retention),
 //! - **last-successful-sync** metadata and per-signing-key **last used** times,

@@ -10,8 +10,8 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use syncgate::Secret;
 use syncgate::attest::{self, Claims, Outgoing, header};
-use syncgate::keys::Secret;
 
 pub const SECRET: &str = "whsec_c3luY2dhdGUtb3JpZ2luLXRlc3Qtc2VjcmV0LTAwMDE=";
 pub const OTHER_SECRET: &str = "whsec_YS1kaWZmZXJlbnQtZWRnZS1zZWNyZXQtMDAwMDAwMDI=";
@@ -297,7 +297,7 @@ pub fn sign_as_edge(mut req: Req, base: &str, secret: &Secret, at: i64) -> Req {
 }
 
 pub fn sha256_hex(body: &[u8]) -> String {
-    use syncgate::crypto::{Primitives, RustCrypto, hex};
+    use syncgate::{Primitives, RustCrypto, hex};
     hex(&RustCrypto.sha256(body))
 }
 

@@ -23,12 +23,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Number, Value};
 
-use crate::error::Rejection;
-use crate::json::{
+use super::grammar;
+use super::reader::{
     self, Document, Fields, JsonPath, KeyRule, MAX_SAFE_INTEGER, TextRule, read_integer, read_list,
-    read_map, read_matching, read_string, syntax,
+    read_map, read_matching, read_string,
 };
-use crate::policy::is_identifier;
+use crate::error::Rejection;
+use crate::policy::identifier::is_identifier;
 
 /// Longest `externalId`.
 pub const MAX_EXTERNAL_ID_CHARS: usize = 128;
@@ -293,7 +294,7 @@ pub struct CustomerPatch {
 /// `invalid_field` naming the first offending field.
 pub fn validate_create(body: &[u8]) -> Result<CustomerInput, Rejection> {
     let root = root();
-    let value = json::parse_document(body, &root)?;
+    let value = reader::parse_document(body, &root)?;
     read_input(&writable_fields(&value, &root)?)
 }
 
@@ -303,7 +304,7 @@ pub fn validate_create(body: &[u8]) -> Result<CustomerInput, Rejection> {
 /// `invalid_field` naming the first offending field.
 pub fn validate_patch(body: &[u8]) -> Result<CustomerPatch, Rejection> {
     let root = root();
-    let value = json::parse_document(body, &root)?;
+    let value = reader::parse_document(body, &root)?;
     read_patch(&writable_fields(&value, &root)?)
 }
 
@@ -517,7 +518,7 @@ impl Customer {
 
 impl<'de> Deserialize<'de> for Customer {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        json::deserialize_with(deserializer, Self::from_value)
+        reader::deserialize_with(deserializer, Self::from_value)
     }
 }
 
@@ -561,7 +562,7 @@ fn read_input(fields: &Fields<'_>) -> Result<CustomerInput, Rejection> {
         external_id: fields.optional(F::ExternalId.as_str(), |v, p| EXTERNAL_ID.read(v, p))?,
         first_name: fields.required(F::FirstName.as_str(), |v, p| PERSON_NAME.read(v, p))?,
         last_name: fields.optional(F::LastName.as_str(), |v, p| PERSON_NAME.read(v, p))?,
-        email: fields.required(F::Email.as_str(), json::read_email)?,
+        email: fields.required(F::Email.as_str(), reader::read_email)?,
         phone: fields.optional(F::Phone.as_str(), read_phone)?,
         company: fields.optional(F::Company.as_str(), |v, p| COMPANY.read(v, p))?,
         job_title: fields.optional(F::JobTitle.as_str(), |v, p| JOB_TITLE.read(v, p))?,
@@ -584,7 +585,7 @@ fn read_patch(fields: &Fields<'_>) -> Result<CustomerPatch, Rejection> {
         external_id: read_field_patch(fields, F::ExternalId, |v, p| EXTERNAL_ID.read(v, p))?,
         first_name: read_required_patch(fields, F::FirstName, |v, p| PERSON_NAME.read(v, p))?,
         last_name: read_field_patch(fields, F::LastName, |v, p| PERSON_NAME.read(v, p))?,
-        email: read_required_patch(fields, F::Email, json::read_email)?,
+        email: read_required_patch(fields, F::Email, reader::read_email)?,
         phone: read_field_patch(fields, F::Phone, read_phone)?,
         company: read_field_patch(fields, F::Company, |v, p| COMPANY.read(v, p))?,
         job_title: read_field_patch(fields, F::JobTitle, |v, p| JOB_TITLE.read(v, p))?,
@@ -630,7 +631,7 @@ fn read_phone(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
     read_matching(
         value,
         path,
-        syntax::is_e164_phone,
+        grammar::is_e164_phone,
         "must be an E.164 phone number (+ then 2 to 15 digits, the first not 0)",
     )
 }
@@ -681,7 +682,7 @@ fn read_timestamp(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
     read_matching(
         value,
         path,
-        syntax::is_rfc3339_timestamp,
+        grammar::is_rfc3339_timestamp,
         "must be an RFC 3339 date-time",
     )
 }

@@ -42,12 +42,12 @@
 //!
 //! The module is sans-IO: the caller passes the time in Unix seconds.
 
-use crate::crypto::{Primitives, RustCrypto};
 use crate::error::Rejection;
-use crate::keys::{KeyRing, KeyStatus, Secret, SigningKey};
 use crate::request::{Headers, HttpRequest};
-use crate::rfc9421::{self, SignatureInput, SignatureParams};
-use crate::skew::SkewWindow;
+use crate::signature::crypto::{Primitives, RustCrypto};
+use crate::signature::keys::{KeyRing, KeyStatus, Secret, SigningKey};
+use crate::signature::rfc9421::{self, SignatureInput, SignatureParams};
+use crate::signature::skew::SkewWindow;
 
 /// The key id, and the signature label, the edge signs origin requests with.
 pub const EDGE_KEY_ID: &str = "edge";
@@ -162,7 +162,7 @@ impl Attestation {
     }
 
     /// Until when (Unix seconds) the nonce must be remembered: after it, a copy of this request
-    /// is refused as stale anyway. The window plus [`crate::skew::LEDGER_MARGIN_SECONDS`].
+    /// is refused as stale anyway. The window plus [`crate::signature::skew::LEDGER_MARGIN_SECONDS`].
     #[must_use]
     pub fn remember_until(&self) -> i64 {
         window().ledger_expiry(self.created)

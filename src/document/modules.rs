@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Serialize, Serializer};
 
-use crate::payload::{Features, ModuleDef};
+use crate::document::payload::{Features, ModuleDef};
 
 /// The recomputed state: `{"modules":[…],"permissions":[…]}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -19,12 +19,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use crate::error::{Rejection, fragment};
-use crate::json::{
+use super::grammar;
+use super::reader::{
     self, Document, Fields, JsonPath, KeyRule, MAX_SAFE_INTEGER, TextRule, read_bool, read_integer,
-    read_list, read_map, read_matching, read_string, syntax,
+    read_list, read_map, read_matching, read_string,
 };
-use crate::policy::{IDENTIFIER_RULE, PayloadType, is_identifier, is_valid_identifier};
+use crate::error::{Rejection, fragment};
+use crate::policy::identifier::{IDENTIFIER_RULE, is_identifier, is_valid_identifier};
 
 /// Highest accepted `version` (2^53 − 1, exact in JavaScript). The lowest is 1.
 pub const MAX_VERSION: u64 = MAX_SAFE_INTEGER;
@@ -70,6 +71,42 @@ const FOOTER_TEXT: TextRule = TextRule::single_line(MAX_FOOTER_TEXT_CHARS);
 const LINK_LABEL: TextRule = TextRule::single_line(MAX_LINK_LABEL_CHARS);
 const SMTP_CREDENTIAL: TextRule = TextRule::single_line(MAX_SMTP_CREDENTIAL_CHARS);
 const FROM_NAME: TextRule = TextRule::single_line(MAX_FROM_NAME_CHARS);
+
+/// A sync payload's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PayloadType {
+    /// Feature modules, permissions, plan defaults and overrides.
+    Features,
+    /// Title, logos, colours and footer.
+    Branding,
+    /// Outbound mail server settings.
+    Smtp,
+    /// Two or more of the above in one request.
+    Combined,
+}
+
+impl PayloadType {
+    /// Every payload type, in wire order.
+    pub const ALL: [Self; 4] = [Self::Features, Self::Branding, Self::Smtp, Self::Combined];
+
+    /// The wire name.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Features => "features",
+            Self::Branding => "branding",
+            Self::Smtp => "smtp",
+            Self::Combined => "combined",
+        }
+    }
+
+    /// Parses a wire name.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+}
 
 /// A parsed and validated sync payload (brief §3 "Sync payload").
 ///
@@ -127,7 +164,7 @@ impl Section {
 /// The features section: module registry, plan defaults and overrides.
 ///
 /// [`Features::parse`] checks shape and syntax only; [`SyncPayload::parse`] also checks the
-/// cross-references. [`crate::modules::recompute_modules`] accepts either.
+/// cross-references. [`crate::document::modules::recompute_modules`] accepts either.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Features {
@@ -279,7 +316,7 @@ impl SyncPayload {
     /// # Errors
     /// `invalid_payload` with the path of the first problem and the rule it breaks.
     pub fn parse(body: &[u8]) -> Result<Self, Rejection> {
-        Self::from_value(&json::parse_document(body, &root())?)
+        Self::from_value(&reader::parse_document(body, &root())?)
     }
 
     /// Reads and validates an already parsed JSON document.
@@ -433,20 +470,20 @@ impl Serialize for RedactedPayload<'_> {
 
 impl<'de> Deserialize<'de> for SyncPayload {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        json::deserialize_with(deserializer, Self::from_value)
+        reader::deserialize_with(deserializer, Self::from_value)
     }
 }
 
 impl Features {
     /// Reads a features section on its own (as `recomputeModules` receives it). Checks shape and
     /// syntax, not cross-references: unknown `requires`, cycles and unknown plans are left to
-    /// [`crate::modules::recompute_modules`], which copes with them. Paths start at the section
+    /// [`crate::document::modules::recompute_modules`], which copes with them. Paths start at the section
     /// (`modules[2].group`).
     ///
     /// # Errors
     /// `invalid_payload` with the path of the first problem.
     pub fn parse(body: &[u8]) -> Result<Self, Rejection> {
-        Self::from_value(&json::parse_document(body, &root())?)
+        Self::from_value(&reader::parse_document(body, &root())?)
     }
 
     /// Like [`Features::parse`], from an already parsed JSON value.
@@ -759,7 +796,7 @@ fn read_https_url(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
     if url.len() > MAX_URL_CHARS {
         return Err(path.reject(format!("must be at most {MAX_URL_CHARS} characters")));
     }
-    syntax::check_https_url(&url).map_err(|reason| path.reject(reason))?;
+    grammar::check_https_url(&url).map_err(|reason| path.reject(reason))?;
     Ok(url)
 }
 
@@ -767,7 +804,7 @@ fn read_colour(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
     read_matching(
         value,
         path,
-        syntax::is_hex_colour,
+        grammar::is_hex_colour,
         "must be a colour #rgb or #rrggbb",
     )
 }
@@ -792,7 +829,7 @@ fn read_smtp(value: &Value, path: &JsonPath) -> Result<Smtp, Rejection> {
         encryption: fields.required("encryption", read_encryption)?,
         username: fields.optional("username", |v, p| SMTP_CREDENTIAL.read(v, p))?,
         password: fields.optional("password", |v, p| SMTP_CREDENTIAL.read(v, p))?,
-        from_email: fields.required("fromEmail", json::read_email)?,
+        from_email: fields.required("fromEmail", reader::read_email)?,
         from_name: fields.optional("fromName", |v, p| FROM_NAME.read(v, p))?,
     };
     match (&smtp.username, &smtp.password) {
@@ -806,7 +843,7 @@ fn read_host(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
     read_matching(
         value,
         path,
-        syntax::is_host,
+        grammar::is_host,
         "must be a host name or an IPv4 address",
     )
 }

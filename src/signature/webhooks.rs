@@ -12,11 +12,11 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::crypto::Primitives;
 use crate::error::Rejection;
-use crate::keys::{KeyRing, SigningKey};
 use crate::request::Headers;
-use crate::skew::SkewWindow;
+use crate::signature::crypto::Primitives;
+use crate::signature::keys::{KeyRing, SigningKey};
+use crate::signature::skew::SkewWindow;
 
 /// At most this many `v1,` entries are considered.
 pub const MAX_SIGNATURES: usize = 16;

@@ -17,11 +17,11 @@ use sfv::{
     Version,
 };
 
-use crate::crypto::{Primitives, SHA256_LEN};
 use crate::error::{Rejection, fragment};
-use crate::keys::{KeyRing, SigningKey};
 use crate::request::HttpRequest;
-use crate::skew::SkewWindow;
+use crate::signature::crypto::{Primitives, SHA256_LEN};
+use crate::signature::keys::{KeyRing, SigningKey};
+use crate::signature::skew::SkewWindow;
 
 /// The only algorithm syncgate verifies.
 pub const ALGORITHM: &str = "hmac-sha256";
@@ -521,7 +521,7 @@ pub fn sign(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::RustCrypto;
+    use crate::signature::crypto::RustCrypto;
 
     #[test]
     fn content_digest_known_answer() {

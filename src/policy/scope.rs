@@ -6,8 +6,8 @@
 //! travel on the sync path) are refused as `blocked_module_group` even when they are also
 //! unsupported, and groups outside the supported list as `unsupported_module_group`.
 
+use crate::document::payload::SyncPayload;
 use crate::error::Rejection;
-use crate::payload::SyncPayload;
 use crate::policy::TenantPolicy;
 
 /// Checks a validated payload against the tenant's scope policy. Modules are checked in payload
@@ -51,7 +51,7 @@ pub fn check_module_group(group: &str, policy: &TenantPolicy) -> Result<(), Reje
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::PayloadType;
+    use crate::document::payload::PayloadType;
 
     fn policy(extra: &str) -> TenantPolicy {
         TenantPolicy::from_json(&format!(
