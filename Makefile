@@ -11,8 +11,10 @@
 # Tools come from crates.io, npm and Debian only: wasm-bindgen-cli (cargo install, the exact
 # version Cargo.lock resolved), npm devDependencies pinned in package.json/package-lock.json
 # (binaryen's wasm-opt, interop peers, playwright-core, typescript, wrangler, miniflare) and
-# Debian's chromium for the browser test. No wasm-pack: `make pkg` is cargo build +
-# wasm-bindgen + wasm-opt, and the wasm tests run under Node with wasm-bindgen-test-runner.
+# Debian's chromium for the browser test. `make pkg` is cargo build + wasm-bindgen + wasm-opt
+# (it assembles one package for Node and browsers); `make test-wasm-pack` runs wasm-pack itself
+# (pinned, cargo install), as users of the repository run it: `wasm-pack build` and
+# `wasm-pack test --node`, which are the wasm32 suites of `make test`.
 
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -36,8 +38,8 @@ export WRANGLER_SEND_METRICS := false
 JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs tests/js/*.mjs tests/js/support/*.mjs tests/e2e/*.mjs tests/e2e/support/*.mjs)
 
 .PHONY: help dev demo test pkg worker origin bench lint fmt clean \
-	install install-rust install-wasm-bindgen install-worker-build install-node install-chromium \
-	test-rust test-wasm test-js test-e2e test-deploy deploy chaos \
+	install install-rust install-wasm-bindgen install-worker-build install-wasm-pack install-node install-chromium \
+	test-rust test-wasm test-wasm-pack test-js test-e2e test-deploy deploy chaos \
 	install-cargo-fuzz fuzz fuzz-seeds fuzz-accepted
 
 help:
@@ -46,7 +48,7 @@ help:
 # ---------------------------------------------------------------------------------------------
 # Installs (idempotent: each step checks first)
 
-install: install-rust install-wasm-bindgen install-worker-build install-node
+install: install-rust install-wasm-bindgen install-worker-build install-wasm-pack install-node
 
 install-rust:
 	@command -v rustup >/dev/null || { echo "rustup is required"; exit 1; }
@@ -62,6 +64,17 @@ install-wasm-bindgen:
 	else \
 	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 5 minutes)"; \
 	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
+
+# wasm-pack uses the wasm-bindgen on PATH when its version matches Cargo.lock (installed above)
+# and wasm-opt from node_modules/.bin (on PATH here), so it downloads nothing.
+WASM_PACK_VERSION := 0.15.1
+install-wasm-pack:
+	@if [ "$$(wasm-pack --version 2>/dev/null)" = "wasm-pack $(WASM_PACK_VERSION)" ]; then \
+	  echo "wasm-pack $(WASM_PACK_VERSION): present"; \
+	else \
+	  echo "installing wasm-pack $(WASM_PACK_VERSION) (about 7 minutes)"; \
+	  cargo install --locked wasm-pack --version $(WASM_PACK_VERSION); \
 	fi
 
 # worker-build turns the worker crate into worker/build/ (it runs wasm-bindgen, wasm-opt and
@@ -138,6 +151,14 @@ test-rust:
 test-wasm: install-rust install-wasm-bindgen install-node
 	$(WASM_TEST_RUNNER) cargo test -p syncgate --target $(WASM_TARGET) --lib --tests
 
+# The same wasm32 suites through wasm-pack, plus `wasm-pack build` checked against the public
+# vectors. `make test` runs this one; `make test-wasm` is the quicker loop without wasm-pack.
+WASM_PACK_OUT := target/wasm-pack
+test-wasm-pack: install-rust install-wasm-bindgen install-wasm-pack install-node
+	wasm-pack --quiet build . --target nodejs --release --out-dir $(WASM_PACK_OUT)/nodejs --out-name syncgate
+	node scripts/wasm-pack-check.mjs $(WASM_PACK_OUT)/nodejs
+	wasm-pack test --node .
+
 test-js: pkg install-chromium
 	node --test tests/js/
 
@@ -171,7 +192,7 @@ deploy: install-worker-build install-node
 test: install install-chromium
 	$(MAKE) lint
 	$(MAKE) test-rust
-	$(MAKE) test-wasm
+	$(MAKE) test-wasm-pack
 	$(MAKE) test-js
 	$(MAKE) test-e2e
 	$(MAKE) test-deploy

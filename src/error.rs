@@ -9,6 +9,10 @@
 //! echo its password, and a rejected signature must not echo a secret or a MAC. Names the sender
 //! chose appear only as a short [`fragment`], and a whole message is at most
 //! [`MAX_MESSAGE_CHARS`] characters, so an answer or a log row never grows with the request.
+//!
+//! Where things are: every code, its status and title are one table (the `rejections!` call
+//! below); `error/text.rs` bounds sender text ([`fragment`]); `error/json.rs` describes serde's
+//! failures without the values it quotes ([`describe_error`]).
 
 use core::fmt;
 use std::borrow::Cow;

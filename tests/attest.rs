@@ -11,15 +11,11 @@
     clippy::indexing_slicing
 )]
 
-use syncgate::Rejection;
-use syncgate::RustCrypto;
-use syncgate::Secret;
 use syncgate::attest::{
     self, Attestation, COVERED_ALWAYS, COVERED_WHEN_PRESENT, Claims, EDGE_KEY_ID, Outgoing,
     SKEW_SECONDS, header,
 };
-use syncgate::rfc9421;
-use syncgate::{Headers, HttpRequest};
+use syncgate::{Headers, HttpRequest, Rejection, RustCrypto, Secret, rfc9421};
 
 const NOW: i64 = 1_790_000_000;
 const URL: &str = "http://origin.test:8788/origin/v1/acme/customers/cus_1?limit=5";

@@ -11,13 +11,11 @@
 )]
 
 use serde_json::{Map, Value};
-use syncgate::Rejection;
 use syncgate::rfc9421::content_digest_value;
-use syncgate::{Headers, HttpRequest, TargetUri};
-use syncgate::{Primitives as _, RustCrypto};
-use syncgate::{Scheme, TenantPolicy};
-use syncgate::{SigningOptions, sign_request};
-use syncgate::{Verdict, verify_request};
+use syncgate::{
+    Headers, HttpRequest, Primitives as _, Rejection, RustCrypto, Scheme, SigningOptions,
+    TargetUri, TenantPolicy, Verdict, sign_request, verify_request,
+};
 
 const SIGNATURES: &str = include_str!("cases/signatures.json");
 
@@ -529,8 +527,7 @@ fn customer_cases() {
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 fn case_files_use_the_core_s_limits() {
-    use syncgate::customer as c;
-    use syncgate::payload as p;
+    use syncgate::{customer as c, payload as p};
     let payloads: Value = serde_json::from_str(PAYLOADS).unwrap();
     let customers: Value = serde_json::from_str(CUSTOMERS).unwrap();
     let limit = |file: &Value, name: &str| file["limits"][name].as_u64().unwrap();

@@ -55,7 +55,7 @@ fn features(modules: Vec<ModuleDef>) -> Features {
 /// `modules`: of two entries with the same key, the kept one was the smaller as written, so
 /// reversing the permissions (or requires) inside the entries changed which entry won, and with
 /// it the granted permissions — against the promise that the answer never depends on the order
-/// of any list. Fixed in src/modules.rs (entries compare by group, then requires and permissions
+/// of any list. Fixed in src/document/modules.rs (entries compare by group, then requires and permissions
 /// as sets).
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -8,9 +8,8 @@
 #![allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 
 use serde_json::{Value, json};
-use syncgate::Rejection;
 use syncgate::payload::{Features, SyncPayload};
-use syncgate::{ModuleState, recompute_modules};
+use syncgate::{ModuleState, Rejection, recompute_modules};
 
 const SMTP_PASSWORD: &str = "correct horse battery staple";
 

@@ -21,17 +21,14 @@ use base64::engine::general_purpose::STANDARD;
 use proptest::prelude::*;
 use proptest::sample::subsequence;
 use serde_json::{Value, json};
-use syncgate::Rejection;
-use syncgate::SkewWindow;
 use syncgate::customer::{validate_create, validate_patch};
 use syncgate::payload::{Features, SyncPayload};
 use syncgate::rfc9421::{self, SignatureInput, check_content_digest};
 use syncgate::webhooks::{self, WebhookHeaders};
-use syncgate::{Headers, HttpRequest};
-use syncgate::{Primitives, RustCrypto};
-use syncgate::{Scheme, TenantPolicy};
-use syncgate::{SigningOptions, sign_request};
-use syncgate::{Verdict, verify_request};
+use syncgate::{
+    Headers, HttpRequest, Primitives, Rejection, RustCrypto, Scheme, SigningOptions, SkewWindow,
+    TenantPolicy, Verdict, sign_request, verify_request,
+};
 
 /// Round trips: cases per scheme.
 const ROUND_TRIP_CASES: u32 = 256;

@@ -19,10 +19,9 @@
 use syncgate::customer::{validate_create, validate_patch};
 use syncgate::payload::SyncPayload;
 use syncgate::rfc9421::SignatureInput;
-use syncgate::verify_request;
-use syncgate::{Headers, HttpRequest};
-use syncgate::{Scheme, TenantPolicy};
-use syncgate::{SigningOptions, sign_request};
+use syncgate::{
+    Headers, HttpRequest, Scheme, SigningOptions, TenantPolicy, sign_request, verify_request,
+};
 
 const NOW: i64 = 1_790_000_000;
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

@@ -11,16 +11,14 @@
 )]
 
 use serde_json::{Value, json};
-use syncgate::Rejection;
 use syncgate::customer::{validate_create, validate_patch};
 use syncgate::error::{MAX_FIELD_CHARS, MAX_FRAGMENT_CHARS, MAX_MESSAGE_CHARS};
 use syncgate::payload::SyncPayload;
 use syncgate::rfc9421::content_digest_value;
-use syncgate::verify_request;
-use syncgate::{Headers, HttpRequest};
-use syncgate::{Primitives, RustCrypto};
-use syncgate::{Scheme, TenantPolicy};
-use syncgate::{SigningOptions, sign_request};
+use syncgate::{
+    Headers, HttpRequest, Primitives, Rejection, RustCrypto, Scheme, SigningOptions, TenantPolicy,
+    sign_request, verify_request,
+};
 
 const NOW: i64 = 1_790_000_000;
 const URL: &str = "https://edge.example/v1/acme-eu1/sync";

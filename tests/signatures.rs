@@ -11,12 +11,10 @@
     clippy::indexing_slicing
 )]
 
-use syncgate::MemoryLedger;
-use syncgate::Rejection;
-use syncgate::verify_request;
-use syncgate::{Headers, HttpRequest};
-use syncgate::{Scheme, TenantPolicy};
-use syncgate::{SigningOptions, sign_request};
+use syncgate::{
+    Headers, HttpRequest, MemoryLedger, Rejection, Scheme, SigningOptions, TenantPolicy,
+    sign_request, verify_request,
+};
 
 const NOW: i64 = 1_790_000_000;
 const URL: &str = "https://edge.example/v1/acme-eu1/sync?trace=1";

@@ -17,12 +17,12 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
-use syncgate::SkewWindow;
 use syncgate::rfc9421::{SignatureInput, content_digest_value};
 use syncgate::webhooks::{self, WebhookHeaders};
-use syncgate::{Headers, HttpRequest};
-use syncgate::{KeyRing, KeyStatus, Secret, SigningKey};
-use syncgate::{Primitives, RustCrypto, hex};
+use syncgate::{
+    Headers, HttpRequest, KeyRing, KeyStatus, Primitives, RustCrypto, Secret, SigningKey,
+    SkewWindow, hex,
+};
 
 const VECTORS: &str = include_str!("vectors/public.json");
 

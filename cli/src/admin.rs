@@ -12,8 +12,7 @@
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use syncgate::TenantPolicy;
-use syncgate::is_valid_instance_code;
+use syncgate::{TenantPolicy, is_valid_instance_code};
 
 use crate::args::{AdminAction, AdminArgs, KeyStatusArg};
 use crate::failure::{Failure, Outcome};

@@ -20,9 +20,8 @@ use std::process::ExitCode;
 
 use clap::Parser as _;
 use clap::error::ErrorKind;
-use syncgate::Secret;
 use syncgate::rfc9421::content_digest_value;
-use syncgate::{Primitives as _, RustCrypto};
+use syncgate::{Primitives as _, RustCrypto, Secret};
 
 use crate::args::{Cli, Command, SignArgs};
 use crate::failure::{Failure, Outcome, redact_secrets};

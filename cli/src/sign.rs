@@ -6,10 +6,7 @@
 
 use std::borrow::Cow;
 
-use syncgate::Scheme;
-use syncgate::Secret;
-use syncgate::{Headers, HttpRequest};
-use syncgate::{SigningOptions, sign_request};
+use syncgate::{Headers, HttpRequest, Scheme, Secret, SigningOptions, sign_request};
 
 use crate::failure::{Failure, Outcome};
 use crate::io::{self, Input};

@@ -5,8 +5,7 @@
 //! (and `field` when the rejection names one).
 
 use serde::Serialize;
-use syncgate::TenantPolicy;
-use syncgate::{Verdict, verify_request};
+use syncgate::{TenantPolicy, Verdict, verify_request};
 
 use crate::failure::{Failure, Outcome};
 use crate::io::{self, Input};

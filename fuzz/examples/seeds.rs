@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use syncgate::Scheme;
-use syncgate::{Headers, HttpRequest};
-use syncgate::{SigningOptions, sign_request};
+use syncgate::{Headers, HttpRequest, Scheme, SigningOptions, sign_request};
 use syncgate_fuzz::{NOW, SignSpec, TextRequest, key, rfc9421_fixture};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -110,6 +108,23 @@ fn sync_request(body: &[u8], headers: &[(&str, &str)]) -> Result<HttpRequest> {
     )?)
 }
 
+/// The `.rs` files in `dir`, and in its subfolders when `recurse`, in a stable order.
+fn rust_files(dir: &Path, recurse: bool) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            if recurse {
+                files.extend(rust_files(&path, true)?);
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 fn main() -> Result<()> {
     let fuzz_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let repo = fuzz_dir.parent().ok_or("no repository root")?;
@@ -120,16 +135,14 @@ fn main() -> Result<()> {
 
     // JSON fixtures of the tests, deduplicated.
     let mut fixtures = BTreeSet::new();
-    for dir in ["tests", "src"] {
-        for entry in fs::read_dir(repo.join(dir))? {
-            let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "rs") {
-                let source = fs::read_to_string(&path)?;
-                for s in raw_strings(&source).into_iter().chain(json_macros(&source)) {
-                    if s.trim_start().starts_with(['{', '[']) {
-                        fixtures.insert(s);
-                    }
-                }
+    // `tests/*.rs` and every file under `src/` (grouped by concern into subfolders).
+    let mut sources = rust_files(&repo.join("tests"), false)?;
+    sources.extend(rust_files(&repo.join("src"), true)?);
+    for path in sources {
+        let source = fs::read_to_string(&path)?;
+        for s in raw_strings(&source).into_iter().chain(json_macros(&source)) {
+            if s.trim_start().starts_with(['{', '[']) {
+                fixtures.insert(s);
             }
         }
     }
@@ -258,8 +271,7 @@ fn main() -> Result<()> {
     let body = payloads.first().map_or(&b"{}"[..], |p| p.as_bytes());
     for k in 0..4 {
         let (_, secret) = key(k);
-        let signed =
-            syncgate::webhooks::sign("msg_1", NOW, body, &secret, &syncgate::RustCrypto)?;
+        let signed = syncgate::webhooks::sign("msg_1", NOW, body, &secret, &syncgate::RustCrypto)?;
         let seed = format!("{}\n{}\n{}\n", signed[0].1, signed[1].1, signed[2].1);
         let mut seed = seed.into_bytes();
         seed.extend(body);

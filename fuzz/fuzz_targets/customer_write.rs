@@ -1,4 +1,4 @@
-//! Customer writes (src/customer.rs `validate_create`, `validate_patch`).
+//! Customer writes (src/document/customer.rs `validate_create`, `validate_patch`).
 //!
 //! A valid create serialises back to a body that validates to the same record; a valid patch
 //! applied to a fixed record gives a record that validates again; touched fields are known.

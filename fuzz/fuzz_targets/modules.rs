@@ -1,4 +1,4 @@
-//! Module recomputation (src/modules.rs `recompute_modules`).
+//! Module recomputation (src/document/modules.rs `recompute_modules`).
 //!
 //! Two input forms (first byte even: a features section as JSON through `Features::parse`; odd:
 //! a section built from the bytes over a small key alphabet, so requirements, cycles, repeated
@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use syncgate::{ModuleReason, ModuleState, recompute_modules};
 use syncgate::payload::{Features, ModuleDef};
+use syncgate::{ModuleReason, ModuleState, recompute_modules};
 
 const KEYS: [&str; 8] = ["a", "b", "c", "d", "e", "crm.core", "crm.x", ""];
 const GROUPS: [&str; 4] = ["crm", "sales", "website", "landing_page"];
@@ -76,7 +76,7 @@ fn build(u: &mut Unstructured<'_>) -> arbitrary::Result<(Features, Vec<String>)>
     ))
 }
 
-/// The rules of src/modules.rs written the slow, obvious way.
+/// The rules of src/document/modules.rs written the slow, obvious way.
 fn model(features: &Features, blocked: &[String]) -> BTreeMap<String, (bool, ModuleReason)> {
     // Of repeated keys the entry with the smallest (group, requires set, permissions set).
     let normal = |m: &ModuleDef| {

@@ -1,4 +1,4 @@
-//! `Signature-Input`, `Signature` and `Content-Digest` parsing (src/rfc9421.rs).
+//! `Signature-Input`, `Signature` and `Content-Digest` parsing (src/signature/rfc9421.rs).
 //!
 //! The first byte picks the field, the rest is its value:
 //! - 0: `Signature-Input`: every entry's params, required components and signature base over a
@@ -12,11 +12,8 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use sfv::{BareItem, Dictionary, Item, ListEntry, Parser, Version};
-use syncgate::{Primitives, RustCrypto};
-use syncgate::TenantPolicy;
-use syncgate::HttpRequest;
 use syncgate::rfc9421::{self, SignatureInput, check_content_digest};
-use syncgate::SkewWindow;
+use syncgate::{HttpRequest, Primitives, RustCrypto, SkewWindow, TenantPolicy};
 use syncgate_fuzz::{NOW, policy, rfc9421_fixture};
 
 struct Fixture {

@@ -1,4 +1,4 @@
-//! The sync payload (src/payload.rs `SyncPayload::parse`) and the scope check (src/scope.rs).
+//! The sync payload (src/document/payload.rs `SyncPayload::parse`) and the scope check (src/policy/scope.rs).
 //!
 //! A payload that parses serialises back to JSON that parses to the same payload, its redacted
 //! form never carries the SMTP password, and the scope check answers without panicking.
@@ -8,8 +8,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use syncgate::payload::SyncPayload;
-use syncgate::TenantPolicy;
-use syncgate::check_scope;
+use syncgate::{TenantPolicy, check_scope};
 use syncgate_fuzz::policy;
 
 fn fixed_policy() -> &'static TenantPolicy {

@@ -11,8 +11,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use syncgate::error::ALL_CODES;
-use syncgate::TenantPolicy;
-use syncgate::verify_request;
+use syncgate::{TenantPolicy, verify_request};
 use syncgate_fuzz::{NOW, TextRequest, check_accepted, policy};
 
 fn fixed_policy() -> &'static TenantPolicy {

@@ -1,4 +1,4 @@
-//! Standard Webhooks headers (src/webhooks.rs): `webhook-id`, `webhook-timestamp`,
+//! Standard Webhooks headers (src/signature/webhooks.rs): `webhook-id`, `webhook-timestamp`,
 //! `webhook-signature` (or the `svix-*` aliases) and the body, verified against the fixed
 //! policy's key ring. Accepted only when a `v1,` entry is the true HMAC of `id.timestamp.body`
 //! under a usable key, recomputed here with `hmac` directly.
@@ -10,11 +10,8 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use syncgate::RustCrypto;
-use syncgate::TenantPolicy;
-use syncgate::Headers;
-use syncgate::SkewWindow;
 use syncgate::webhooks::{self, WebhookHeaders};
+use syncgate::{Headers, RustCrypto, SkewWindow, TenantPolicy};
 use syncgate_fuzz::{NOW, policy};
 
 fn fixed_policy() -> &'static TenantPolicy {

@@ -8,10 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use sfv::{BareItem, Dictionary, Item, ListEntry, ListSerializer, Parser, Version};
 use sha2::{Digest, Sha256};
-use syncgate::{Scheme, TenantPolicy};
-use syncgate::{Headers, HttpRequest};
-use syncgate::{SigningOptions, sign_request};
-use syncgate::Verdict;
+use syncgate::{Headers, HttpRequest, Scheme, SigningOptions, TenantPolicy, Verdict, sign_request};
 
 /// The verifier's clock in every target.
 pub const NOW: i64 = 1_790_000_000;

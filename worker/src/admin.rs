@@ -11,8 +11,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
-use syncgate::{KeyStatus, Secret, SigningKey};
-use syncgate::{Rejection, TenantPolicy};
+use syncgate::{KeyStatus, Rejection, Secret, SigningKey, TenantPolicy};
 use worker::{Env, Method, Request, Response, Result};
 
 use crate::api_keys::{ApiKeyRecord, ApiKeyRequest};

@@ -7,8 +7,7 @@
 //! cannot act on tenant B.
 
 use serde::{Deserialize, Serialize};
-use syncgate::Rejection;
-use syncgate::{Primitives, RustCrypto, hex};
+use syncgate::{Primitives, Rejection, RustCrypto, hex};
 
 /// Scopes an API key may hold.
 pub const SCOPES: [&str; 3] = ["sync:read", "customers:read", "customers:write"];

@@ -14,9 +14,8 @@
 //! nothing there: the origin serializes records itself (`If-Match`, idempotency keys), so keeping
 //! the forward out of the object leaves the tenant's object free during the origin's latency.
 
-use syncgate::Rejection;
-use syncgate::TenantPolicy;
 use syncgate::customer::{check_field_ownership, is_customer_id, validate_create, validate_patch};
+use syncgate::{Rejection, TenantPolicy};
 use worker::{Context, Env, Headers, Method, Request, Response, Result};
 
 use crate::http;

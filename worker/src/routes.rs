@@ -2,8 +2,7 @@
 //! `/admin/v1/instances/{instance}`. A malformed instance code is `unknown_instance` without a
 //! KV read; an unmatched route is `not_found`.
 
-use syncgate::Rejection;
-use syncgate::is_valid_instance_code;
+use syncgate::{Rejection, is_valid_instance_code};
 use worker::{Context, Env, Method, Request, Response, Result};
 
 use crate::origin::{OriginAnswer, OriginCall, forward};

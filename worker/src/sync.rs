@@ -10,13 +10,10 @@
 //! the answer, with its nonce and payload hash bound to this instance, so the same signed bytes
 //! cannot be replayed to another instance of the tenant (Standard Webhooks signs no path).
 
-use syncgate::Rejection;
-use syncgate::ReplayKeys;
-use syncgate::SkewWindow;
-use syncgate::TenantPolicy;
-use syncgate::{Authenticated, admit, authenticate};
-use syncgate::{Headers as CoreHeaders, HttpRequest};
-use syncgate::{RustCrypto, hex};
+use syncgate::{
+    Authenticated, Headers as CoreHeaders, HttpRequest, Rejection, ReplayKeys, RustCrypto,
+    SkewWindow, TenantPolicy, admit, authenticate, hex,
+};
 use worker::{Context, Env, Method, Request, Response, Result, Stub};
 
 use crate::http;

@@ -9,10 +9,7 @@
 //! Verifying is stateless; refusing a replayed nonce is the caller's job, with the database
 //! ([`crate::store::Store::remember_nonce`]).
 
-use syncgate::Rejection;
-use syncgate::Secret;
-use syncgate::attest;
-use syncgate::{Headers, HttpRequest};
+use syncgate::{Headers, HttpRequest, Rejection, Secret, attest};
 
 pub use syncgate::attest::{Attestation, EDGE_KEY_ID, SKEW_SECONDS};
 

@@ -26,10 +26,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
-use syncgate::Rejection;
 use syncgate::customer::{Customer, check_field_ownership, validate_create, validate_patch};
-use syncgate::is_valid_instance_code;
-use syncgate::{Primitives, RustCrypto, hex};
+use syncgate::{Primitives, Rejection, RustCrypto, hex, is_valid_instance_code};
 
 use crate::attest::Attestation;
 use crate::clock::rfc3339;

@@ -5,11 +5,9 @@
 //! must not write garbage into a tenant), checks that it is for the routed tenant, and lets the
 //! database refuse a version that is not newer than the stored one.
 
-use syncgate::Rejection;
 use syncgate::idempotency::SyncApplied;
-use syncgate::is_json_media_type;
 use syncgate::payload::SyncPayload;
-use syncgate::{Primitives, RustCrypto, hex};
+use syncgate::{Primitives, Rejection, RustCrypto, hex, is_json_media_type};
 
 use crate::attest::Attestation;
 use crate::control::Stats;

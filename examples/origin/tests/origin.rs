@@ -17,11 +17,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use syncgate::DEFAULT_BLOCKED_GROUPS;
-use syncgate::Secret;
 use syncgate::payload::SyncPayload;
-use syncgate::recompute_modules;
-use syncgate::rfc9421;
+use syncgate::{DEFAULT_BLOCKED_GROUPS, Secret, recompute_modules, rfc9421};
 
 use support::{Launch, OTHER_SECRET, Origin, Req, SECRET, now, unique};
 
@@ -674,10 +671,8 @@ fn keep_alive_pipelining_and_chunked_bodies() {
 /// is refused: an uncovered instance or media type could be changed on the way.
 #[test]
 fn a_request_signed_like_the_worker_is_accepted() {
-    use syncgate::Scheme;
     use syncgate::attest::{self, Claims, Outgoing};
-    use syncgate::{Headers, HttpRequest};
-    use syncgate::{SigningOptions, sign_request};
+    use syncgate::{Headers, HttpRequest, Scheme, SigningOptions, sign_request};
 
     let origin = Origin::start();
     let body = payload("branding", "acme", 1, &[("branding", branding("Worker"))]);

@@ -19,11 +19,8 @@
 //! refused by that instance's policy) and refuses them on any other instance.
 
 use serde::{Deserialize, Serialize};
-use syncgate::Rejection;
-use syncgate::TenantPolicy;
-use syncgate::Verdict;
-use syncgate::check_section_versions;
 use syncgate::idempotency::{SyncApplied, sync_key};
+use syncgate::{Rejection, TenantPolicy, Verdict, check_section_versions};
 use worker::{Method, Request, Response, Result};
 
 use super::{LogEntry, LogStatus, SignatureResult, TenantState, int, str_value, u64_value};

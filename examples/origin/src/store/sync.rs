@@ -13,12 +13,10 @@
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 use serde_json::Value;
-use syncgate::DEFAULT_BLOCKED_GROUPS;
-use syncgate::Rejection;
 use syncgate::payload::{
     Branding, Features, RedactedSmtp, Section, Smtp, SmtpEncryption, SyncPayload,
 };
-use syncgate::recompute_modules;
+use syncgate::{DEFAULT_BLOCKED_GROUPS, Rejection, recompute_modules};
 
 use super::Store;
 use crate::clock::rfc3339;
