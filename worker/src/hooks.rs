@@ -14,11 +14,8 @@
 //! whether it was applied) and is not forwarded again.
 
 use serde::{Deserialize, Serialize};
-use syncgate::Rejection;
-use syncgate::RustCrypto;
-use syncgate::TenantPolicy;
 use syncgate::providers::{HookApplied, HookVerdict, Provider, verify_hook};
-use syncgate::{Headers as CoreHeaders, HttpRequest};
+use syncgate::{Headers as CoreHeaders, HttpRequest, Rejection, RustCrypto, TenantPolicy};
 use worker::{Context, Env, Method, Request, Response, Result};
 
 use crate::http;

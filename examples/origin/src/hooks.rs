@@ -6,9 +6,8 @@
 //! delivery once under it. The delivery id, event type and signed time come in the query, which
 //! the attestation covers.
 
-use syncgate::Rejection;
 use syncgate::providers::{HookApplied, Provider};
-use syncgate::{Primitives, RustCrypto, hex};
+use syncgate::{Primitives, Rejection, RustCrypto, hex};
 
 use crate::attest::Attestation;
 use crate::error::OriginError;
