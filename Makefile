@@ -4,7 +4,7 @@
 #   make dev     builds pkg/ and runs a short sign-and-verify demo
 #   make pkg     builds the npm package `syncgate` into pkg/
 #   make bench   verifyRequest throughput next to the npm verifiers and node:crypto
-#   make lint    rustfmt, clippy (native and wasm32), node --check
+#   make lint    redocly lint openapi.yaml, rustfmt, clippy (native and wasm32), node --check
 #   make chaos   the end-to-end load/fault/restart run at full size (CHAOS_OPS=2000)
 #   make fuzz    every cargo-fuzz target for FUZZ_SECONDS (default 30) each; not part of `make test`
 #
@@ -35,10 +35,14 @@ export WASM_BINDGEN_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin/wasm-bindgen
 export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
 export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
 export WRANGLER_SEND_METRICS := false
-JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs bench/*.mjs tests/js/*.mjs tests/js/support/*.mjs tests/e2e/*.mjs tests/e2e/support/*.mjs)
+# redocly lint runs offline: no telemetry, no update check.
+export REDOCLY_TELEMETRY := off
+export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
+JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs js/*.cjs bench/*.mjs tests/js/*.mjs tests/js/support/*.mjs tests/e2e/*.mjs tests/e2e/support/*.mjs examples/browser/*.js tests/js/bundler/*.js)
 
 .PHONY: help dev demo test pkg worker origin bench lint fmt clean \
 	install install-rust install-wasm-bindgen install-worker-build install-wasm-pack install-node install-chromium \
+	install-python signing-examples \
 	test-rust test-wasm test-wasm-pack test-js test-e2e test-deploy deploy chaos \
 	install-cargo-fuzz fuzz fuzz-seeds fuzz-accepted
 
@@ -48,7 +52,7 @@ help:
 # ---------------------------------------------------------------------------------------------
 # Installs (idempotent: each step checks first)
 
-install: install-rust install-wasm-bindgen install-worker-build install-wasm-pack install-node
+install: install-rust install-wasm-bindgen install-worker-build install-wasm-pack install-node install-python
 
 install-rust:
 	@command -v rustup >/dev/null || { echo "rustup is required"; exit 1; }
@@ -94,6 +98,23 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
+# The Python signing examples' libraries (examples/signing/python/requirements.txt: every
+# package pinned with its hashes, installed with --require-hashes) in a venv under target/.
+# Debian's python3-venv is installed when the venv module is missing.
+PYTHON_VENV := target/python-venv
+PYTHON_STAMP := $(PYTHON_VENV)/.requirements.txt
+install-python: $(PYTHON_STAMP)
+
+$(PYTHON_STAMP): examples/signing/python/requirements.txt
+	@command -v python3 >/dev/null || { echo "python3 is required for the signing examples"; exit 1; }
+	@python3 -m venv --help >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q python3-venv; }
+	rm -rf $(PYTHON_VENV)
+	python3 -m venv $(PYTHON_VENV)
+	$(PYTHON_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+	  -r examples/signing/python/requirements.txt
+	@cp $< $@
+
 # Debian's chromium for the browser test (playwright-core drives it; no browser download).
 # Outside CI a failed install only warns (the browser test then skips with a message); in CI
 # (CI set) it is an error, so the browser test always runs there.
@@ -126,6 +147,11 @@ worker: install-rust install-wasm-bindgen install-worker-build install-node
 origin:
 	cargo build -p syncgate-origin
 
+# The signing examples of docs/signing.md: the TypeScript one compiled with the pinned tsc into
+# target/signing-ts/, the Python one's libraries in target/python-venv.
+signing-examples: install-node install-python
+	tsc -p examples/signing/typescript
+
 # The `syncgate` command line (target/debug/syncgate; docs/cli.md).
 .PHONY: cli
 cli:
@@ -137,12 +163,16 @@ cli:
 fmt:
 	cargo fmt --all
 
-lint: install-rust
+lint: install-rust install-node
+	redocly lint openapi.yaml
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p syncgate --lib --target $(WASM_TARGET) -- -D warnings
+	cargo clippy -p syncgate --features ts --lib --tests -- -D warnings
 	cargo clippy -p syncgate-worker --target $(WASM_TARGET) -- -D warnings
 	@for f in $(JS_SOURCES); do node --check "$$f"; done; echo "node --check: $(words $(JS_SOURCES)) files parse"
+	tsc --noEmit -p examples/signing/typescript
+	python3 -c 'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' examples/signing/python/*.py
 
 test-rust:
 	cargo test --workspace
@@ -159,13 +189,19 @@ test-wasm-pack: install-rust install-wasm-bindgen install-wasm-pack install-node
 	node scripts/wasm-pack-check.mjs $(WASM_PACK_OUT)/nodejs
 	wasm-pack test --node .
 
-test-js: pkg install-chromium
+# TypeScript declarations derived from the Rust types (ts-rs, feature `ts`, native only) into
+# target/ts-types/generated.ts; tests/js/types.test.mjs checks js/index.d.ts against them.
+.PHONY: ts-types
+ts-types:
+	cargo test -p syncgate --features ts --lib ts_types
+
+test-js: pkg install-chromium ts-types
 	node --test tests/js/
 
 # The gateway end to end: the worker in workerd (Miniflare) with local KV and SQLite Durable
 # Objects, in front of the reference origin, all on loopback. One file at a time: each starts
 # its own gateway.
-test-e2e: pkg worker origin cli
+test-e2e: pkg worker origin cli signing-examples install-chromium
 	node --test --test-concurrency=1 tests/e2e/
 
 # The load/fault/restart run of tests/e2e/chaos.test.mjs at full size; `make test-e2e` runs the

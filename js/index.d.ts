@@ -1,5 +1,7 @@
 // Types of the `syncgate` npm package: the verification core of the syncgate edge gateway,
 // compiled to WebAssembly. Hand-written, kept in step with src/wasm.rs.
+// tests/js/types.test.mjs checks these types against the ones derived from the Rust types
+// (src/ts_types.rs, `make ts-types`).
 //
 // No function throws on bad input: every call answers a tagged result, `{ ok: true, … }` or
 // a `Failure` (`{ ok: false, code, status, message, field? }`), and narrowing on `ok` (then on
@@ -89,7 +91,7 @@ export type HeaderMap =
   | Readonly<Record<string, string | readonly string[]>>
   | Iterable<readonly [string, string]>;
 
-/** Raw bytes; a string is taken as its UTF-8 bytes. */
+/** Raw bytes (a Node `Buffer` is a Uint8Array); a string is taken as its UTF-8 bytes. */
 export type Body = Uint8Array | ArrayBuffer | string;
 
 /** An HTTP request as the core sees it. */
@@ -437,6 +439,8 @@ export type ModuleRecomputation =
  * Content-Digest, MAC, payload schema, tenant and scope. Replay and version checks need the
  * edge's ledger; the verdict's `replay` keys are what the edge stores.
  *
+ * The one-shot form of {@link createVerifier}: compiles `policy` for this one call.
+ *
  * @param nowSeconds Unix seconds to check the timestamp against. Default: the current time.
  */
 export declare function verifyRequest(
@@ -444,6 +448,71 @@ export declare function verifyRequest(
   policy: TenantPolicy,
   nowSeconds?: number,
 ): Verdict;
+
+/**
+ * What {@link Verifier.verifySignature} establishes: steps 1–5 only (signature headers,
+ * timestamp window, key, Content-Digest, MAC). The payload is not parsed, so there is no
+ * `payload`, `payloadType` or `replay`.
+ */
+export interface SignatureVerified {
+  ok: true;
+  tenant: string;
+  scheme: Scheme;
+  keyId: string;
+  keyVersion: number;
+  keyStatus: Exclude<KeyStatus, "revoked">;
+  nonce: string;
+  timestamp: number;
+  /**
+   * Lowercase hex SHA-256 of the body, present when the check hashed the body anyway: RFC 9421
+   * (its Content-Digest covers the body). A Standard Webhooks check passes over the body once,
+   * inside the MAC, and has none.
+   */
+  payloadHash?: string;
+}
+
+/** The answer of {@link Verifier.verifySignature}. */
+export type SignatureVerdict = SignatureVerified | Failure;
+
+/** Options of {@link createVerifier}. */
+export interface VerifierOptions {
+  /**
+   * Who computes the SHA-256 and HMAC-SHA256 digests the core asks for: `"host"` (the default:
+   * node:crypto in Node and in workerd with `nodejs_compat`, WebCrypto for the `…Async` methods
+   * in browsers, else Rust) or `"rust"` (always the pure-Rust code in the wasm: the reference).
+   * The verdicts are the same either way.
+   */
+  hashing?: "host" | "rust";
+}
+
+/** The methods of a compiled verifier. None throws; the `…Async` ones never reject. */
+export interface VerifierMethods {
+  /** Everything {@link verifyRequest} checks, with the same verdicts. */
+  verify(request: SyncRequest, nowSeconds?: number): Verdict;
+  /** Steps 1–5 only: headers, window, key, digest, MAC; no payload parse. */
+  verifySignature(request: SyncRequest, nowSeconds?: number): SignatureVerdict;
+  /** {@link VerifierMethods.verify} hashing with WebCrypto in browsers (the host elsewhere). */
+  verifyAsync(request: SyncRequest, nowSeconds?: number): Promise<Verdict>;
+  /** {@link VerifierMethods.verifySignature} hashing with WebCrypto in browsers. */
+  verifySignatureAsync(request: SyncRequest, nowSeconds?: number): Promise<SignatureVerdict>;
+  /** Releases the compiled policy now instead of at garbage collection; the verifier is then unusable. */
+  free(): void;
+}
+
+/**
+ * A tenant policy compiled once (parsed, checked, keys decoded, host key objects made). When
+ * the policy does not compile, the verifier carries its failure (`ok: false`, `code`,
+ * `status`, `message`, `field`) and every method answers that failure (after checking
+ * `nowSeconds`, as {@link verifyRequest} does).
+ */
+export type Verifier = (VerifierMethods & { ok: true }) | (VerifierMethods & Failure);
+
+/**
+ * Compiles a tenant policy for verifying many requests: the policy is parsed and its keys are
+ * decoded once, not per request, and in Node the body's digests are computed by node:crypto.
+ * Never throws: a bad policy gives a verifier whose `ok` is false.
+ */
+export declare function createVerifier(policy: TenantPolicy, options?: VerifierOptions): Verifier;
 
 /** Signs a request with the Standard Webhooks scheme. */
 export declare function signRequest(
@@ -488,6 +557,51 @@ export declare function recomputeModules(
  * that pass something other than a {@link Body} get a {@link Failure} instead of a throw.
  */
 export declare function contentDigest(body: Body): string;
+
+// ---------------------------------------------------------------------------------------------
+// Preview: what a verifier MACs
+
+/** The RFC 9421 signature base (RFC 9421 §2.5) of one labelled signature. */
+export interface Rfc9421SignatureBase {
+  label: string;
+  /** Covered component identifiers, in order. */
+  components: string[];
+  /** The `keyid`, `created` and `nonce` parameters (`null` when missing or ill-typed). */
+  keyId: string | null;
+  created: number | null;
+  nonce: string | null;
+  /** The lines the MAC is computed over, ending with `"@signature-params": …`. */
+  base: string;
+}
+
+/** The answer of {@link signatureBase}. No MAC is checked and no key is needed. */
+export type SignatureBasePreview =
+  | {
+      ok: true;
+      scheme: "rfc9421";
+      /** One per labelled signature, in `Signature-Input` order. */
+      signatures: Rfc9421SignatureBase[];
+      /** The `Content-Digest` the body has (`sha-256=:<base64>:`). */
+      contentDigest: string;
+      /** Whether the request's `Content-Digest` header equals it. */
+      digestMatches: boolean;
+    }
+  | {
+      ok: true;
+      scheme: "standard-webhooks";
+      id: string;
+      timestamp: string;
+      /** The signed content, `${id}.${timestamp}.${body}` (the body as UTF-8 text). */
+      base: string;
+    }
+  | Failure;
+
+/**
+ * The signature base a verifier rebuilds for a signed request: for RFC 9421 every labelled
+ * signature's base and whether `Content-Digest` matches the body, for Standard Webhooks the
+ * signed content. A request with neither is `missing_signature`.
+ */
+export declare function signatureBase(request: SyncRequest): SignatureBasePreview;
 
 /**
  * Verifies a provider webhook delivery with the provider's own scheme: HubSpot v3

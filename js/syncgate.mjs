@@ -5,6 +5,7 @@
 import syncgate from "./syncgate.cjs";
 
 export const {
-  contentDigest, recomputeModules, signRequest, validatePayload, verifyProviderWebhook, verifyRequest,
+  contentDigest, createVerifier, recomputeModules, signatureBase, signRequest, validatePayload, verifyProviderWebhook,
+  verifyRequest,
 } = syncgate;
 export default syncgate;

@@ -30,9 +30,11 @@ const work = join(root, "target", "pkg-build");
 const cargoTarget = process.env.CARGO_TARGET_DIR ? resolve(root, process.env.CARGO_TARGET_DIR) : join(root, "target");
 const wasmIn = join(cargoTarget, "wasm32-unknown-unknown", "release", "syncgate.wasm");
 const wasmOpt = join(root, "node_modules", ".bin", "wasm-opt");
-const EXPORTS = [
-  "verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest", "verifyProviderWebhook",
-];
+// What the wasm-bindgen glue exports, and what the package exports (js/glue.mjs adds createVerifier).
+const WASM_EXPORTS = ["verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest", "signatureBase", "verifyProviderWebhook",
+  "CompiledVerifier"];
+const EXPORTS = ["createVerifier", "verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest", "signatureBase",
+  "verifyProviderWebhook"];
 
 function fail(message) {
   console.error(`build-pkg: ${message}`);
@@ -110,25 +112,37 @@ const webGlue = stripSelfTypes(readFileSync(join(work, "web", "syncgate.js"), "u
 if (!nodeGlue.includes("`${__dirname}/syncgate_bg.wasm`")) {
   fail("the nodejs glue no longer loads `${__dirname}/syncgate_bg.wasm`; update scripts/build-pkg.mjs");
 }
-for (const name of EXPORTS) {
+for (const name of WASM_EXPORTS) {
   if (!nodeGlue.includes(`exports.${name} = ${name};`)) fail(`the nodejs glue does not export ${name}`);
-  if (!new RegExp(`^export function ${name}\\(`, "m").test(webGlue)) fail(`the web glue does not export ${name}`);
+  if (!new RegExp(`^export (function|class) ${name}\\b`, "m").test(webGlue)) fail(`the web glue does not export ${name}`);
 }
+
+// workerd.js instantiates the compiled module it is given with the web glue's initSync.
+if (!/^export \{ initSync\b/m.test(webGlue)) fail("the web glue does not export initSync (workerd.js needs it)");
 
 // Assemble pkg/ in a staging folder, then swap it in, so a failed build leaves no half package.
 const stage = join(work, "pkg");
 mkdirSync(stage, { recursive: true });
 const optimised = join(stage, "syncgate_bg.wasm");
 run(wasmOpt, ["-Os", "--strip-debug", "--strip-producers", join(work, "web", "syncgate_bg.wasm"), "-o", optimised]);
-writeFileSync(join(stage, "syncgate.cjs"), nodeGlue);
+writeFileSync(join(stage, "syncgate_node.cjs"), nodeGlue);
 writeFileSync(join(stage, "syncgate_web.js"), webGlue);
-for (const file of ["browser.js", "syncgate.mjs", "index.d.ts", "README.md"]) {
+copyFileSync(join(jsDir, "node.cjs"), join(stage, "syncgate.cjs"));
+for (const file of ["browser.js", "workerd.js", "syncgate.mjs", "index.d.ts", "README.md"]) {
   copyFileSync(join(jsDir, file), join(stage, file));
 }
+// The shared glue: ESM as written, and a CommonJS copy for the Node entry (its only
+// module syntax is `export function`).
+const glue = readFileSync(join(jsDir, "glue.mjs"), "utf8");
+writeFileSync(join(stage, "glue.js"), glue);
+const exported = [...glue.matchAll(/^export function (\w+)\(/gm)].map((m) => m[1]);
+const glueCjs = glue.replace(/^export function /gm, "function ");
+if (exported.length === 0 || /^\s*(export|import)\b/m.test(glueCjs)) fail("js/glue.mjs must use only `export function` module syntax");
+writeFileSync(join(stage, "glue.cjs"), `"use strict";\n${glueCjs}\nmodule.exports = { ${exported.join(", ")} };\n`);
 // ESM flavour of the types: the same declarations plus the default export the ESM entries have.
 const dts = readFileSync(join(jsDir, "index.d.ts"), "utf8");
 writeFileSync(join(stage, "index.d.mts"), `${dts}
-/** The functions as one object (the default export of the ESM entries). */
+/** The package's functions as one object (the default export of the ESM entries). */
 declare const syncgate: {
 ${EXPORTS.map((n) => `  readonly ${n}: typeof ${n};`).join("\n")}
 };
@@ -153,7 +167,7 @@ for (const f of readdirSync(stage)) {
   if (f !== "package.json" && !manifest.files.includes(f)) fail(`pkg/${f} is not listed in "files"`);
 }
 
-// The CJS build must load and expose the five functions before we call it a package.
+// The CJS build must load and expose every function before we call it a package.
 const loaded = createRequire(import.meta.url)(join(stage, "syncgate.cjs"));
 for (const name of EXPORTS) {
   if (typeof loaded[name] !== "function") fail(`syncgate.cjs does not export a function ${name}`);

@@ -11,7 +11,8 @@
 //   origin       the edge↔origin contract: attest, idempotency
 //   providers    provider webhooks: HubSpot v3, Stripe, GitHub, Slack, Shopify (a namespace)
 //   error        the one error type, its code table, the text rules for messages
-//   verify, sign the protocol steps, in order; wasm the JS boundary (feature `wasm`)
+//   verify, sign the protocol steps, in order; verifier the compiled policy and the two-phase
+//                seam that lets a host compute the digests; wasm the JS boundary (feature `wasm`)
 //
 // Modules are private; what the worker, the origin, the CLI, the fuzz targets and the tests use
 // is re-exported below, plus a few public namespaces where a qualified name reads better.
@@ -25,13 +26,12 @@ mod replay;
 mod request;
 mod sign;
 mod signature;
+#[cfg(all(test, feature = "ts"))]
+mod ts_types;
+mod verifier;
 mod verify;
 #[cfg(feature = "wasm")]
 mod wasm;
-
-// Paths that `src/verify.rs` and `src/wasm.rs` still spell out inline (`crate::keys::…`,
-// `crate::crypto::…`); kept crate-private until those files are next rewritten.
-use signature::{crypto, keys};
 
 // Verifying and signing a request.
 pub use request::{Headers, HttpRequest, TargetUri, media_type};
@@ -40,6 +40,9 @@ pub use verify::{
     Authenticated, Verdict, admit, admit_payload, authenticate, detect_scheme, is_json_media_type,
     precheck, verify_request, verify_request_with,
 };
+
+// A compiled policy, and the two-phase seam (prepare → host digests → finish).
+pub use verifier::{Depth, HostDigests, MacInput, Pending, SignatureVerdict, Verifier};
 
 // Errors: the type at the root, the code catalogue and the text rules in `syncgate::error`.
 #[doc(inline)]

@@ -14,13 +14,13 @@ pub(crate) mod scope;
 use serde::{Deserialize, Serialize};
 
 use self::identifier::{IDENTIFIER_RULE, is_identifier, is_valid_identifier};
-// `pub(crate)` so `crate::policy::PayloadType`, which src/wasm.rs spells out, still resolves.
-pub(crate) use crate::document::payload::PayloadType;
+use crate::document::payload::PayloadType;
 use crate::error::Rejection;
 use crate::signature::Scheme;
 use crate::signature::keys::KeyRing;
 
 /// Token-bucket limits for the customer API.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RateLimits {

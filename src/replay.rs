@@ -23,6 +23,7 @@ use crate::signature::crypto::{Primitives, hex};
 use crate::signature::skew::SkewWindow;
 
 /// The ledger keys of one accepted request.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplayKeys {

@@ -13,6 +13,9 @@
 
 pub(crate) mod crypto;
 pub(crate) mod keys;
+// Only the JS boundary shows a preview; without the `wasm` feature (the worker) it is unused.
+#[cfg(feature = "wasm")]
+pub(crate) mod preview;
 pub mod rfc9421;
 pub(crate) mod skew;
 pub mod webhooks;
@@ -20,6 +23,7 @@ pub mod webhooks;
 use serde::{Deserialize, Serialize};
 
 /// A signature scheme the edge can verify.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Scheme {
     /// RFC 9421 HTTP Message Signatures with `hmac-sha256` and an RFC 9530 `Content-Digest`.

@@ -20,7 +20,7 @@ use crate::signature::Scheme;
 use crate::signature::crypto::{Primitives, RustCrypto, hex};
 use crate::signature::keys::KeyStatus;
 use crate::signature::skew::SkewWindow;
-use crate::signature::{rfc9421, webhooks};
+use crate::signature::webhooks;
 
 /// What an accepted request established.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -108,13 +108,13 @@ pub struct Authenticated<'p> {
     /// The scheme that verified.
     pub scheme: Scheme,
     /// The key that verified.
-    pub key: &'p crate::keys::SigningKey,
+    pub key: &'p crate::signature::keys::SigningKey,
     /// The nonce (`nonce` parameter or `webhook-id`).
     pub nonce: String,
     /// The signature's timestamp, Unix seconds.
     pub timestamp: i64,
     /// SHA-256 of the body.
-    pub body_sha256: [u8; crate::crypto::SHA256_LEN],
+    pub body_sha256: [u8; crate::signature::crypto::SHA256_LEN],
 }
 
 /// Verifies a sync request against its tenant's policy with the pure-Rust primitives.
@@ -144,6 +144,7 @@ pub fn verify_request_with(
 }
 
 /// Steps 1–5: instance state, size, media type, signature headers, timestamp, key, digest, MAC.
+/// Runs the two-phase seam of [`crate::Verifier`] with `primitives` as the host.
 ///
 /// The edge calls this and [`admit`] separately so a payload rejection can still be logged
 /// with the key that signed it.
@@ -156,45 +157,7 @@ pub fn authenticate<'p>(
     now: i64,
     primitives: &dyn Primitives,
 ) -> Result<Authenticated<'p>, Rejection> {
-    precheck(
-        policy,
-        request.headers.get("content-type"),
-        request.body.len(),
-    )?;
-    let scheme = detect_scheme(request, policy)?;
-    let window = SkewWindow::new(policy.skew_seconds);
-    match scheme {
-        Scheme::Rfc9421 => {
-            let body_sha256 = primitives.sha256(&request.body);
-            let v = rfc9421::verify(request, &body_sha256, &policy.keys, window, now, primitives)?;
-            Ok(Authenticated {
-                scheme,
-                key: v.key,
-                nonce: v.params.nonce,
-                timestamp: v.params.created,
-                body_sha256,
-            })
-        }
-        Scheme::StandardWebhooks => {
-            let headers = webhooks::WebhookHeaders::find(&request.headers)
-                .ok_or(Rejection::MissingSignature)??;
-            let v = webhooks::verify(
-                headers,
-                &request.body,
-                &policy.keys,
-                window,
-                now,
-                primitives,
-            )?;
-            Ok(Authenticated {
-                scheme,
-                key: v.key,
-                nonce: v.id,
-                timestamp: v.timestamp,
-                body_sha256: primitives.sha256(&request.body),
-            })
-        }
-    }
+    crate::verifier::authenticate_with(policy, request, now, primitives)
 }
 
 /// Steps 6–7 on a body alone: it parses and validates as a sync payload, names the routed
@@ -224,7 +187,20 @@ pub fn admit(
     authenticated: &Authenticated<'_>,
     primitives: &dyn Primitives,
 ) -> Result<Verdict, Rejection> {
-    let payload = admit_payload(&request.body, policy)?;
+    admit_bytes(&request.body, policy, authenticated, primitives)
+}
+
+/// [`admit`] on the body bytes alone.
+///
+/// # Errors
+/// As [`admit`].
+pub fn admit_bytes(
+    body: &[u8],
+    policy: &TenantPolicy,
+    authenticated: &Authenticated<'_>,
+    primitives: &dyn Primitives,
+) -> Result<Verdict, Rejection> {
+    let payload = admit_payload(body, policy)?;
     let key = authenticated.key;
     let payload_hash = hex(&authenticated.body_sha256);
     let replay = ReplayKeys::derive(

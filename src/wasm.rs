@@ -1,4 +1,4 @@
-//! The JavaScript boundary (cargo feature `wasm`): five functions for the `syncgate` npm package.
+//! The JavaScript boundary (cargo feature `wasm`): six functions for the `syncgate` npm package.
 //!
 //! A thin adapter, nothing more: it turns JS values into core types, calls the core, and turns
 //! the result into a plain object. Nothing throws across the boundary — bad input of any shape
@@ -19,10 +19,12 @@ use crate::request::{Headers, HttpRequest};
 use crate::sign::{SigningOptions, sign_request};
 use crate::signature::Scheme;
 use crate::signature::crypto::{Primitives, RustCrypto};
+use crate::signature::preview::preview;
 use crate::signature::rfc9421::content_digest_value;
 use crate::verify;
 
 mod hooks;
+mod verifier;
 
 #[derive(Serialize)]
 struct Success<T: Serialize> {
@@ -345,7 +347,7 @@ fn random_nonce() -> Option<String> {
         .ok()?;
     let bytes = Uint8Array::new_with_length(16);
     fill.call1(&crypto, &bytes).ok()?;
-    Some(crate::crypto::hex(&bytes.to_vec()))
+    Some(crate::signature::crypto::hex(&bytes.to_vec()))
 }
 
 fn read_signing_options(options: &JsValue) -> Result<SigningOptions, Rejection> {
@@ -406,7 +408,7 @@ pub fn sign_request_js(request: JsValue, signing: JsValue, options: JsValue) -> 
             .ok_or_else(|| Rejection::invalid_field("kid", "must be a string"))?;
         let secret = get_string(&signing, "secret")?
             .ok_or_else(|| Rejection::invalid_field("secret", "must be a whsec_ string"))?;
-        let secret = crate::keys::Secret::from_whsec(&secret)
+        let secret = crate::signature::keys::Secret::from_whsec(&secret)
             .map_err(|reason| Rejection::invalid_field("secret", reason))?;
         let options = read_signing_options(&options)?;
         let headers = sign_request(&request, &kid, secret.expose_bytes(), &options)?;
@@ -422,7 +424,7 @@ pub fn sign_request_js(request: JsValue, signing: JsValue, options: JsValue) -> 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ValidatedPayload {
-    payload_type: crate::policy::PayloadType,
+    payload_type: crate::document::payload::PayloadType,
     payload_version: u64,
     sections: Vec<&'static str>,
     payload: SyncPayload,
@@ -464,6 +466,15 @@ pub fn recompute_modules_js(features: JsValue, policy: JsValue) -> JsValue {
 }
 
 /// The `Content-Digest` header value (`sha-256=:<base64>:`) of a body.
+/// The signature base(s) a verifier rebuilds for `request`: `{ ok: true, scheme: "rfc9421",
+/// signatures: [{ label, components, keyId, created, nonce, base }], contentDigest,
+/// digestMatches }`, `{ ok: true, scheme: "standard-webhooks", id, timestamp, base }`, or a
+/// failure (`missing_signature`, `malformed_signature`, `invalid_field`).
+#[wasm_bindgen(js_name = "signatureBase")]
+pub fn signature_base(request: JsValue) -> JsValue {
+    answer(read_request(&request).and_then(|request| preview(&request)))
+}
+
 #[wasm_bindgen(js_name = "contentDigest")]
 pub fn content_digest(body: JsValue) -> JsValue {
     match bytes_of(&body, "body") {

@@ -234,6 +234,7 @@ fn signature_cases() {
         let (request, policy, at) = build_signature_case(&file, case);
         let policy = TenantPolicy::from_json(&policy.to_string()).unwrap();
         let expect = &case["expect"];
+        check_seam(name, &request, &policy, at);
         match verify_request(&request, &policy, at) {
             Ok(verdict) => {
                 assert_eq!(expect["ok"], Value::Bool(true), "{name}: accepted");
@@ -247,6 +248,75 @@ fn signature_cases() {
         ran += 1;
     }
     println!("signatures.json: {ran} cases");
+}
+
+/// Steps 1–5 in one pass with the scheme modules' own `verify` (no two-phase seam): the
+/// reference the two-phase seam of `syncgate::Verifier` must agree with.
+fn one_pass_authenticate<'p>(
+    request: &HttpRequest,
+    policy: &'p TenantPolicy,
+    now: i64,
+) -> Result<(Scheme, &'p syncgate::SigningKey, String, i64), Rejection> {
+    use syncgate::{SkewWindow, rfc9421, webhooks};
+    syncgate::precheck(
+        policy,
+        request.headers.get("content-type"),
+        request.body.len(),
+    )?;
+    let scheme = syncgate::detect_scheme(request, policy)?;
+    let window = SkewWindow::new(policy.skew_seconds);
+    match scheme {
+        Scheme::Rfc9421 => {
+            let sha = RustCrypto.sha256(&request.body);
+            let v = rfc9421::verify(request, &sha, &policy.keys, window, now, &RustCrypto)?;
+            Ok((scheme, v.key, v.params.nonce, v.params.created))
+        }
+        Scheme::StandardWebhooks => {
+            let headers = webhooks::WebhookHeaders::find(&request.headers)
+                .ok_or(Rejection::MissingSignature)??;
+            let v = webhooks::verify(
+                headers,
+                &request.body,
+                &policy.keys,
+                window,
+                now,
+                &RustCrypto,
+            )?;
+            Ok((scheme, v.key, v.id, v.timestamp))
+        }
+    }
+}
+
+/// The compiled verifier's two phases (full and signature-only) give the one-pass verdicts.
+fn check_seam(name: &str, request: &HttpRequest, policy: &TenantPolicy, now: i64) {
+    use syncgate::Verifier;
+    let verifier = Verifier::new(policy);
+    let reference = one_pass_authenticate(request, policy, now);
+    let signature = verifier.verify_signature(request, now);
+    match (&reference, &signature) {
+        (Ok((scheme, key, nonce, ts)), Ok(v)) => {
+            assert_eq!(
+                (v.scheme, v.key, &v.nonce, v.timestamp),
+                (*scheme, *key, nonce, *ts),
+                "{name}"
+            );
+        }
+        (Err(a), Err(b)) => assert_eq!(a, b, "{name}: signature-only verdict"),
+        (a, b) => panic!("{name}: one pass {a:?}, seam {b:?}"),
+    }
+    let full = verifier.verify(request, now);
+    assert_eq!(
+        full,
+        verify_request(request, policy, now),
+        "{name}: full verdict"
+    );
+    if let Err(e) = &reference {
+        assert_eq!(
+            full.as_ref().err(),
+            Some(e),
+            "{name}: full verdict vs one pass"
+        );
+    }
 }
 
 const PAYLOADS: &str = include_str!("cases/payloads.json");

@@ -33,6 +33,7 @@ use serde::{Serialize, Serializer};
 use crate::document::payload::{Features, ModuleDef};
 
 /// The recomputed state: `{"modules":[…],"permissions":[…]}`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ModuleState {
     /// Every module once, sorted by key.
@@ -42,6 +43,7 @@ pub struct ModuleState {
 }
 
 /// One module's state: `{"key","group","enabled","reason","permissions"}`.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ModuleStatus {
     /// Module key.
@@ -51,6 +53,7 @@ pub struct ModuleStatus {
     /// Whether the module is on.
     pub enabled: bool,
     /// Why it is on or off.
+    #[cfg_attr(feature = "ts", ts(type = "ModuleReason"))]
     pub reason: ModuleReason,
     /// The module's permissions, sorted and without repeats (granted only while enabled).
     pub permissions: Vec<String>,

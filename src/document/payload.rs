@@ -73,6 +73,7 @@ const SMTP_CREDENTIAL: TextRule = TextRule::single_line(MAX_SMTP_CREDENTIAL_CHAR
 const FROM_NAME: TextRule = TextRule::single_line(MAX_FROM_NAME_CHARS);
 
 /// A sync payload's type.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PayloadType {
@@ -124,6 +125,7 @@ pub struct SyncPayload {
 
 /// A configuration section a payload can carry. The edge keeps an applied version per section,
 /// so a payload must be newer than every section it carries.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Section {
@@ -165,6 +167,7 @@ impl Section {
 ///
 /// [`Features::parse`] checks shape and syntax only; [`SyncPayload::parse`] also checks the
 /// cross-references. [`crate::document::modules::recompute_modules`] accepts either.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Features {
@@ -179,6 +182,7 @@ pub struct Features {
 }
 
 /// One module of the registry.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct ModuleDef {
     /// Unique key, e.g. `crm.customers`.
@@ -192,6 +196,7 @@ pub struct ModuleDef {
 }
 
 /// The branding section. Only `title` is required.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Branding {
@@ -215,6 +220,7 @@ pub struct Branding {
 }
 
 /// The branding footer.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Footer {
     /// One line of footer text.
@@ -225,6 +231,7 @@ pub struct Footer {
 }
 
 /// A footer link.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FooterLink {
     /// Link text.
@@ -235,6 +242,7 @@ pub struct FooterLink {
 
 /// The SMTP section. `username` and `password` come together or not at all (a relay without
 /// authentication). `Debug` never shows the password; see [`Smtp::redacted`] for reads and logs.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[derive(Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Smtp {
@@ -258,6 +266,7 @@ pub struct Smtp {
 }
 
 /// SMTP transport security.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpEncryption {
@@ -439,9 +448,10 @@ impl SyncPayload {
 }
 
 /// The wire shape shared by [`SyncPayload`] and [`RedactedPayload`].
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(optional_fields))]
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct PayloadShape<'a, S> {
+pub(crate) struct PayloadShape<'a, S> {
     #[serde(rename = "type")]
     payload_type: PayloadType,
     tenant: &'a str,

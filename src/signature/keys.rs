@@ -82,6 +82,7 @@ impl<'de> Deserialize<'de> for Secret {
 }
 
 /// Where a key is in its life.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyStatus {

@@ -78,7 +78,10 @@ pub struct Verified<'k> {
 /// Parses the `v1,` entries of a signature header. Entries of other versions (`v1a,` for
 /// asymmetric signatures) are skipped; a `v1,` entry that is not base64 is kept as an empty tag,
 /// which never verifies.
-fn v1_tags(signature: &str) -> Result<Vec<Vec<u8>>, Rejection> {
+///
+/// # Errors
+/// `malformed_signature` when the header is empty, has too many entries or an entry without `,`.
+pub fn v1_tags(signature: &str) -> Result<Vec<Vec<u8>>, Rejection> {
     let entries: Vec<&str> = signature.split_ascii_whitespace().collect();
     if entries.is_empty() {
         return Err(Rejection::malformed("webhook-signature is empty"));
@@ -121,11 +124,7 @@ pub fn verify<'k>(
         timestamp,
         signature,
     } = headers;
-    if id.is_empty() || id.len() > MAX_ID_LEN || id.bytes().any(|b| !b.is_ascii_graphic()) {
-        return Err(Rejection::malformed(
-            "webhook-id must be 1 to 128 visible ascii characters",
-        ));
-    }
+    check_id(id)?;
     let ts = parse_timestamp(timestamp)?;
     let tags = v1_tags(signature)?;
     window.check(ts, now)?;
@@ -153,7 +152,24 @@ pub fn verify<'k>(
     Err(Rejection::InvalidSignature)
 }
 
-fn parse_timestamp(text: &str) -> Result<i64, Rejection> {
+/// Checks a `webhook-id`: 1 to 128 visible ASCII characters.
+///
+/// # Errors
+/// `malformed_signature` otherwise.
+pub fn check_id(id: &str) -> Result<(), Rejection> {
+    if id.is_empty() || id.len() > MAX_ID_LEN || id.bytes().any(|b| !b.is_ascii_graphic()) {
+        return Err(Rejection::malformed(
+            "webhook-id must be 1 to 128 visible ascii characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Parses `webhook-timestamp`: Unix seconds, at most 12 digits.
+///
+/// # Errors
+/// `malformed_signature` otherwise.
+pub fn parse_timestamp(text: &str) -> Result<i64, Rejection> {
     if text.is_empty() || text.len() > 12 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return Err(Rejection::malformed(
             "webhook-timestamp must be unix seconds",

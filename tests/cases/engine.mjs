@@ -124,20 +124,98 @@ export function casesOf(file, name) {
   return file.cases;
 }
 
+/** Codes of steps 6–7 (the payload): `verifySignature` stops before them. */
+export const PAYLOAD_CODES = ["invalid_payload", "tenant_mismatch", "unsupported_payload_type", "blocked_module_group", "unsupported_module_group"];
+
 /**
- * Runs every signature case through `sg.verifyRequest`; returns
- * `{ ran, problems, verdicts }` (verdicts: name → { ok, code, status, field }).
+ * Problems of a `verifySignature` answer against the full verdict of the same request: the
+ * same failure while the signature checks fail, else a success naming the same key, scheme,
+ * nonce and time (and the payload hash, when it has one).
  */
-export function runSignatureCases(sg, file) {
+export function signatureProblems(c, full, sig) {
+  const fullFailedEarly = !full.ok && !PAYLOAD_CODES.includes(full.code);
+  if (fullFailedEarly) {
+    return JSON.stringify(summary(sig)) === JSON.stringify(summary(full)) ? [] : [`${c.name}: verifySignature ${JSON.stringify(summary(sig))}, verify ${JSON.stringify(summary(full))}`];
+  }
+  if (sig.ok !== true) return [`${c.name}: verifySignature refused with ${sig.code} (${sig.message}) where verify got past the signature`];
+  const p = [];
+  if (sig.payload !== undefined || sig.replay !== undefined) p.push(`${c.name}: verifySignature answered payload fields`);
+  if (full.ok) {
+    for (const k of ["tenant", "scheme", "keyId", "keyVersion", "keyStatus", "nonce", "timestamp"]) {
+      if (sig[k] !== full[k]) p.push(`${c.name}: verifySignature ${k} ${sig[k]}, verify ${full[k]}`);
+    }
+    if (sig.payloadHash !== undefined && sig.payloadHash !== full.payloadHash) p.push(`${c.name}: payloadHash differs`);
+  }
+  if (sig.scheme === "rfc9421" && !/^[0-9a-f]{64}$/.test(sig.payloadHash)) p.push(`${c.name}: rfc9421 verifySignature without payloadHash`);
+  return p;
+}
+
+/**
+ * Runs every signature case through `sg.verifyRequest` — or `paths`, named functions
+ * `(request, policy, now) → verdict`, each of which must give every case's verdict and the
+ * same verdict as the others; `signature`, when given, is `verifySignature` of the same shape,
+ * checked against the first path's verdict. Returns `{ ran, problems, verdicts }` (verdicts:
+ * name → { ok, code, status, field, message }).
+ */
+export function runSignatureCases(sg, file, { paths, signature } = {}) {
   const problems = [];
   const verdicts = {};
+  const ways = Object.entries(paths ?? { verifyRequest: (r, p, n) => sg.verifyRequest(r, p, n) });
   for (const c of casesOf(file, "signatures.json")) {
     const { request, policy, now } = buildSignatureCase(sg, file, c);
-    const v = sg.verifyRequest(request, policy, now);
-    verdicts[c.name] = summary(v);
-    problems.push(...verdictProblems(file, c, v, file.now));
+    let first;
+    for (const [way, verify] of ways) {
+      const v = verify(request, policy, now);
+      if (first === undefined) {
+        first = v;
+        verdicts[c.name] = summary(v);
+        problems.push(...verdictProblems(file, c, v, file.now));
+      } else if (JSON.stringify(v) !== JSON.stringify(first)) {
+        problems.push(`${c.name}: ${way} answered ${JSON.stringify(v).slice(0, 300)}, ${ways[0][0]} ${JSON.stringify(first).slice(0, 300)}`);
+      }
+    }
+    if (signature) problems.push(...signatureProblems(c, first, signature(request, policy, now)));
   }
   return { ran: Object.keys(verdicts).length, problems, verdicts };
+}
+
+/** {@link runSignatureCases} with asynchronous paths (e.g. `verifyAsync` on WebCrypto). */
+export async function runSignatureCasesAsync(sg, file, { paths, signature } = {}) {
+  const problems = [];
+  const verdicts = {};
+  const ways = Object.entries(paths);
+  for (const c of casesOf(file, "signatures.json")) {
+    const { request, policy, now } = buildSignatureCase(sg, file, c);
+    let first;
+    for (const [way, verify] of ways) {
+      const v = await verify(request, policy, now);
+      if (first === undefined) {
+        first = v;
+        verdicts[c.name] = summary(v);
+        problems.push(...verdictProblems(file, c, v, file.now));
+      } else if (JSON.stringify(v) !== JSON.stringify(first)) {
+        problems.push(`${c.name}: ${way} answered ${JSON.stringify(v).slice(0, 300)}, ${ways[0][0]} ${JSON.stringify(first).slice(0, 300)}`);
+      }
+    }
+    if (signature) problems.push(...signatureProblems(c, first, await signature(request, policy, now)));
+  }
+  return { ran: Object.keys(verdicts).length, problems, verdicts };
+}
+
+/**
+ * The verification paths of the package, as `(request, policy, now) → verdict`: the one-shot
+ * `verifyRequest`, a compiled verifier hashing with the host, one hashing in Rust (the
+ * reference), and with the body handed over as bytes.
+ */
+export function verifierPaths(sg) {
+  const bytes = (request) => ({ ...request, body: typeof request.body === "string" ? new TextEncoder().encode(request.body) : request.body });
+  return {
+    verifyRequest: (r, p, n) => sg.verifyRequest(r, p, n),
+    "createVerifier().verify": (r, p, n) => sg.createVerifier(p).verify(r, n),
+    "createVerifier(rust).verify": (r, p, n) => sg.createVerifier(p, { hashing: "rust" }).verify(r, n),
+    "createVerifier().verify(bytes)": (r, p, n) => sg.createVerifier(p).verify(bytes(r), n),
+    "createVerifier(rust).verify(bytes)": (r, p, n) => sg.createVerifier(p, { hashing: "rust" }).verify(bytes(r), n),
+  };
 }
 
 /** The runtime-independent part of an answer, for comparing runtimes. */

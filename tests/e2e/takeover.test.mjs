@@ -13,6 +13,7 @@ import { join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import { after, test } from "node:test";
 import { Miniflare } from "miniflare";
+import { edgeContract } from "./support/contract.mjs";
 import { branding, request, startOrigin, syncgate, whsec } from "./support/harness.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -71,6 +72,7 @@ test("a retry after an edge crash mid-forward takes the reservation over and is 
   };
   let mf = new Miniflare(options);
   let edge = (await mf.ready).toString().replace(/\/$/, "");
+  edgeContract.register(edge);
   cleanup.push(() => mf.dispose());
   const admin = (method, path, body) => request(`${edge}/admin/v1/instances/${path}`, {
     method, headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
@@ -97,6 +99,7 @@ test("a retry after an edge crash mid-forward takes the reservation over and is 
   const restartedAt = Date.now();
   mf = new Miniflare(options);
   edge = (await mf.ready).toString().replace(/\/$/, "");
+  edgeContract.register(edge);
 
   const answers = [];
   let applied;

@@ -2,7 +2,9 @@
 // from a loopback-only static server; the page imports "syncgate" with <script type="module">
 // (an import map sends the bare name to the package's "browser" export, as a bundler would),
 // signs and verifies requests, and the test checks what it reports. It also checks that the
-// browser and Node produce byte-identical signatures for the same input.
+// browser and Node produce byte-identical signatures for the same input, and that the shared
+// signature cases give Node's verdicts (node:crypto hashing) in the page both synchronously
+// (Rust hashing) and through verifyAsync (WebCrypto hashing).
 //
 // Chromium comes from `make install-chromium` (apt). Without it the test is skipped with a
 // message, except under CI (CI=true), where it fails.
@@ -54,15 +56,28 @@ function page(browserEntry) {
   async function runCases(sg) {
     const engine = await import("/cases/engine.mjs");
     const load = async (name) => (await fetch("/cases/" + name)).json();
+    const signatures = await load("signatures.json");
     return {
-      signatures: engine.runSignatureCases(sg, await load("signatures.json")),
+      // Synchronous: verifyRequest and createVerifier, hashing in Rust.
+      signatures: engine.runSignatureCases(sg, signatures, {
+        paths: engine.verifierPaths(sg),
+        signature: (r, p, n) => sg.createVerifier(p).verifySignature(r, n),
+      }),
+      // Asynchronous: createVerifier's verifyAsync, hashing with WebCrypto.
+      signaturesAsync: await engine.runSignatureCasesAsync(sg, signatures, {
+        paths: {
+          verifyAsync: (r, p, n) => sg.createVerifier(p).verifyAsync(r, n),
+          "verifyAsync(bytes)": (r, p, n) => sg.createVerifier(p).verifyAsync({ ...r, body: new TextEncoder().encode(r.body) }, n),
+        },
+        signature: (r, p, n) => sg.createVerifier(p).verifySignatureAsync(r, n),
+      }),
       payloads: engine.runPayloadCases(sg, await load("payloads.json")),
       modules: engine.runModuleCases(sg, await load("modules.json")),
       providers: engine.runProviderCases(sg, await load("providers.json")),
     };
   }
   try {
-    const { verifyRequest, signRequest, validatePayload, recomputeModules, contentDigest, verifyProviderWebhook } = await import("syncgate");
+    const { createVerifier, verifyRequest, signRequest, validatePayload, recomputeModules, contentDigest, verifyProviderWebhook } = await import("syncgate");
     const fixture = await (await fetch("/fixture.json")).json();
     const signed = {};
     const verdicts = {};
@@ -86,7 +101,7 @@ function page(browserEntry) {
       garbage: [verifyRequest(null, null), signRequest(42), validatePayload(undefined), recomputeModules("x")],
       payload: validatePayload(fixture.request.body),
       digest: contentDigest("hello"),
-      cases: await runCases({ verifyRequest, signRequest, validatePayload, recomputeModules, contentDigest, verifyProviderWebhook }),
+      cases: await runCases({ createVerifier, verifyRequest, signRequest, validatePayload, recomputeModules, contentDigest, verifyProviderWebhook }),
     });
   } catch (error) {
     report({ error: String(error && error.stack || error) });
@@ -172,6 +187,7 @@ test("the browser entry signs and verifies in chromium", { skip: !haveChromium &
     const loadCase = (name) => JSON.parse(readFileSync(join(casesDir, name), "utf8"));
     const inNode = {
       signatures: engine.runSignatureCases(node, loadCase("signatures.json")),
+      signaturesAsync: engine.runSignatureCases(node, loadCase("signatures.json")),
       payloads: engine.runPayloadCases(node, loadCase("payloads.json")),
       modules: engine.runModuleCases(node, loadCase("modules.json")),
       providers: engine.runProviderCases(node, loadCase("providers.json")),
@@ -181,7 +197,7 @@ test("the browser entry signs and verifies in chromium", { skip: !haveChromium &
       assert.ok(run.ran > 0, `${kind}: no cases ran in chromium`);
       assert.equal(run.ran, inNode[kind].ran);
       assert.deepEqual(run.verdicts, inNode[kind].verdicts, `${kind}: chromium and Node verdicts differ`);
-      console.log(`${kind}.json in chromium: ${run.ran} cases, verdicts identical to Node`);
+      console.log(`${kind} in chromium: ${run.ran} cases, verdicts identical to Node (node:crypto)`);
     }
     assert.deepEqual(problems, [], `the page logged problems:\n${problems.join("\n")}`);
   } finally {

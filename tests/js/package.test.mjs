@@ -16,7 +16,7 @@ const cargoVersion = readFileSync(join(root, "Cargo.toml"), "utf8")
   .split(/^\[/m).find((s) => s.startsWith("package]"))
   .match(/^version\s*=\s*"([^"]+)"/m)[1];
 
-test("ESM import exposes the five functions, as named and default exports", async () => {
+test("ESM import exposes the six functions, as named and default exports", async () => {
   const esm = await importSyncgate();
   for (const name of FUNCTIONS) {
     assert.equal(typeof esm[name], "function", name);
@@ -25,7 +25,7 @@ test("ESM import exposes the five functions, as named and default exports", asyn
   assert.equal(esm.contentDigest("hello"), "sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:");
 });
 
-test("CJS require exposes the five functions", () => {
+test("CJS require exposes the six functions", () => {
   const cjs = requireSyncgate();
   for (const name of FUNCTIONS) assert.equal(typeof cjs[name], "function", name);
   assert.equal(cjs.contentDigest("hello"), "sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:");
@@ -61,6 +61,9 @@ test("package.json: name, version from Cargo.toml, exports map, engines", () => 
   assert.deepEqual(manifest.engines, { node: ">=20" });
   const dot = manifest.exports["."];
   assert.equal(dot.browser.default, "./browser.js");
+  assert.equal(dot.workerd.default, "./workerd.js");
+  assert.equal(dot.worker.default, "./workerd.js");
+  assert.deepEqual(Object.keys(dot).slice(0, 3), ["workerd", "worker", "browser"], "a Worker bundler sees workerd first");
   assert.equal(dot.import.default, "./syncgate.mjs");
   assert.equal(dot.require.default, "./syncgate.cjs");
   assert.equal(dot.types, "./index.d.ts");
@@ -75,13 +78,14 @@ test("the tarball holds exactly the listed files and one .wasm", () => {
   const info = packInfo();
   const files = info.files.map((f) => f.path).sort();
   assert.deepEqual(files, [
-    "README.md", "browser.js", "index.d.mts", "index.d.ts", "package.json",
-    "syncgate.cjs", "syncgate.mjs", "syncgate_bg.wasm", "syncgate_web.js",
+    "README.md", "browser.js", "glue.cjs", "glue.js", "index.d.mts", "index.d.ts", "package.json",
+    "syncgate.cjs", "syncgate.mjs", "syncgate_bg.wasm", "syncgate_node.cjs", "syncgate_web.js",
+    "workerd.js",
   ]);
   assert.equal(files.filter((f) => f.endsWith(".wasm")).length, 1);
 });
 
-test("index.d.ts and index.d.mts declare the five functions and never `any`", () => {
+test("index.d.ts and index.d.mts declare every function and never `any`", () => {
   for (const file of ["index.d.ts", "index.d.mts"]) {
     const dts = readFileSync(join(installedDir(), file), "utf8");
     for (const name of FUNCTIONS) {

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { test } from "node:test";
 
 import { ensureInstalled, projectDir, requireSyncgate, root } from "./support/package.mjs";
@@ -22,7 +22,7 @@ function check(mode, files, compilerOptions) {
   const dir = join(projectDir, `types-${mode}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  for (const [from, to] of files) copyFileSync(join(sources, from), join(dir, to));
+  for (const [from, to] of files) copyFileSync(isAbsolute(from) ? from : join(sources, from), join(dir, to));
   writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({
     compilerOptions: {
       strict: true, noEmit: true, skipLibCheck: false, target: "es2022", lib: ["es2022"],
@@ -46,6 +46,21 @@ test("types compile for bundlers (moduleResolution bundler, browser condition)",
   });
 });
 
+// The declarations against the types ts-rs derives from the Rust types (src/ts_types.rs writes
+// them to target/ts-types/generated.ts; `make test-js` runs it first). In CI a missing file is
+// a failure, elsewhere the test skips with the command to run.
+const generated = join(root, "target", "ts-types", "generated.ts");
+test("the declarations and the types derived from Rust agree", { skip: !existsSync(tsc) && "typescript is not installed" }, (t) => {
+  if (!existsSync(generated)) {
+    assert.ok(!process.env.CI, `${generated} is missing: run \`make ts-types\``);
+    t.skip("run `make ts-types` (cargo test -p syncgate --features ts --lib ts_types) first");
+    return;
+  }
+  check("generated", [[generated, "generated.ts"], ["generated-check.ts", "generated-check.ts"]], {
+    module: "esnext", moduleResolution: "bundler",
+  });
+});
+
 // The declarations are written by hand; this keeps them mechanically in step with what the
 // Rust core really returns. Every export is called on real inputs (accepted and refused), and
 // each answer is written into a TypeScript file as an object literal checked with `satisfies`
@@ -66,8 +81,13 @@ test("what the package returns satisfies its declared types", { skip: !existsSyn
       const verdict = sg.verifyRequest({ ...request, headers: { ...request.headers, ...signed.headers } }, policy(), now);
       assert.ok(verdict.ok, JSON.stringify(verdict));
       sample("Verified", verdict);
+      const verifier = sg.createVerifier(policy());
+      const signedRequest = { ...request, headers: { ...request.headers, ...signed.headers } };
+      sample("Verified", verifier.verify(signedRequest, now));
+      sample("SignatureVerified", verifier.verifySignature(signedRequest, now));
     }
   }
+  sample("SignatureVerdict", sg.createVerifier(policy()).verifySignature(syncRequest(), now));
   sample("Failure", sg.verifyRequest(syncRequest(), policy(), now));
   sample("Failure", sg.signRequest(syncRequest(), { kid: "k", secret: "nope" }));
   const check = sg.validatePayload(featuresPayload(3), policy());
@@ -82,7 +102,7 @@ test("what the package returns satisfies its declared types", { skip: !existsSyn
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, "samples.ts"), [
-    "import type { Failure, ModuleRecomputation, PayloadCheck, Rfc9421Headers, Signed, StandardWebhooksHeaders, Verified } from \"syncgate\";",
+    "import type { Failure, ModuleRecomputation, PayloadCheck, Rfc9421Headers, SignatureVerdict, SignatureVerified, Signed, StandardWebhooksHeaders, Verified } from \"syncgate\";",
     ...samples,
   ].join("\n"));
   writeFileSync(join(dir, "tsconfig.json"), JSON.stringify({

@@ -177,6 +177,29 @@ pub async fn dispatch(
             }
             None => Err(Rejection::UnknownInstance),
         },
+        // The tenant's sync status, log and hourly counts for the operator (the dashboard's
+        // data; the tenant routes of the same names need an API key).
+        (Method::Get, ["sync", view @ ("status" | "logs" | "hourly")]) => {
+            match tenant_of(env, instance, request_id).await? {
+                Some(tenant) => {
+                    let query = req
+                        .url()?
+                        .query()
+                        .map(|q| format!("?{q}"))
+                        .unwrap_or_default();
+                    Ok(call_tenant_state(
+                        env,
+                        &tenant,
+                        Method::Get,
+                        &format!("/admin/{view}{query}"),
+                        None,
+                        request_id,
+                    )
+                    .await?)
+                }
+                None => Err(Rejection::UnknownInstance),
+            }
+        }
         _ => Err(Rejection::NotFound),
     };
     match result {

@@ -6,7 +6,7 @@ use syncgate::{Rejection, is_valid_instance_code};
 use worker::{Context, Env, Method, Request, Response, Result};
 
 use crate::origin::{OriginAnswer, OriginCall, forward};
-use crate::{admin, customers, hooks, http, instances, sync, tenant_state};
+use crate::{admin, customers, dashboard, hooks, http, instances, sync, tenant_state};
 
 /// Dispatches one request.
 ///
@@ -52,6 +52,9 @@ pub async fn dispatch(
                 }
                 _ => http::problem(&Rejection::NotFound, request_id),
             }
+        }
+        ["admin", "v1", "instances", _, "dashboard"] if method == Method::Get => {
+            dashboard::page(request_id)
         }
         ["admin", "v1", "instances", instance, rest @ ..] => {
             if !is_valid_instance_code(instance) {

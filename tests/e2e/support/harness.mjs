@@ -9,6 +9,12 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { Miniflare } from "miniflare";
 import * as syncgate from "../../../pkg/syncgate.mjs";
+import { checkedFetch, edgeContract } from "./contract.mjs";
+
+// Every answer from an edge started here is checked against openapi.yaml (contract.mjs).
+if (!globalThis.fetch.contractChecked) {
+  globalThis.fetch = Object.assign(checkedFetch(globalThis.fetch), { contractChecked: true });
+}
 
 export { syncgate };
 const root = resolve(import.meta.dirname, "../../..");
@@ -84,6 +90,7 @@ export async function startGateway({ persist = false } = {}) {
   if (persist) Object.assign(options, { kvPersist: join(dir, "kv"), durableObjectsPersist: join(dir, "do") });
   const mf = new Miniflare(options);
   const edge = (await mf.ready).toString().replace(/\/$/, "");
+  edgeContract.register(edge);
   return new Gateway({ edge, origin, mf, dir, adminToken, originSecret, options });
 }
 
@@ -126,6 +133,7 @@ export class Gateway {
     await this.mf.dispose();
     this.mf = new Miniflare(this.options);
     this.edge = (await this.mf.ready).toString().replace(/\/$/, "");
+    edgeContract.register(this.edge);
     return this.edge;
   }
 

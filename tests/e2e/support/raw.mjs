@@ -2,6 +2,7 @@
 // duplicated headers, bare CR/LF, odd request lines. One connection per request
 // (`Connection: close`), the answer read to the end and parsed leniently.
 import { connect } from "node:net";
+import { edgeContract } from "./contract.mjs";
 
 /**
  * Sends `head` (the request line and header lines, without the final blank line; a string or a
@@ -16,7 +17,19 @@ export function rawRequest(base, head, body = Buffer.alloc(0), { timeoutMs = 100
     Buffer.from("\r\n\r\n"),
     Buffer.isBuffer(body) ? body : Buffer.from(body),
   ]);
-  return new Promise((resolve) => {
+  return new Promise((resolveRaw, reject) => {
+    const resolve = (answer) => {
+      // An answer from an edge is checked against openapi.yaml like every fetch (contract.mjs).
+      if (answer.status > 0 && edgeContract.covers(base)) {
+        const [method = "GET", target = "/"] = bytes.subarray(0, Math.max(0, bytes.indexOf("\r\n"))).toString("latin1").split(" ");
+        try {
+          edgeContract.observe({ method, target, status: answer.status, contentType: answer.headers.get("content-type")?.[0], body: answer.body, header: (name) => answer.headers.get(name.toLowerCase())?.[0] });
+        } catch (err) {
+          return reject(err);
+        }
+      }
+      return resolveRaw(answer);
+    };
     const socket = connect({ host: url.hostname, port: Number(url.port) });
     const chunks = [];
     let settled = false;

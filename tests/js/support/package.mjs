@@ -25,7 +25,8 @@ const stampFile = join(projectDir, ".syncgate-pkg-hash");
 const lockDir = join(base, ".install-lock");
 
 export const FUNCTIONS = [
-  "verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest", "verifyProviderWebhook",
+  "createVerifier", "verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest",
+  "signatureBase", "verifyProviderWebhook",
 ];
 
 function sleep(ms) {

@@ -2,10 +2,10 @@
 // `tsc --noEmit --strict` from inside the consumer project, once per module resolution mode; the
 // `@ts-expect-error` lines must stay errors (misuse is caught), everything else must compile.
 import {
-  contentDigest, recomputeModules, signRequest, validatePayload, verifyRequest,
+  contentDigest, createVerifier, recomputeModules, signRequest, validatePayload, verifyRequest,
 } from "syncgate";
 import type {
-  Failure, ModuleState, SyncPayload, SyncRequest, TenantPolicy, Verdict,
+  Failure, ModuleState, SignatureVerdict, SyncPayload, SyncRequest, TenantPolicy, Verdict,
 } from "syncgate";
 
 const policy: TenantPolicy = {
@@ -100,3 +100,24 @@ const d: string = contentDigest("hello");
 contentDigest(42);
 
 void badKey; void badStatus; void d;
+
+// A compiled verifier: ok narrows it; its methods exist either way and never throw.
+const verifier = createVerifier(policy, { hashing: "host" });
+if (!verifier.ok) {
+  const why: Failure["code"] = verifier.code;
+  void why;
+}
+const full: Verdict = verifier.verify(request, 1_790_000_000);
+const sigOnly: SignatureVerdict = verifier.verifySignature(request);
+if (sigOnly.ok) {
+  const hash: string | undefined = sigOnly.payloadHash;
+  void hash;
+  // @ts-expect-error a signature-only verdict has no payload
+  void sigOnly.payload;
+}
+const later: Promise<Verdict> = verifier.verifyAsync(request);
+const laterSig: Promise<SignatureVerdict> = verifier.verifySignatureAsync(request, 1);
+void full; void later; void laterSig;
+// @ts-expect-error hashing is "host" or "rust"
+createVerifier(policy, { hashing: "webcrypto" });
+verifier.free();

@@ -21,6 +21,7 @@
 //! customer-API access log.
 
 mod access;
+mod hourly;
 mod ledger;
 mod logs;
 
@@ -268,6 +269,13 @@ impl DurableObject for TenantState {
                 let revoked = self.revoke_api_key(id)?;
                 Ok(Response::empty()?.with_status(if revoked { 204 } else { 404 }))
             }
+            // The operator's reads (the worker checked the admin token): no API key, no meter.
+            (Method::Get, ["admin", "status"]) => self.status(),
+            (Method::Get, ["admin", "logs"]) => {
+                let url = req.url()?;
+                self.logs(&url)
+            }
+            (Method::Get, ["admin", "hourly"]) => self.hourly(http::now_millis()),
             (Method::Get, ["key-usage"]) => {
                 let rows: Vec<KeyUsageRow> = self
                     .sql()
