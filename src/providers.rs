@@ -57,6 +57,7 @@ pub const MAX_DELIVERY_ID_CHARS: usize = 128;
 pub const MAX_EVENT_TYPE_CHARS: usize = 128;
 
 /// A webhook provider the edge verifies.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
@@ -238,6 +239,7 @@ pub(crate) struct Signed {
 }
 
 /// What an accepted provider delivery established.
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HookVerdict {
