@@ -31,8 +31,10 @@ const cargoTarget = process.env.CARGO_TARGET_DIR ? resolve(root, process.env.CAR
 const wasmIn = join(cargoTarget, "wasm32-unknown-unknown", "release", "syncgate.wasm");
 const wasmOpt = join(root, "node_modules", ".bin", "wasm-opt");
 // What the wasm-bindgen glue exports, and what the package exports (js/glue.mjs adds createVerifier).
-const WASM_EXPORTS = ["verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest", "signatureBase", "CompiledVerifier"];
-const EXPORTS = ["createVerifier", "verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest", "signatureBase"];
+const WASM_EXPORTS = ["verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest", "signatureBase", "verifyProviderWebhook",
+  "CompiledVerifier"];
+const EXPORTS = ["createVerifier", "verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest", "signatureBase",
+  "verifyProviderWebhook"];
 
 function fail(message) {
   console.error(`build-pkg: ${message}`);

@@ -9,6 +9,7 @@
 //   policy       what the tenant allows: TenantPolicy, scope, the identifier grammars
 //   replay       what must be unique, and for how long
 //   origin       the edge↔origin contract: attest, idempotency
+//   providers    provider webhooks: HubSpot v3, Stripe, GitHub, Slack, Shopify (a namespace)
 //   error        the one error type, its code table, the text rules for messages
 //   verify, sign the protocol steps, in order; verifier the compiled policy and the two-phase
 //                seam that lets a host compute the digests; wasm the JS boundary (feature `wasm`)
@@ -20,6 +21,7 @@ mod document;
 pub mod error;
 mod origin;
 mod policy;
+pub mod providers;
 mod replay;
 mod request;
 mod sign;

@@ -126,6 +126,10 @@ pub struct TenantPolicy {
     /// Module groups never accepted on the sync path. Default `website`, `landing_page`.
     #[serde(default = "default_blocked_groups")]
     pub blocked_module_groups: Vec<String>,
+    /// Provider webhooks the instance accepts, each with its secret (never serialised; see
+    /// [`crate::providers`]). Default none.
+    #[serde(default, skip_serializing_if = "crate::providers::Providers::is_empty")]
+    pub providers: crate::providers::Providers,
 }
 
 impl TenantPolicy {

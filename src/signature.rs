@@ -13,6 +13,7 @@
 
 pub(crate) mod crypto;
 pub(crate) mod keys;
+// Only the JS boundary shows a preview (and its tests); the worker builds without it.
 #[cfg(any(test, feature = "wasm"))]
 pub(crate) mod preview;
 pub mod rfc9421;

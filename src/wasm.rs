@@ -23,6 +23,7 @@ use crate::signature::preview::preview;
 use crate::signature::rfc9421::content_digest_value;
 use crate::verify;
 
+mod hooks;
 mod verifier;
 
 #[derive(Serialize)]
