@@ -146,11 +146,26 @@ impl<'a> Node<'a> {
         }
     }
 
-    const fn as_object(&self) -> Option<&Vec<(Cow<'a, str>, Self)>> {
+    pub(crate) const fn as_object(&self) -> Option<&Vec<(Cow<'a, str>, Self)>> {
         match self {
             Self::Object(members) => Some(members),
             _ => None,
         }
+    }
+
+    /// The items of an array.
+    pub(crate) fn as_array(&self) -> Option<&[Self]> {
+        match self {
+            Self::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// An object's member by name (`None` for a missing member or a non-object).
+    pub(crate) fn get(&self, name: &str) -> Option<&Self> {
+        self.as_object()?
+            .iter()
+            .find_map(|(key, value)| (key == name).then_some(value))
     }
 }
 

@@ -21,7 +21,7 @@
 
 use serde_json::Value;
 
-use crate::document::reader::{Document, JsonPath, parse_document};
+use crate::document::reader::{Document, JsonPath, Node, parse_document};
 use crate::error::Rejection;
 use crate::request::HttpRequest;
 use crate::signature::crypto::{Primitives, hex};
@@ -146,11 +146,12 @@ fn delivery_key(
     let mut identities = Vec::with_capacity(events.len());
     for (i, event) in events.iter().enumerate() {
         let at = root.index(i);
-        let object = event
-            .as_object()
-            .ok_or_else(|| at.reject("must be an event object"))?;
-        let member = |name: &str| match object.get(name) {
-            Some(value @ (Value::Number(_) | Value::String(_))) => value.clone(),
+        if event.as_object().is_none() {
+            return Err(at.reject("must be an event object"));
+        }
+        let member = |name: &str| match event.get(name) {
+            Some(Node::Number(number)) => Value::Number(number.clone()),
+            Some(Node::String(text)) => Value::String(text.to_string()),
             _ => Value::Null,
         };
         let kind = |k: &str| Value::String(k.to_string());
@@ -182,7 +183,7 @@ fn delivery_key(
     let event_type = events
         .first()
         .and_then(|e| e.get("subscriptionType"))
-        .and_then(Value::as_str);
+        .and_then(Node::as_str);
     Ok((
         format!("events:{digest}"),
         visible(event_type, MAX_EVENT_TYPE_CHARS),
