@@ -270,7 +270,7 @@ bench: pkg worker origin
 CARGO_FUZZ_VERSION := 0.13.2
 FUZZ_SECONDS ?= 30
 FUZZ_SANITIZER ?= none
-FUZZ_TARGETS ?= rfc9421_fields webhook_headers sync_payload customer_write tenant_policy verify_request modules
+FUZZ_TARGETS ?= rfc9421_fields webhook_headers sync_payload customer_write tenant_policy verify_request modules provider_hooks
 
 install-cargo-fuzz:
 	@if [ "$$(cargo fuzz --version 2>/dev/null)" = "cargo-fuzz $(CARGO_FUZZ_VERSION)" ]; then \

@@ -13,6 +13,7 @@ await init({ module_or_path: new URL("./syncgate_bg.wasm", import.meta.url) });
 const syncgate = bindSyncgate(wasm, null, webCryptoHost(globalThis.crypto));
 
 export const {
-  contentDigest, createVerifier, recomputeModules, signatureBase, signRequest, validatePayload, verifyRequest,
+  contentDigest, createVerifier, recomputeModules, signatureBase, signRequest, validatePayload, verifyProviderWebhook,
+  verifyRequest,
 } = syncgate;
 export default syncgate;

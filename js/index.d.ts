@@ -153,6 +153,24 @@ export interface TenantPolicy {
   supportedModuleGroups?: readonly string[];
   /** Never accepted on the sync path. Default `website`, `landing_page`. */
   blockedModuleGroups?: readonly string[];
+  /**
+   * Provider webhooks the instance accepts (`POST /v1/{instance}/hooks/{provider}`), each with
+   * the provider's secret. The edge seals the secrets and never answers them.
+   */
+  providers?: Partial<Record<Provider, ProviderEntry>>;
+}
+
+/** A webhook provider whose deliveries the core verifies with the provider's own scheme. */
+export type Provider = "hubspot" | "stripe" | "github" | "slack" | "shopify";
+
+/** A provider's entry in a policy. */
+export interface ProviderEntry {
+  /**
+   * The secret as the provider shows it (HubSpot client secret, Stripe `whsec_…` signing
+   * secret, GitHub webhook secret, Slack signing secret, Shopify client secret), 16 to 128
+   * bytes; its UTF-8 bytes are the MAC key.
+   */
+  secret: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -300,6 +318,29 @@ export interface Verified {
 
 /** The answer of {@link verifyRequest}. */
 export type Verdict = Verified | Failure;
+
+/** A provider delivery whose signature (and, where signed, timestamp) verified. */
+export interface VerifiedHook {
+  ok: true;
+  provider: Provider;
+  /** The signed timestamp, Unix seconds; `null` for GitHub and Shopify, which sign none. */
+  timestamp: number | null;
+  /** The provider's id for the delivery (Stripe event id, `X-GitHub-Delivery`, `X-Shopify-Webhook-Id`), if any. */
+  deliveryId: string | null;
+  /** Whether the signature covers `deliveryId` (Stripe) or not (GitHub, Shopify). */
+  deliveryIdSigned: boolean;
+  /** What the edge's replay ledger de-duplicates the delivery on (see docs/providers.md). */
+  deliveryKey: string;
+  /** Stripe `type`, `X-GitHub-Event`, `X-Shopify-Topic`, HubSpot `subscriptionType`, Slack `type`. */
+  eventType: string | null;
+  /** Lowercase hex SHA-256 of the body. */
+  bodySha256: string;
+  /** The `Idempotency-Key` the edge forwards with: `hook-{provider}-{hex}`, from signed material. */
+  idempotencyKey: string;
+}
+
+/** The answer of {@link verifyProviderWebhook}. */
+export type HookVerdict = VerifiedHook | Failure;
 
 /** RFC 9421 signature headers (lowercase names). */
 export interface Rfc9421Headers {
@@ -561,3 +602,19 @@ export type SignatureBasePreview =
  * signed content. A request with neither is `missing_signature`.
  */
 export declare function signatureBase(request: SyncRequest): SignatureBasePreview;
+
+/**
+ * Verifies a provider webhook delivery with the provider's own scheme: HubSpot v3
+ * (`X-HubSpot-Signature-v3`, 5-minute window), Stripe (`Stripe-Signature`, 5-minute tolerance,
+ * any `v1` entry), GitHub (`X-Hub-Signature-256`), Slack (`X-Slack-Signature` v0, 5-minute
+ * window) or Shopify (`X-Shopify-Hmac-Sha256`). Replay needs the edge's ledger.
+ *
+ * @param secret The provider's secret, as the provider shows it.
+ * @param nowSeconds Unix seconds to check a signed timestamp against. Default: the current time.
+ */
+export declare function verifyProviderWebhook(
+  provider: Provider,
+  request: SyncRequest,
+  secret: string,
+  nowSeconds?: number,
+): HookVerdict;

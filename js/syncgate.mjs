@@ -5,6 +5,7 @@
 import syncgate from "./syncgate.cjs";
 
 export const {
-  contentDigest, createVerifier, recomputeModules, signatureBase, signRequest, validatePayload, verifyRequest,
+  contentDigest, createVerifier, recomputeModules, signatureBase, signRequest, validatePayload, verifyProviderWebhook,
+  verifyRequest,
 } = syncgate;
 export default syncgate;

@@ -26,6 +26,7 @@ const syncgate = bindSyncgate(
 );
 
 export const {
-  contentDigest, createVerifier, recomputeModules, signatureBase, signRequest, validatePayload, verifyRequest,
+  contentDigest, createVerifier, recomputeModules, signatureBase, signRequest, validatePayload, verifyProviderWebhook,
+  verifyRequest,
 } = syncgate;
 export default syncgate;

@@ -21,4 +21,4 @@ pub mod customer;
 mod grammar;
 pub(crate) mod modules;
 pub mod payload;
-mod reader;
+pub(crate) mod reader;

@@ -9,6 +9,7 @@
 //   policy       what the tenant allows: TenantPolicy, scope, the identifier grammars
 //   replay       what must be unique, and for how long
 //   origin       the edge↔origin contract: attest, idempotency
+//   providers    provider webhooks: HubSpot v3, Stripe, GitHub, Slack, Shopify (a namespace)
 //   error        the one error type, its code table, the text rules for messages
 //   verify, sign the protocol steps, in order; verifier the compiled policy and the two-phase
 //                seam that lets a host compute the digests; wasm the JS boundary (feature `wasm`)
@@ -20,8 +21,7 @@ mod document;
 pub mod error;
 mod origin;
 mod policy;
-#[cfg(feature = "wasm")]
-mod preview;
+pub mod providers;
 mod replay;
 mod request;
 mod sign;
@@ -32,10 +32,6 @@ mod verifier;
 mod verify;
 #[cfg(feature = "wasm")]
 mod wasm;
-
-// Paths that `src/verify.rs` and `src/wasm.rs` still spell out inline (`crate::keys::…`,
-// `crate::crypto::…`); kept crate-private until those files are next rewritten.
-use signature::{crypto, keys};
 
 // Verifying and signing a request.
 pub use request::{Headers, HttpRequest, TargetUri, media_type};

@@ -14,8 +14,7 @@ pub(crate) mod scope;
 use serde::{Deserialize, Serialize};
 
 use self::identifier::{IDENTIFIER_RULE, is_identifier, is_valid_identifier};
-// `pub(crate)` so `crate::policy::PayloadType`, which src/wasm.rs spells out, still resolves.
-pub(crate) use crate::document::payload::PayloadType;
+use crate::document::payload::PayloadType;
 use crate::error::Rejection;
 use crate::signature::Scheme;
 use crate::signature::keys::KeyRing;
@@ -127,6 +126,10 @@ pub struct TenantPolicy {
     /// Module groups never accepted on the sync path. Default `website`, `landing_page`.
     #[serde(default = "default_blocked_groups")]
     pub blocked_module_groups: Vec<String>,
+    /// Provider webhooks the instance accepts, each with its secret (never serialised; see
+    /// [`crate::providers`]). Default none.
+    #[serde(default, skip_serializing_if = "crate::providers::Providers::is_empty")]
+    pub providers: crate::providers::Providers,
 }
 
 impl TenantPolicy {

@@ -35,7 +35,9 @@ pub struct ReplayKeys {
     pub expires_at: i64,
 }
 
-fn bound_hash(primitives: &dyn Primitives, domain: &str, fields: &[&str]) -> String {
+/// Hex SHA-256 of `domain` and length-prefixed `fields` (ledger keys of syncs and of provider
+/// deliveries).
+pub(crate) fn bound_hash(primitives: &dyn Primitives, domain: &str, fields: &[&str]) -> String {
     // Length-prefixed fields: no choice of tenant or nonce can collide with another.
     let mut material = Vec::with_capacity(64);
     material.extend_from_slice(domain.as_bytes());

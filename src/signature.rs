@@ -13,6 +13,9 @@
 
 pub(crate) mod crypto;
 pub(crate) mod keys;
+// Only the JS boundary shows a preview (and its tests); the worker builds without it.
+#[cfg(any(test, feature = "wasm"))]
+pub(crate) mod preview;
 pub mod rfc9421;
 pub(crate) mod skew;
 pub mod webhooks;

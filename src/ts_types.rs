@@ -24,6 +24,7 @@ use crate::document::payload::{
 };
 use crate::error::CATALOG;
 use crate::policy::RateLimits;
+use crate::providers::{HookVerdict, Provider};
 use crate::replay::ReplayKeys;
 use crate::signature::Scheme;
 use crate::signature::keys::KeyStatus;
@@ -98,6 +99,8 @@ fn generated() -> String {
         // `SyncPayload` serialises through this shape with `S = Smtp`.
         export::<PayloadShape<'static, Smtp>>(&cfg),
         export::<ReplayKeys>(&cfg),
+        export::<Provider>(&cfg),
+        export::<HookVerdict>(&cfg),
         module_reason(),
         export::<ModuleStatus>(&cfg),
         export::<ModuleState>(&cfg),

@@ -108,13 +108,13 @@ pub struct Authenticated<'p> {
     /// The scheme that verified.
     pub scheme: Scheme,
     /// The key that verified.
-    pub key: &'p crate::keys::SigningKey,
+    pub key: &'p crate::signature::keys::SigningKey,
     /// The nonce (`nonce` parameter or `webhook-id`).
     pub nonce: String,
     /// The signature's timestamp, Unix seconds.
     pub timestamp: i64,
     /// SHA-256 of the body.
-    pub body_sha256: [u8; crate::crypto::SHA256_LEN],
+    pub body_sha256: [u8; crate::signature::crypto::SHA256_LEN],
 }
 
 /// Verifies a sync request against its tenant's policy with the pure-Rust primitives.

@@ -1,4 +1,4 @@
-//! The JavaScript boundary (cargo feature `wasm`): five functions for the `syncgate` npm package.
+//! The JavaScript boundary (cargo feature `wasm`): six functions for the `syncgate` npm package.
 //!
 //! A thin adapter, nothing more: it turns JS values into core types, calls the core, and turns
 //! the result into a plain object. Nothing throws across the boundary — bad input of any shape
@@ -19,9 +19,11 @@ use crate::request::{Headers, HttpRequest};
 use crate::sign::{SigningOptions, sign_request};
 use crate::signature::Scheme;
 use crate::signature::crypto::{Primitives, RustCrypto};
+use crate::signature::preview::preview;
 use crate::signature::rfc9421::content_digest_value;
 use crate::verify;
 
+mod hooks;
 mod verifier;
 
 #[derive(Serialize)]
@@ -345,7 +347,7 @@ fn random_nonce() -> Option<String> {
         .ok()?;
     let bytes = Uint8Array::new_with_length(16);
     fill.call1(&crypto, &bytes).ok()?;
-    Some(crate::crypto::hex(&bytes.to_vec()))
+    Some(crate::signature::crypto::hex(&bytes.to_vec()))
 }
 
 fn read_signing_options(options: &JsValue) -> Result<SigningOptions, Rejection> {
@@ -394,7 +396,16 @@ fn read_signing_options(options: &JsValue) -> Result<SigningOptions, Rejection> 
 
 #[derive(Serialize)]
 struct SignedHeaders {
-    headers: serde_json::Map<String, serde_json::Value>,
+    /// In signing order (an object, not a sorted map).
+    #[serde(serialize_with = "headers_object")]
+    headers: Vec<(String, String)>,
+}
+
+fn headers_object<S: serde::Serializer>(
+    headers: &[(String, String)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(headers.iter().map(|(name, value)| (name, value)))
 }
 
 /// Signs a request and returns the headers to add (`{ ok: true, headers }`).
@@ -406,23 +417,18 @@ pub fn sign_request_js(request: JsValue, signing: JsValue, options: JsValue) -> 
             .ok_or_else(|| Rejection::invalid_field("kid", "must be a string"))?;
         let secret = get_string(&signing, "secret")?
             .ok_or_else(|| Rejection::invalid_field("secret", "must be a whsec_ string"))?;
-        let secret = crate::keys::Secret::from_whsec(&secret)
+        let secret = crate::signature::keys::Secret::from_whsec(&secret)
             .map_err(|reason| Rejection::invalid_field("secret", reason))?;
         let options = read_signing_options(&options)?;
         let headers = sign_request(&request, &kid, secret.expose_bytes(), &options)?;
-        Ok(SignedHeaders {
-            headers: headers
-                .into_iter()
-                .map(|(n, v)| (n, serde_json::Value::String(v)))
-                .collect(),
-        })
+        Ok(SignedHeaders { headers })
     })())
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ValidatedPayload {
-    payload_type: crate::policy::PayloadType,
+    payload_type: crate::document::payload::PayloadType,
     payload_version: u64,
     sections: Vec<&'static str>,
     payload: SyncPayload,
@@ -464,6 +470,15 @@ pub fn recompute_modules_js(features: JsValue, policy: JsValue) -> JsValue {
 }
 
 /// The `Content-Digest` header value (`sha-256=:<base64>:`) of a body.
+/// The signature base(s) a verifier rebuilds for `request`: `{ ok: true, scheme: "rfc9421",
+/// signatures: [{ label, components, keyId, created, nonce, base }], contentDigest,
+/// digestMatches }`, `{ ok: true, scheme: "standard-webhooks", id, timestamp, base }`, or a
+/// failure (`missing_signature`, `malformed_signature`, `invalid_field`).
+#[wasm_bindgen(js_name = "signatureBase")]
+pub fn signature_base(request: JsValue) -> JsValue {
+    answer(read_request(&request).and_then(|request| preview(&request)))
+}
+
 #[wasm_bindgen(js_name = "contentDigest")]
 pub fn content_digest(body: JsValue) -> JsValue {
     match bytes_of(&body, "body") {

@@ -626,3 +626,72 @@ fn case_files_use_the_core_s_limits() {
         c::MAX_CUSTOM_TEXT_CHARS as u64
     );
 }
+
+const PROVIDERS: &str = include_str!("cases/providers.json");
+
+/// Provider webhook cases (`tests/cases/providers.json`, written by
+/// `scripts/provider-cases.mjs` with the providers' own libraries and published examples).
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn provider_cases() {
+    use syncgate::providers::{Provider, ProviderSecret, verify_hook};
+    let file: Value = serde_json::from_str(PROVIDERS).unwrap();
+    let mut keys: Map<String, Value> = Map::new();
+    let mut ran = 0;
+    for case in cases(&file) {
+        let name = str_of(&case["name"], "name");
+        let provider = Provider::parse(str_of(&case["provider"], "provider")).unwrap();
+        let secret = ProviderSecret::new(str_of(&case["secret"], "secret")).unwrap();
+        let headers: Headers = case["headers"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| (k.as_str(), str_of(v, "header")))
+            .collect();
+        let request = HttpRequest::new(
+            "POST",
+            str_of(&case["url"], "url"),
+            headers,
+            str_of(&case["body"], "body").as_bytes(),
+        )
+        .unwrap();
+        let now = case["now"].as_i64().unwrap();
+        let expect = &case["expect"];
+        let answer = verify_hook(provider, &request, &secret, now, &RustCrypto);
+        assert_eq!(
+            answer.is_ok(),
+            expect["ok"].as_bool().unwrap(),
+            "{name}: {answer:?}"
+        );
+        match answer {
+            Err(rejection) => {
+                assert_eq!(rejection.code(), str_of(&expect["code"], "code"), "{name}");
+                assert!(
+                    !rejection
+                        .to_string()
+                        .contains(str_of(&case["secret"], "secret")),
+                    "{name}"
+                );
+            }
+            Ok(verdict) => {
+                let json = serde_json::to_value(&verdict).unwrap();
+                for member in ["timestamp", "deliveryId", "deliveryIdSigned", "eventType"] {
+                    if let Some(expected) = expect.get(member) {
+                        assert_eq!(&json[member], expected, "{name}: {member}");
+                    }
+                }
+                assert_eq!(verdict.provider, provider, "{name}");
+                if let Some(twin) = expect.get("sameDeliveryKeyAs") {
+                    assert_eq!(
+                        keys.get(str_of(twin, "sameDeliveryKeyAs")),
+                        Some(&json["deliveryKey"]),
+                        "{name}"
+                    );
+                }
+                keys.insert(name.to_string(), json["deliveryKey"].clone());
+            }
+        }
+        ran += 1;
+    }
+    println!("providers.json: {ran} cases");
+}

@@ -25,8 +25,8 @@ use serde_json::{Number, Value};
 
 use super::grammar;
 use super::reader::{
-    self, Document, Fields, JsonPath, KeyRule, MAX_SAFE_INTEGER, TextRule, read_integer, read_list,
-    read_map, read_matching, read_string,
+    self, Document, Fields, JsonPath, KeyRule, MAX_SAFE_INTEGER, Node, TextRule, read_integer,
+    read_list, read_map, read_matching, read_str,
 };
 use crate::error::Rejection;
 use crate::policy::identifier::is_identifier;
@@ -497,6 +497,10 @@ impl Customer {
     /// # Errors
     /// `invalid_field` naming the first offending field.
     pub fn from_value(value: &Value) -> Result<Self, Rejection> {
+        Self::from_node(&Node::from_value(value, &root())?)
+    }
+
+    fn from_node(value: &Node<'_>) -> Result<Self, Rejection> {
         let root = root();
         let known: Vec<&str> = CustomerField::ALL
             .iter()
@@ -518,7 +522,7 @@ impl Customer {
 
 impl<'de> Deserialize<'de> for Customer {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        reader::deserialize_with(deserializer, Self::from_value)
+        reader::deserialize_with(deserializer, Self::from_node)
     }
 }
 
@@ -549,14 +553,17 @@ fn custom_field_name(key: &str) -> String {
 }
 
 /// The body as an object of writable fields only.
-fn writable_fields<'v>(value: &'v Value, root: &JsonPath) -> Result<Fields<'v>, Rejection> {
+fn writable_fields<'v, 'd>(
+    value: &'v Node<'d>,
+    root: &JsonPath,
+) -> Result<Fields<'v, 'd>, Rejection> {
     if let Some(name) = Fields::open(value, root)?.first_present(&SERVER_MANAGED_FIELDS) {
         return Err(root.field(name).reject("is managed by the server"));
     }
     Fields::new(value, root, &CustomerField::ALL.map(CustomerField::as_str))
 }
 
-fn read_input(fields: &Fields<'_>) -> Result<CustomerInput, Rejection> {
+fn read_input(fields: &Fields<'_, '_>) -> Result<CustomerInput, Rejection> {
     use CustomerField as F;
     Ok(CustomerInput {
         external_id: fields.optional(F::ExternalId.as_str(), |v, p| EXTERNAL_ID.read(v, p))?,
@@ -571,15 +578,18 @@ fn read_input(fields: &Fields<'_>) -> Result<CustomerInput, Rejection> {
         custom: fields
             .optional(F::Custom.as_str(), read_custom)?
             .map(|entries| {
-                entries
-                    .into_iter()
-                    .filter_map(|(key, value)| Some((key, value?)))
-                    .collect()
+                let mut custom = BTreeMap::new();
+                for (key, value) in entries {
+                    if let Some(value) = value {
+                        custom.insert(key, value);
+                    }
+                }
+                custom
             }),
     })
 }
 
-fn read_patch(fields: &Fields<'_>) -> Result<CustomerPatch, Rejection> {
+fn read_patch(fields: &Fields<'_, '_>) -> Result<CustomerPatch, Rejection> {
     use CustomerField as F;
     Ok(CustomerPatch {
         external_id: read_field_patch(fields, F::ExternalId, |v, p| EXTERNAL_ID.read(v, p))?,
@@ -600,23 +610,23 @@ fn read_patch(fields: &Fields<'_>) -> Result<CustomerPatch, Rejection> {
 }
 
 /// An optional field in a patch: absent keeps, `null` removes, a value sets.
-fn read_field_patch<'v, T>(
-    fields: &Fields<'v>,
+fn read_field_patch<'v, 'd, T>(
+    fields: &Fields<'v, 'd>,
     field: CustomerField,
-    read: impl FnOnce(&'v Value, &JsonPath) -> Result<T, Rejection>,
+    read: impl FnOnce(&'v Node<'d>, &JsonPath) -> Result<T, Rejection>,
 ) -> Result<FieldPatch<T>, Rejection> {
     match fields.raw(field.as_str()) {
         None => Ok(FieldPatch::Keep),
-        Some((Value::Null, _)) => Ok(FieldPatch::Remove),
+        Some((Node::Null, _)) => Ok(FieldPatch::Remove),
         Some((value, path)) => read(value, &path).map(FieldPatch::Set),
     }
 }
 
 /// A required field in a patch: absent keeps, a value sets, `null` is refused.
-fn read_required_patch<'v, T>(
-    fields: &Fields<'v>,
+fn read_required_patch<'v, 'd, T>(
+    fields: &Fields<'v, 'd>,
     field: CustomerField,
-    read: impl FnOnce(&'v Value, &JsonPath) -> Result<T, Rejection>,
+    read: impl FnOnce(&'v Node<'d>, &JsonPath) -> Result<T, Rejection>,
 ) -> Result<Option<T>, Rejection> {
     match read_field_patch(fields, field, read)? {
         FieldPatch::Keep => Ok(None),
@@ -627,7 +637,7 @@ fn read_required_patch<'v, T>(
     }
 }
 
-fn read_phone(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
+fn read_phone(value: &Node<'_>, path: &JsonPath) -> Result<String, Rejection> {
     read_matching(
         value,
         path,
@@ -636,8 +646,8 @@ fn read_phone(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
     )
 }
 
-fn read_stage(value: &Value, path: &JsonPath) -> Result<LifecycleStage, Rejection> {
-    let name = read_string(value, path)?;
+fn read_stage(value: &Node<'_>, path: &JsonPath) -> Result<LifecycleStage, Rejection> {
+    let name = read_str(value, path)?;
     LifecycleStage::ALL
         .into_iter()
         .find(|stage| stage.as_str() == name)
@@ -646,7 +656,7 @@ fn read_stage(value: &Value, path: &JsonPath) -> Result<LifecycleStage, Rejectio
         })
 }
 
-fn read_tags(value: &Value, path: &JsonPath) -> Result<Vec<String>, Rejection> {
+fn read_tags(value: &Node<'_>, path: &JsonPath) -> Result<Vec<String>, Rejection> {
     let tags = read_list(value, path, MAX_TAGS, |v, p| TAG.read(v, p))?;
     let mut seen = BTreeSet::new();
     match tags.iter().position(|tag| !seen.insert(tag)) {
@@ -657,28 +667,28 @@ fn read_tags(value: &Value, path: &JsonPath) -> Result<Vec<String>, Rejection> {
 
 /// `custom` as sent: each key with its value, or `None` for `null`.
 fn read_custom(
-    value: &Value,
+    value: &Node<'_>,
     path: &JsonPath,
 ) -> Result<BTreeMap<String, Option<CustomValue>>, Rejection> {
     read_map(value, path, CUSTOM_KEYS, MAX_CUSTOM_KEYS, read_custom_value)
 }
 
-fn read_custom_value(value: &Value, path: &JsonPath) -> Result<Option<CustomValue>, Rejection> {
+fn read_custom_value(value: &Node<'_>, path: &JsonPath) -> Result<Option<CustomValue>, Rejection> {
     match value {
-        Value::Null => Ok(None),
-        Value::Bool(flag) => Ok(Some(CustomValue::Bool(*flag))),
-        Value::Number(number) => Ok(Some(CustomValue::Number(number.clone()))),
-        Value::String(text) => {
+        Node::Null => Ok(None),
+        Node::Bool(flag) => Ok(Some(CustomValue::Bool(*flag))),
+        Node::Number(number) => Ok(Some(CustomValue::Number(number.clone()))),
+        Node::String(text) => {
             CUSTOM_TEXT.check(text, path)?;
-            Ok(Some(CustomValue::Text(text.clone())))
+            Ok(Some(CustomValue::Text(text.as_ref().to_owned())))
         }
-        Value::Array(_) | Value::Object(_) => {
+        Node::Array(_) | Node::Object(_) => {
             Err(path.reject("must be a string, number, true, false or null"))
         }
     }
 }
 
-fn read_timestamp(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
+fn read_timestamp(value: &Node<'_>, path: &JsonPath) -> Result<String, Rejection> {
     read_matching(
         value,
         path,

@@ -109,32 +109,40 @@ impl Serialize for ModuleReason {
 /// Total on any input, validated or not (see the module docs for the rules).
 #[must_use]
 pub fn recompute_modules(features: &Features, blocked_groups: &[String]) -> ModuleState {
-    let plan_defaults: BTreeSet<&str> = features
-        .plan_defaults
-        .get(&features.plan)
-        .into_iter()
-        .flatten()
-        .map(String::as_str)
-        .collect();
-    let modules: BTreeMap<&str, OwnState<'_>> = modules_by_key(&features.modules)
-        .into_iter()
-        .map(|(key, module)| {
-            let reason = own_reason(module, &features.overrides, &plan_defaults, blocked_groups);
-            (key, OwnState { module, reason })
-        })
-        .collect();
+    // Sets and maps here are filled with `extend` (one insert at a time), never `collect`:
+    // collecting sorts first, and every sort instance costs several KB of wasm.
+    let mut plan_defaults: BTreeSet<&str> = BTreeSet::new();
+    plan_defaults.extend(
+        features
+            .plan_defaults
+            .get(&features.plan)
+            .into_iter()
+            .flatten()
+            .map(String::as_str),
+    );
+    let mut modules: BTreeMap<&str, OwnState<'_>> = BTreeMap::new();
+    modules.extend(
+        modules_by_key(&features.modules)
+            .into_iter()
+            .map(|(key, module)| {
+                let reason =
+                    own_reason(module, &features.overrides, &plan_defaults, blocked_groups);
+                (key, OwnState { module, reason })
+            }),
+    );
     let enabled = enabled_modules(&modules);
     let statuses: Vec<ModuleStatus> = modules
         .values()
         .map(|own| status(own.module, final_reason(own, &enabled)))
         .collect();
-    let permissions = statuses
-        .iter()
-        .filter(|status| status.enabled)
-        .flat_map(|status| status.permissions.iter().cloned())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let mut permissions = BTreeSet::new();
+    permissions.extend(
+        statuses
+            .iter()
+            .filter(|status| status.enabled)
+            .flat_map(|status| status.permissions.iter().cloned()),
+    );
+    let permissions = permissions.into_iter().collect();
     ModuleState {
         modules: statuses,
         permissions,
@@ -153,7 +161,11 @@ struct Normal<'a>(&'a str, BTreeSet<&'a str>, BTreeSet<&'a str>);
 
 impl<'a> Normal<'a> {
     fn of(module: &'a ModuleDef) -> Self {
-        let set = |list: &'a [String]| list.iter().map(String::as_str).collect();
+        let set = |list: &'a [String]| {
+            let mut set = BTreeSet::new();
+            set.extend(list.iter().map(String::as_str));
+            set
+        };
         Self(
             module.group.as_str(),
             set(&module.requires),
@@ -177,10 +189,9 @@ fn modules_by_key(modules: &[ModuleDef]) -> BTreeMap<&str, &ModuleDef> {
             }
         }
     }
-    by_key
-        .into_iter()
-        .map(|(key, (module, _))| (key, module))
-        .collect()
+    let mut kept = BTreeMap::new();
+    kept.extend(by_key.into_iter().map(|(key, (module, _))| (key, module)));
+    kept
 }
 
 /// The reason from the module's own inputs (group, override, plan), before dependencies.
@@ -205,16 +216,14 @@ fn own_reason(
 /// set (Kahn's algorithm: a module joins once its last requirement has joined). Each module and
 /// requirement is handled once; modules on a cycle or needing an unknown key never join.
 fn enabled_modules<'a>(modules: &BTreeMap<&'a str, OwnState<'a>>) -> BTreeSet<&'a str> {
-    let mut waiting_on: BTreeMap<&'a str, BTreeSet<&'a str>> = modules
-        .iter()
-        .filter(|(_, own)| own.reason.enables())
-        .map(|(key, own)| {
-            (
-                *key,
-                own.module.requires.iter().map(String::as_str).collect(),
-            )
-        })
-        .collect();
+    let mut waiting_on: BTreeMap<&'a str, BTreeSet<&'a str>> = BTreeMap::new();
+    for (key, own) in modules {
+        if own.reason.enables() {
+            let mut requirements = BTreeSet::new();
+            requirements.extend(own.module.requires.iter().map(String::as_str));
+            waiting_on.insert(*key, requirements);
+        }
+    }
     let mut dependents: BTreeMap<&'a str, Vec<&'a str>> = BTreeMap::new();
     for (key, requirements) in &waiting_on {
         for requirement in requirements {
@@ -261,7 +270,8 @@ fn final_reason(own: &OwnState<'_>, enabled: &BTreeSet<&str>) -> ModuleReason {
 }
 
 fn status(module: &ModuleDef, reason: ModuleReason) -> ModuleStatus {
-    let permissions: BTreeSet<&String> = module.permissions.iter().collect();
+    let mut permissions: BTreeSet<&String> = BTreeSet::new();
+    permissions.extend(&module.permissions);
     ModuleStatus {
         key: module.key.clone(),
         group: module.group.clone(),

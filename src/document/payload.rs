@@ -21,8 +21,8 @@ use serde_json::Value;
 
 use super::grammar;
 use super::reader::{
-    self, Document, Fields, JsonPath, KeyRule, MAX_SAFE_INTEGER, TextRule, read_bool, read_integer,
-    read_list, read_map, read_matching, read_string,
+    self, Document, Fields, JsonPath, KeyRule, MAX_SAFE_INTEGER, Node, TextRule, read_bool,
+    read_integer, read_list, read_map, read_matching, read_str,
 };
 use crate::error::{Rejection, fragment};
 use crate::policy::identifier::{IDENTIFIER_RULE, is_identifier, is_valid_identifier};
@@ -325,7 +325,7 @@ impl SyncPayload {
     /// # Errors
     /// `invalid_payload` with the path of the first problem and the rule it breaks.
     pub fn parse(body: &[u8]) -> Result<Self, Rejection> {
-        Self::from_value(&reader::parse_document(body, &root())?)
+        Self::from_node(&reader::parse_document(body, &root())?)
     }
 
     /// Reads and validates an already parsed JSON document.
@@ -333,7 +333,11 @@ impl SyncPayload {
     /// # Errors
     /// `invalid_payload` with the path of the first problem and the rule it breaks.
     pub fn from_value(value: &Value) -> Result<Self, Rejection> {
-        let payload = read_payload(value, &root())?;
+        Self::from_node(&Node::from_value(value, &root())?)
+    }
+
+    fn from_node(node: &Node<'_>) -> Result<Self, Rejection> {
+        let payload = read_payload(node, &root())?;
         payload.validate()?;
         Ok(payload)
     }
@@ -480,7 +484,7 @@ impl Serialize for RedactedPayload<'_> {
 
 impl<'de> Deserialize<'de> for SyncPayload {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        reader::deserialize_with(deserializer, Self::from_value)
+        reader::deserialize_with(deserializer, Self::from_node)
     }
 }
 
@@ -493,7 +497,7 @@ impl Features {
     /// # Errors
     /// `invalid_payload` with the path of the first problem.
     pub fn parse(body: &[u8]) -> Result<Self, Rejection> {
-        Self::from_value(&reader::parse_document(body, &root())?)
+        read_features(&reader::parse_document(body, &root())?, &root())
     }
 
     /// Like [`Features::parse`], from an already parsed JSON value.
@@ -501,7 +505,7 @@ impl Features {
     /// # Errors
     /// `invalid_payload` with the path of the first problem.
     pub fn from_value(value: &Value) -> Result<Self, Rejection> {
-        read_features(value, &root())
+        read_features(&Node::from_value(value, &root())?, &root())
     }
 
     /// Unique module keys, `requires`, `planDefaults` and `overrides` naming known modules, no
@@ -563,11 +567,12 @@ impl Features {
         modules_path: &JsonPath,
         positions: &BTreeMap<&str, usize>,
     ) -> Result<(), Rejection> {
-        let graph: BTreeMap<&str, &[String]> = self
-            .modules
-            .iter()
-            .map(|module| (module.key.as_str(), module.requires.as_slice()))
-            .collect();
+        let mut graph: BTreeMap<&str, &[String]> = BTreeMap::new();
+        graph.extend(
+            self.modules
+                .iter()
+                .map(|module| (module.key.as_str(), module.requires.as_slice())),
+        );
         let mut done = BTreeSet::new();
         for module in &self.modules {
             let Some(cycle) = find_cycle(&module.key, &graph, &mut Vec::new(), &mut done) else {
@@ -681,25 +686,29 @@ fn is_permission(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-fn read_name(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
+fn read_name(value: &Node<'_>, path: &JsonPath) -> Result<String, Rejection> {
     read_matching(value, path, is_name, NAME_RULE)
 }
 
 /// Tenant ids follow the policy's identifier grammar, so a payload names a tenant exactly as
 /// its policy does.
-fn read_tenant(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
+fn read_tenant(value: &Node<'_>, path: &JsonPath) -> Result<String, Rejection> {
     read_matching(value, path, is_valid_identifier, IDENTIFIER_RULE)
 }
 
-fn read_permission(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
+fn read_permission(value: &Node<'_>, path: &JsonPath) -> Result<String, Rejection> {
     read_matching(value, path, is_permission, PERMISSION_RULE)
 }
 
-fn read_names(value: &Value, path: &JsonPath, max_items: usize) -> Result<Vec<String>, Rejection> {
+fn read_names(
+    value: &Node<'_>,
+    path: &JsonPath,
+    max_items: usize,
+) -> Result<Vec<String>, Rejection> {
     read_list(value, path, max_items, read_name)
 }
 
-fn read_payload(value: &Value, path: &JsonPath) -> Result<SyncPayload, Rejection> {
+fn read_payload(value: &Node<'_>, path: &JsonPath) -> Result<SyncPayload, Rejection> {
     let fields = Fields::new(
         value,
         path,
@@ -715,12 +724,12 @@ fn read_payload(value: &Value, path: &JsonPath) -> Result<SyncPayload, Rejection
     })
 }
 
-fn read_payload_type(value: &Value, path: &JsonPath) -> Result<PayloadType, Rejection> {
-    PayloadType::parse(&read_string(value, path)?)
+fn read_payload_type(value: &Node<'_>, path: &JsonPath) -> Result<PayloadType, Rejection> {
+    PayloadType::parse(read_str(value, path)?)
         .ok_or_else(|| path.reject("must be one of features, branding, smtp, combined"))
 }
 
-fn read_features(value: &Value, path: &JsonPath) -> Result<Features, Rejection> {
+fn read_features(value: &Node<'_>, path: &JsonPath) -> Result<Features, Rejection> {
     let fields = Fields::new(
         value,
         path,
@@ -742,7 +751,7 @@ fn read_features(value: &Value, path: &JsonPath) -> Result<Features, Rejection> 
     })
 }
 
-fn read_module(value: &Value, path: &JsonPath) -> Result<ModuleDef, Rejection> {
+fn read_module(value: &Node<'_>, path: &JsonPath) -> Result<ModuleDef, Rejection> {
     let fields = Fields::new(value, path, &["key", "group", "requires", "permissions"])?;
     Ok(ModuleDef {
         key: fields.required("key", read_name)?,
@@ -758,7 +767,7 @@ fn read_module(value: &Value, path: &JsonPath) -> Result<ModuleDef, Rejection> {
     })
 }
 
-fn read_branding(value: &Value, path: &JsonPath) -> Result<Branding, Rejection> {
+fn read_branding(value: &Node<'_>, path: &JsonPath) -> Result<Branding, Rejection> {
     let fields = Fields::new(
         value,
         path,
@@ -781,7 +790,7 @@ fn read_branding(value: &Value, path: &JsonPath) -> Result<Branding, Rejection> 
     })
 }
 
-fn read_footer(value: &Value, path: &JsonPath) -> Result<Footer, Rejection> {
+fn read_footer(value: &Node<'_>, path: &JsonPath) -> Result<Footer, Rejection> {
     let fields = Fields::new(value, path, &["text", "links"])?;
     Ok(Footer {
         text: fields.optional("text", |v, p| FOOTER_TEXT.read(v, p))?,
@@ -793,7 +802,7 @@ fn read_footer(value: &Value, path: &JsonPath) -> Result<Footer, Rejection> {
     })
 }
 
-fn read_footer_link(value: &Value, path: &JsonPath) -> Result<FooterLink, Rejection> {
+fn read_footer_link(value: &Node<'_>, path: &JsonPath) -> Result<FooterLink, Rejection> {
     let fields = Fields::new(value, path, &["label", "url"])?;
     Ok(FooterLink {
         label: fields.required("label", |v, p| LINK_LABEL.read(v, p))?,
@@ -801,16 +810,16 @@ fn read_footer_link(value: &Value, path: &JsonPath) -> Result<FooterLink, Reject
     })
 }
 
-fn read_https_url(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
-    let url = read_string(value, path)?;
+fn read_https_url(value: &Node<'_>, path: &JsonPath) -> Result<String, Rejection> {
+    let url = read_str(value, path)?;
     if url.len() > MAX_URL_CHARS {
         return Err(path.reject(format!("must be at most {MAX_URL_CHARS} characters")));
     }
-    grammar::check_https_url(&url).map_err(|reason| path.reject(reason))?;
-    Ok(url)
+    grammar::check_https_url(url).map_err(|reason| path.reject(reason))?;
+    Ok(url.to_owned())
 }
 
-fn read_colour(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
+fn read_colour(value: &Node<'_>, path: &JsonPath) -> Result<String, Rejection> {
     read_matching(
         value,
         path,
@@ -819,7 +828,7 @@ fn read_colour(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
     )
 }
 
-fn read_smtp(value: &Value, path: &JsonPath) -> Result<Smtp, Rejection> {
+fn read_smtp(value: &Node<'_>, path: &JsonPath) -> Result<Smtp, Rejection> {
     let fields = Fields::new(
         value,
         path,
@@ -849,7 +858,7 @@ fn read_smtp(value: &Value, path: &JsonPath) -> Result<Smtp, Rejection> {
     }
 }
 
-fn read_host(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
+fn read_host(value: &Node<'_>, path: &JsonPath) -> Result<String, Rejection> {
     read_matching(
         value,
         path,
@@ -858,13 +867,13 @@ fn read_host(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
     )
 }
 
-fn read_port(value: &Value, path: &JsonPath) -> Result<u16, Rejection> {
+fn read_port(value: &Node<'_>, path: &JsonPath) -> Result<u16, Rejection> {
     let port = read_integer(value, path, 1..=u64::from(u16::MAX))?;
     u16::try_from(port).map_err(|_| path.reject("must be a whole number from 1 to 65535"))
 }
 
-fn read_encryption(value: &Value, path: &JsonPath) -> Result<SmtpEncryption, Rejection> {
-    let name = read_string(value, path)?;
+fn read_encryption(value: &Node<'_>, path: &JsonPath) -> Result<SmtpEncryption, Rejection> {
+    let name = read_str(value, path)?;
     SmtpEncryption::ALL
         .into_iter()
         .find(|mode| mode.as_str() == name)

@@ -1,18 +1,29 @@
 //! The path-aware JSON reader shared by the payload and customer schemas.
 //!
-//! Documents are parsed once into a [`serde_json::Value`] (refusing repeated object keys, which
+//! Documents are parsed once into a [`Node`] tree (refusing repeated object keys, which
 //! different parsers resolve differently) and then read by small path-aware readers: every
 //! rejection names the exact place (`smtp.port`, `features.modules[2].group`, `tags[3]`) and the
 //! rule, never what was found there (an SMTP password must not come back in an error). The value
 //! grammars the readers check strings against are in [`super::grammar`]; serde's own failures are
 //! described by [`crate::error::describe_error`], which drops quoted values.
+//!
+//! Why a tree at all, rather than deserialising straight into the schema types: the order in
+//! which problems are reported is part of the contract. A syntax error or a repeated key anywhere
+//! in the body wins over every schema rule, and schema rules are checked in schema order
+//! (`type`, then `tenant`, then `version`, …), not in the order the sender wrote the members. A
+//! streaming visitor would see a bad `version` before a syntax error at the end of the body, so
+//! the body is parsed whole first. The tree is cheap: strings and keys borrow from the body (only
+//! a string with escapes is copied), objects are vectors in document order (no hashing, and no
+//! `preserve_order` feature needed for "the first unknown member" to mean the first one sent),
+//! and the readers copy a string out only once it has passed its rule.
 
 use core::fmt;
 use core::ops::RangeInclusive;
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 
-use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Number, Value};
 
 use super::grammar;
 use crate::error::{Rejection, describe_error};
@@ -94,14 +105,76 @@ impl fmt::Display for JsonPath {
     }
 }
 
+/// A parsed JSON value whose strings borrow from the document where they can.
+///
+/// Objects keep their members in document order and never repeat a key (see
+/// [`parse_document`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Node<'a> {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A finite number.
+    Number(Number),
+    /// A string (borrowed unless it had escapes).
+    String(Cow<'a, str>),
+    /// An array.
+    Array(Vec<Node<'a>>),
+    /// An object, members in document order, keys unique.
+    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+}
+
+impl<'a> Node<'a> {
+    /// Reads an already parsed [`Value`] (its strings are borrowed).
+    ///
+    /// # Errors
+    /// Never for a `Value` serde_json built; the rejection is at `root` when it does.
+    pub(crate) fn from_value(value: &'a Value, root: &JsonPath) -> Result<Self, Rejection> {
+        Self::deserialize(value).map_err(|err| root.reject(describe_error(&err)))
+    }
+
+    const fn is_null(&self) -> bool {
+        matches!(self, Self::Null)
+    }
+
+    /// The text of a string.
+    pub(crate) fn as_str(&self) -> Option<&str> {
+        match self {
+            Self::String(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    pub(crate) const fn as_object(&self) -> Option<&Vec<(Cow<'a, str>, Self)>> {
+        match self {
+            Self::Object(members) => Some(members),
+            _ => None,
+        }
+    }
+
+    /// The items of an array.
+    pub(crate) fn as_array(&self) -> Option<&[Self]> {
+        match self {
+            Self::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// An object's member by name (`None` for a missing member or a non-object).
+    pub(crate) fn get(&self, name: &str) -> Option<&Self> {
+        self.as_object()?
+            .iter()
+            .find_map(|(key, value)| (key == name).then_some(value))
+    }
+}
+
 /// Parses a whole document (one value, nothing after it, no repeated keys).
 ///
 /// # Errors
 /// At the root: not JSON, or an object repeats a key.
-pub(crate) fn parse_document(body: &[u8], root: &JsonPath) -> Result<Value, Rejection> {
-    serde_json::from_slice::<UniqueKeys>(body)
-        .map(|UniqueKeys(value)| value)
-        .map_err(|err| root.reject(describe_error(&err)))
+pub(crate) fn parse_document<'a>(body: &'a [u8], root: &JsonPath) -> Result<Node<'a>, Rejection> {
+    serde_json::from_slice::<Node<'a>>(body).map_err(|err| root.reject(describe_error(&err)))
 }
 
 /// Implements `Deserialize` through a path-aware reader, so serde users (e.g.
@@ -111,90 +184,141 @@ pub(crate) fn parse_document(body: &[u8], root: &JsonPath) -> Result<Value, Reje
 /// The reader's rejection, as a serde error message.
 pub(crate) fn deserialize_with<'de, D, T>(
     deserializer: D,
-    read: impl FnOnce(&Value) -> Result<T, Rejection>,
+    read: impl FnOnce(&Node<'de>) -> Result<T, Rejection>,
 ) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
 {
-    let UniqueKeys(value) = UniqueKeys::deserialize(deserializer)?;
-    read(&value).map_err(de::Error::custom)
+    let node = Node::deserialize(deserializer)?;
+    read(&node).map_err(de::Error::custom)
 }
 
-/// A JSON value whose objects have unique keys. A signed document with a repeated key would mean
-/// one thing to one parser and another to the next, so it is refused rather than resolved.
-struct UniqueKeys(Value);
-
-impl<'de> Deserialize<'de> for UniqueKeys {
+/// A signed document with a repeated key would mean one thing to one parser and another to the
+/// next, so it is refused rather than resolved.
+impl<'de> Deserialize<'de> for Node<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(UniqueKeysVisitor).map(Self)
+        deserializer.deserialize_any(NodeVisitor)
     }
 }
 
-struct UniqueKeysVisitor;
+struct NodeVisitor;
 
-impl<'de> Visitor<'de> for UniqueKeysVisitor {
-    type Value = Value;
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
-        Ok(Value::Bool(value))
+    fn visit_bool<E>(self, value: bool) -> Result<Node<'de>, E> {
+        Ok(Node::Bool(value))
     }
 
-    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
-        Ok(Value::from(value))
+    fn visit_i64<E>(self, value: i64) -> Result<Node<'de>, E> {
+        Ok(Node::Number(value.into()))
     }
 
-    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
-        Ok(Value::from(value))
+    fn visit_u64<E>(self, value: u64) -> Result<Node<'de>, E> {
+        Ok(Node::Number(value.into()))
     }
 
-    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Value, E> {
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Node<'de>, E> {
         Number::from_f64(value)
-            .map(Value::Number)
+            .map(Node::Number)
             .ok_or_else(|| E::custom("numbers must be finite"))
     }
 
-    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
-        Ok(Value::String(value.to_owned()))
+    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Borrowed(value)))
     }
 
-    fn visit_string<E>(self, value: String) -> Result<Value, E> {
-        Ok(Value::String(value))
+    fn visit_str<E>(self, value: &str) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Owned(value.to_owned())))
     }
 
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_string<E>(self, value: String) -> Result<Node<'de>, E> {
+        Ok(Node::String(Cow::Owned(value)))
     }
 
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_unit<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Null)
     }
 
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        UniqueKeys::deserialize(deserializer).map(|UniqueKeys(value)| value)
+    fn visit_none<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Null)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Node<'de>, D::Error> {
+        Node::deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
         let mut items = Vec::new();
-        while let Some(UniqueKeys(item)) = seq.next_element()? {
+        while let Some(item) = seq.next_element()? {
             items.push(item);
         }
-        Ok(Value::Array(items))
+        Ok(Node::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut object = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
-            if object.contains_key(&key) {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
+        let mut members: Vec<(Cow<'de, str>, Node<'de>)> = Vec::new();
+        // Small objects (every schema object) are checked by a scan; a set takes over for large
+        // ones, so a wide object costs linear time, not quadratic.
+        let mut seen: BTreeSet<Cow<'de, str>> = BTreeSet::new();
+        while let Some(Key(key)) = map.next_key_seed(KeySeed)? {
+            let repeated = if members.len() < SCAN_LIMIT {
+                members.iter().any(|(name, _)| *name == key)
+            } else {
+                if seen.is_empty() {
+                    seen.extend(members.iter().map(|(name, _)| name.clone()));
+                }
+                !seen.insert(key.clone())
+            };
+            if repeated {
                 return Err(de::Error::custom(duplicate_key_message(&key)));
             }
-            let UniqueKeys(value) = map.next_value()?;
-            object.insert(key, value);
+            let value = map.next_value()?;
+            members.push((key, value));
         }
-        Ok(Value::Object(object))
+        Ok(Node::Object(members))
+    }
+}
+
+/// Objects with fewer members than this are checked for repeats by a scan.
+const SCAN_LIMIT: usize = 16;
+
+/// An object key, borrowed from the document when it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key<'de>, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Borrowed(value)))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(value.to_owned())))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(value)))
     }
 }
 
@@ -207,29 +331,29 @@ fn duplicate_key_message(key: &str) -> String {
 }
 
 /// A JSON object read member by member; only the members a schema names are allowed.
-pub(crate) struct Fields<'v> {
-    object: &'v Map<String, Value>,
+pub(crate) struct Fields<'v, 'd> {
+    object: &'v [(Cow<'d, str>, Node<'d>)],
     path: JsonPath,
 }
 
-impl<'v> Fields<'v> {
+impl<'v, 'd> Fields<'v, 'd> {
     /// Reads `value` as an object whose members are all in `known`.
     ///
     /// # Errors
     /// When `value` is not an object, or at the first member (in the object's key order) not in
     /// `known`.
     pub(crate) fn new(
-        value: &'v Value,
+        value: &'v Node<'d>,
         path: &JsonPath,
         known: &[&str],
     ) -> Result<Self, Rejection> {
         let fields = Self::open(value, path)?;
         match fields
             .object
-            .keys()
-            .find(|key| !known.contains(&key.as_str()))
+            .iter()
+            .find(|(key, _)| !known.contains(&key.as_ref()))
         {
-            Some(unknown) => Err(path.field(unknown).reject("unknown field")),
+            Some((unknown, _)) => Err(path.field(unknown).reject("unknown field")),
             None => Ok(fields),
         }
     }
@@ -238,7 +362,7 @@ impl<'v> Fields<'v> {
     ///
     /// # Errors
     /// When `value` is not an object.
-    pub(crate) fn open(value: &'v Value, path: &JsonPath) -> Result<Self, Rejection> {
+    pub(crate) fn open(value: &'v Node<'d>, path: &JsonPath) -> Result<Self, Rejection> {
         let object = value
             .as_object()
             .ok_or_else(|| path.reject("must be an object"))?;
@@ -248,19 +372,21 @@ impl<'v> Fields<'v> {
         })
     }
 
+    fn get(&self, name: &str) -> Option<&'v Node<'d>> {
+        self.object
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)
+    }
+
     /// The first of `names` present (even as `null`), in the order given.
     pub(crate) fn first_present<'n>(&self, names: &[&'n str]) -> Option<&'n str> {
-        names
-            .iter()
-            .copied()
-            .find(|name| self.object.contains_key(*name))
+        names.iter().copied().find(|name| self.get(name).is_some())
     }
 
     /// Member `name` as sent, `null` included, with its path.
-    pub(crate) fn raw(&self, name: &str) -> Option<(&'v Value, JsonPath)> {
-        self.object
-            .get(name)
-            .map(|value| (value, self.path.field(name)))
+    pub(crate) fn raw(&self, name: &str) -> Option<(&'v Node<'d>, JsonPath)> {
+        self.get(name).map(|value| (value, self.path.field(name)))
     }
 
     /// Member `name`, read by `read`.
@@ -270,7 +396,7 @@ impl<'v> Fields<'v> {
     pub(crate) fn required<T>(
         &self,
         name: &str,
-        read: impl FnOnce(&'v Value, &JsonPath) -> Result<T, Rejection>,
+        read: impl FnOnce(&'v Node<'d>, &JsonPath) -> Result<T, Rejection>,
     ) -> Result<T, Rejection> {
         match self.raw(name) {
             Some((value, path)) if !value.is_null() => read(value, &path),
@@ -285,7 +411,7 @@ impl<'v> Fields<'v> {
     pub(crate) fn optional<T>(
         &self,
         name: &str,
-        read: impl FnOnce(&'v Value, &JsonPath) -> Result<T, Rejection>,
+        read: impl FnOnce(&'v Node<'d>, &JsonPath) -> Result<T, Rejection>,
     ) -> Result<Option<T>, Rejection> {
         match self.raw(name) {
             Some((value, path)) if !value.is_null() => read(value, &path).map(Some),
@@ -294,14 +420,13 @@ impl<'v> Fields<'v> {
     }
 }
 
-/// Reads a string.
+/// The text of a string, not yet copied.
 ///
 /// # Errors
 /// When `value` is not a string.
-pub(crate) fn read_string(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
+pub(crate) fn read_str<'v>(value: &'v Node<'_>, path: &JsonPath) -> Result<&'v str, Rejection> {
     value
         .as_str()
-        .map(str::to_owned)
         .ok_or_else(|| path.reject("must be a string"))
 }
 
@@ -309,10 +434,11 @@ pub(crate) fn read_string(value: &Value, path: &JsonPath) -> Result<String, Reje
 ///
 /// # Errors
 /// When `value` is not a boolean.
-pub(crate) fn read_bool(value: &Value, path: &JsonPath) -> Result<bool, Rejection> {
-    value
-        .as_bool()
-        .ok_or_else(|| path.reject("must be true or false"))
+pub(crate) fn read_bool(value: &Node<'_>, path: &JsonPath) -> Result<bool, Rejection> {
+    match value {
+        Node::Bool(flag) => Ok(*flag),
+        _ => Err(path.reject("must be true or false")),
+    }
 }
 
 /// Reads a whole number inside `range`.
@@ -320,43 +446,44 @@ pub(crate) fn read_bool(value: &Value, path: &JsonPath) -> Result<bool, Rejectio
 /// # Errors
 /// When `value` is not a whole number inside `range`.
 pub(crate) fn read_integer(
-    value: &Value,
+    value: &Node<'_>,
     path: &JsonPath,
     range: RangeInclusive<u64>,
 ) -> Result<u64, Rejection> {
-    value
-        .as_u64()
-        .filter(|number| range.contains(number))
-        .ok_or_else(|| {
-            path.reject(format!(
-                "must be a whole number from {} to {}",
-                range.start(),
-                range.end()
-            ))
-        })
+    match value {
+        Node::Number(number) => number.as_u64().filter(|number| range.contains(number)),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        path.reject(format!(
+            "must be a whole number from {} to {}",
+            range.start(),
+            range.end()
+        ))
+    })
 }
 
 /// Reads an array of at most `max_items` items, each read by `read_item` at its index.
 ///
 /// # Errors
 /// When `value` is not an array or is too long; else the first item's rejection.
-pub(crate) fn read_list<'v, T>(
-    value: &'v Value,
+pub(crate) fn read_list<'v, 'd, T>(
+    value: &'v Node<'d>,
     path: &JsonPath,
     max_items: usize,
-    mut read_item: impl FnMut(&'v Value, &JsonPath) -> Result<T, Rejection>,
+    mut read_item: impl FnMut(&'v Node<'d>, &JsonPath) -> Result<T, Rejection>,
 ) -> Result<Vec<T>, Rejection> {
-    let items = value
-        .as_array()
-        .ok_or_else(|| path.reject("must be an array"))?;
+    let Node::Array(items) = value else {
+        return Err(path.reject("must be an array"));
+    };
     if items.len() > max_items {
         return Err(path.reject(format!("must have at most {max_items} items")));
     }
-    items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| read_item(item, &path.index(index)))
-        .collect()
+    let mut list = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        list.push(read_item(item, &path.index(index))?);
+    }
+    Ok(list)
 }
 
 /// Reads a string that `accepts` approves of.
@@ -364,14 +491,14 @@ pub(crate) fn read_list<'v, T>(
 /// # Errors
 /// Not a string, or `rule` when `accepts` refuses it.
 pub(crate) fn read_matching(
-    value: &Value,
+    value: &Node<'_>,
     path: &JsonPath,
     accepts: fn(&str) -> bool,
     rule: &str,
 ) -> Result<String, Rejection> {
-    let text = read_string(value, path)?;
-    if accepts(&text) {
-        Ok(text)
+    let text = read_str(value, path)?;
+    if accepts(text) {
+        Ok(text.to_owned())
     } else {
         Err(path.reject(rule))
     }
@@ -381,7 +508,7 @@ pub(crate) fn read_matching(
 ///
 /// # Errors
 /// Not a string, or not an e-mail address.
-pub(crate) fn read_email(value: &Value, path: &JsonPath) -> Result<String, Rejection> {
+pub(crate) fn read_email(value: &Node<'_>, path: &JsonPath) -> Result<String, Rejection> {
     read_matching(
         value,
         path,
@@ -405,12 +532,12 @@ pub(crate) struct KeyRule {
 /// # Errors
 /// When `value` is not an object or is too large, at the first bad key, else the first value's
 /// rejection (in key order).
-pub(crate) fn read_map<'v, T>(
-    value: &'v Value,
+pub(crate) fn read_map<'v, 'd, T>(
+    value: &'v Node<'d>,
     path: &JsonPath,
     keys: KeyRule,
     max_entries: usize,
-    mut read_value: impl FnMut(&'v Value, &JsonPath) -> Result<T, Rejection>,
+    mut read_value: impl FnMut(&'v Node<'d>, &JsonPath) -> Result<T, Rejection>,
 ) -> Result<BTreeMap<String, T>, Rejection> {
     let object = value
         .as_object()
@@ -418,15 +545,17 @@ pub(crate) fn read_map<'v, T>(
     if object.len() > max_entries {
         return Err(path.reject(format!("must have at most {max_entries} entries")));
     }
-    object
-        .iter()
-        .map(|(key, value)| {
-            if !(keys.accepts)(key) {
-                return Err(path.reject(keys.reason));
-            }
-            Ok((key.clone(), read_value(value, &path.field(key))?))
-        })
-        .collect()
+    // Inserted one by one: `collect` into a map would sort first, and each sort is a few KB of
+    // wasm per entry type.
+    let mut map = BTreeMap::new();
+    for (key, value) in object {
+        if !(keys.accepts)(key) {
+            return Err(path.reject(keys.reason));
+        }
+        let read = read_value(value, &path.field(key))?;
+        map.insert(key.clone().into_owned(), read);
+    }
+    Ok(map)
 }
 
 /// Limits for a free-text value: length in characters, and whether it may span lines.
@@ -475,10 +604,10 @@ impl TextRule {
     ///
     /// # Errors
     /// Not a string, or [`TextRule::check`] fails.
-    pub(crate) fn read(self, value: &Value, path: &JsonPath) -> Result<String, Rejection> {
-        let text = read_string(value, path)?;
-        self.check(&text, path)?;
-        Ok(text)
+    pub(crate) fn read(self, value: &Node<'_>, path: &JsonPath) -> Result<String, Rejection> {
+        let text = read_str(value, path)?;
+        self.check(text, path)?;
+        Ok(text.to_owned())
     }
 }
 
@@ -527,6 +656,35 @@ mod tests {
     }
 
     #[test]
+    fn repeats_are_found_in_wide_objects_and_through_escapes() {
+        let root = payload_root();
+        let wide: Vec<String> = (0..100).map(|i| format!(r#""k{i}":{i}"#)).collect();
+        let body = format!("{{{}}}", wide.join(","));
+        assert!(parse_document(body.as_bytes(), &root).is_ok());
+        for repeated in ["k3", "k99"] {
+            let body = format!(r#"{{{},"{repeated}":0}}"#, wide.join(","));
+            let err = parse_document(body.as_bytes(), &root).unwrap_err();
+            assert!(err.to_string().contains("duplicate field"), "{err}");
+        }
+        let err = parse_document(br#"{"ab":1,"\u0061b":2}"#, &root).unwrap_err();
+        assert!(err.to_string().contains("duplicate field `ab`"), "{err}");
+    }
+
+    #[test]
+    fn strings_borrow_from_the_body_unless_escaped() {
+        let root = payload_root();
+        let node = parse_document(br#"{"a":"plain","b":"esc\naped"}"#, &root).unwrap();
+        let Node::Object(members) = node else {
+            panic!("not an object")
+        };
+        assert!(matches!(
+            &members[0],
+            (Cow::Borrowed("a"), Node::String(Cow::Borrowed("plain")))
+        ));
+        assert!(matches!(&members[1].1, Node::String(Cow::Owned(text)) if text == "esc\naped"));
+    }
+
+    #[test]
     fn deep_nesting_is_refused_without_overflowing_the_stack() {
         let deep = "[".repeat(100_000);
         let err = parse_document(deep.as_bytes(), &payload_root()).unwrap_err();
@@ -537,9 +695,11 @@ mod tests {
     fn unknown_members_are_named_only_when_safe() {
         let root = payload_root();
         let value = serde_json::json!({"a": 1, "zz": 2});
+        let value = Node::from_value(&value, &root).unwrap();
         let err = Fields::new(&value, &root, &["a"]).err().unwrap();
         assert_eq!(err.field(), Some("zz"));
         let value = serde_json::json!({"a": 1, "hunter2 secret": 2});
+        let value = Node::from_value(&value, &root).unwrap();
         let err = Fields::new(&value, &root, &["a"]).err().unwrap();
         assert_eq!(err.field(), Some(""));
         assert!(!err.to_string().contains("hunter2"));
@@ -561,7 +721,7 @@ mod tests {
     #[test]
     fn integers_are_whole_and_in_range() {
         let path = payload_root().field("n");
-        let read = |v: Value| read_integer(&v, &path, 1..=10);
+        let read = |v: Value| read_integer(&Node::from_value(&v, &path).unwrap(), &path, 1..=10);
         assert_eq!(read(serde_json::json!(10)), Ok(10));
         for bad in [
             serde_json::json!(0),

@@ -347,3 +347,44 @@ export function runModuleCases(sg, file) {
   }
   return { ran: Object.keys(verdicts).length, problems, verdicts };
 }
+
+/**
+ * Runs every provider case (tests/cases/providers.json) through `sg.verifyProviderWebhook`;
+ * returns `{ ran, problems, verdicts }` (verdicts: name → summary plus the verdict's facts).
+ */
+export function runProviderCases(sg, file) {
+  const problems = [];
+  const verdicts = {};
+  const answers = {};
+  for (const c of casesOf(file, "providers.json")) {
+    const request = { method: "POST", url: c.url, headers: c.headers, body: c.body };
+    const v = sg.verifyProviderWebhook(c.provider, request, c.secret, c.now);
+    answers[c.name] = v;
+    verdicts[c.name] = v.ok
+      ? { ok: true, timestamp: v.timestamp, deliveryId: v.deliveryId, deliveryKey: v.deliveryKey, idempotencyKey: v.idempotencyKey, eventType: v.eventType }
+      : summary(v);
+    if (v.ok !== c.expect.ok) {
+      problems.push(`${c.name}: expected ok=${c.expect.ok}, got ${JSON.stringify(summary(v))}`);
+      continue;
+    }
+    if (!v.ok) {
+      if (v.code !== c.expect.code) problems.push(`${c.name}: expected ${c.expect.code}, got ${v.code}`);
+      if (c.secret && v.message.includes(c.secret)) problems.push(`${c.name}: the message quotes the secret`);
+      continue;
+    }
+    if (v.provider !== c.provider) problems.push(`${c.name}: provider ${v.provider}`);
+    for (const member of ["timestamp", "deliveryId", "deliveryIdSigned", "eventType"]) {
+      if (member in c.expect && v[member] !== c.expect[member]) {
+        problems.push(`${c.name}: ${member} ${JSON.stringify(v[member])}, expected ${JSON.stringify(c.expect[member])}`);
+      }
+    }
+    if (!/^hook-[a-z]+-[0-9a-f]{64}$/.test(v.idempotencyKey)) problems.push(`${c.name}: idempotencyKey ${v.idempotencyKey}`);
+  }
+  for (const c of file.cases) {
+    const twin = c.expect.sameDeliveryKeyAs;
+    if (twin && answers[c.name]?.deliveryKey !== answers[twin]?.deliveryKey) {
+      problems.push(`${c.name}: deliveryKey differs from ${twin}'s`);
+    }
+  }
+  return { ran: Object.keys(verdicts).length, problems, verdicts };
+}

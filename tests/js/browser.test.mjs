@@ -73,10 +73,11 @@ function page(browserEntry) {
       }),
       payloads: engine.runPayloadCases(sg, await load("payloads.json")),
       modules: engine.runModuleCases(sg, await load("modules.json")),
+      providers: engine.runProviderCases(sg, await load("providers.json")),
     };
   }
   try {
-    const { createVerifier, verifyRequest, signRequest, validatePayload, recomputeModules, contentDigest } = await import("syncgate");
+    const { createVerifier, verifyRequest, signRequest, validatePayload, recomputeModules, contentDigest, verifyProviderWebhook } = await import("syncgate");
     const fixture = await (await fetch("/fixture.json")).json();
     const signed = {};
     const verdicts = {};
@@ -100,7 +101,7 @@ function page(browserEntry) {
       garbage: [verifyRequest(null, null), signRequest(42), validatePayload(undefined), recomputeModules("x")],
       payload: validatePayload(fixture.request.body),
       digest: contentDigest("hello"),
-      cases: await runCases({ createVerifier, verifyRequest, signRequest, validatePayload, recomputeModules, contentDigest }),
+      cases: await runCases({ createVerifier, verifyRequest, signRequest, validatePayload, recomputeModules, contentDigest, verifyProviderWebhook }),
     });
   } catch (error) {
     report({ error: String(error && error.stack || error) });
@@ -189,6 +190,7 @@ test("the browser entry signs and verifies in chromium", { skip: !haveChromium &
       signaturesAsync: engine.runSignatureCases(node, loadCase("signatures.json")),
       payloads: engine.runPayloadCases(node, loadCase("payloads.json")),
       modules: engine.runModuleCases(node, loadCase("modules.json")),
+      providers: engine.runProviderCases(node, loadCase("providers.json")),
     };
     for (const [kind, run] of Object.entries(result.cases)) {
       assert.deepEqual(run.problems, [], `${kind} cases in chromium`);

@@ -1,5 +1,6 @@
 // The shared case files (tests/cases/*.json) through the installed npm package in Node:
-// verifyRequest, validatePayload and recomputeModules must give every case's verdict. The
+// verifyRequest, validatePayload, recomputeModules and verifyProviderWebhook must give every
+// case's verdict. The
 // signature cases also run through createVerifier — hashing with node:crypto and in Rust (the
 // reference), with string and byte bodies — which must give identical verdicts, and through
 // verifySignature, which must agree with them up to the payload checks.
@@ -76,4 +77,13 @@ test("modules.json: every case's output from recomputeModules", async () => {
   assert.deepEqual(problems, []);
   assert.ok(ran > 0);
   console.log(`modules.json: ${ran} cases`);
+});
+
+test("providers.json: every case's verdict from verifyProviderWebhook", async () => {
+  const sg = await importSyncgate();
+  const { ran, problems, verdicts } = engine.runProviderCases(sg, load("providers.json"));
+  assert.deepEqual(problems, []);
+  assertDeclaredStatuses(verdicts);
+  assert.ok(ran > 0);
+  console.log(`providers.json: ${ran} cases`);
 });

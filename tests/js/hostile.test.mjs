@@ -184,6 +184,13 @@ const CALLS = {
   validatePayload: () => [brandingPayload(3), policy()],
   recomputeModules: () => [featuresPayload(3).features, policy()],
   contentDigest: () => ["hello"],
+  // GitHub's published example (tests/vectors/public.json).
+  verifyProviderWebhook: () => ["github", {
+    method: "POST",
+    url: "https://edge.example/v1/acme-eu1/hooks/github",
+    headers: { "x-hub-signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17" },
+    body: "Hello, World!",
+  }, "It's a Secret to Everybody", NOW],
   signatureBase: () => [signedRequest()],
 };
 
@@ -200,6 +207,7 @@ const OBJECT_PATHS = {
   validatePayload: [[0], [0, "branding"], [1]],
   recomputeModules: [[0], [0, "modules"], [0, "modules", 0], [1]],
   contentDigest: [],
+  verifyProviderWebhook: [[1], [1, "headers"]],
   signatureBase: [[0], [0, "headers"]],
 };
 const LEAF_PATHS = {
@@ -214,12 +222,13 @@ const LEAF_PATHS = {
   validatePayload: [[0], [0, "tenant"], [1]],
   recomputeModules: [[0], [0, "plan"], [1]],
   contentDigest: [[0]],
+  verifyProviderWebhook: [[0], [1, "method"], [1, "url"], [1, "body"], [1, "headers", "x-hub-signature-256"], [2], [3]],
   signatureBase: [[0, "method"], [0, "url"], [0, "body"], [0, "headers", "signature-input"]],
 };
 const HEADERS_OWNERS = {
   verifyRequest: [0], signRequest: [0], "createVerifier().verify": [0],
   "createVerifier().verifySignature": [0], "createVerifier(rust).verify": [0],
-  signatureBase: [0],
+  signatureBase: [0], verifyProviderWebhook: [1],
 };
 
 function getAt(args, path) {
@@ -316,12 +325,13 @@ for (const name of Object.keys(HEADERS_OWNERS)) {
   });
 
   test(`${name}: a request whose body getter throws`, () => {
+    const at = HEADERS_OWNERS[name][0];
     for (const field of ["body", "headers", "method", "url"]) {
       const args = CALLS[name]();
       const t = tracker();
-      const request = { ...args[0] };
+      const request = { ...args[at] };
       Object.defineProperty(request, field, { get: t.hit, enumerable: true });
-      args[0] = request;
+      args[at] = request;
       const out = call(name, args, `a throwing ${field} getter`);
       assert.ok(t.touched(), `${name} reads ${field}`);
       assert.equal(out.ok, false);
@@ -332,7 +342,7 @@ for (const name of Object.keys(HEADERS_OWNERS)) {
 
   test(`${name}: hostile bodies`, () => {
     for (const [kind, maker] of Object.entries(BODY_MAKERS)) {
-      if (maker) check(name, [0, "body"], kind, maker);
+      if (maker) check(name, [HEADERS_OWNERS[name][0], "body"], kind, maker);
     }
   });
 }

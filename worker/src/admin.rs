@@ -45,6 +45,10 @@ pub enum PolicyWrite {
     AddKey,
     /// `PATCH /admin/v1/instances/{instance}/keys/{kid}`.
     SetKeyStatus(String),
+    /// `PATCH /admin/v1/instances/{instance}/providers`: a JSON merge patch of the policy's
+    /// `providers` (`{"stripe": {"secret": "…"}, "github": null}` sets Stripe's secret and removes
+    /// GitHub).
+    SetProviders,
 }
 
 impl PolicyWrite {
@@ -56,6 +60,7 @@ impl PolicyWrite {
             (Method::Delete, []) => Self::Delete,
             (Method::Post, ["keys"]) => Self::AddKey,
             (Method::Patch, ["keys", kid]) => Self::SetKeyStatus((*kid).to_string()),
+            (Method::Patch, ["providers"]) => Self::SetProviders,
             _ => return None,
         })
     }
@@ -97,6 +102,9 @@ pub fn apply(
         PolicyWrite::AddKey => add_key(current.ok_or(Rejection::UnknownInstance)?, body),
         PolicyWrite::SetKeyStatus(kid) => {
             set_key_status(current.ok_or(Rejection::UnknownInstance)?, kid, body)
+        }
+        PolicyWrite::SetProviders => {
+            set_providers(current.ok_or(Rejection::UnknownInstance)?, body)
         }
     }
 }
@@ -387,6 +395,41 @@ fn set_key_status(
     })
 }
 
+/// Applies a merge patch to the policy's providers: a member with an entry sets that provider's
+/// secret (plaintext here, sealed when stored), a `null` member removes the provider. Answers
+/// the providers as the admin API shows them (which are configured, never a secret).
+fn set_providers(mut policy: TenantPolicy, body: &[u8]) -> std::result::Result<Applied, Rejection> {
+    use syncgate::providers::{Provider, ProviderEntry};
+    let patch: serde_json::Map<String, Value> = serde_json::from_slice(body)
+        .map_err(|e| invalid("body", syncgate::error::describe_error(&e)))?;
+    for (name, value) in patch {
+        let provider = Provider::parse(&name).ok_or_else(|| {
+            invalid(
+                "providers",
+                "names hubspot, stripe, github, slack or shopify",
+            )
+        })?;
+        let entry = match value {
+            Value::Null => None,
+            value => Some(serde_json::from_value::<ProviderEntry>(value).map_err(|e| {
+                invalid(
+                    &format!("providers.{name}"),
+                    syncgate::error::describe_error(&e),
+                )
+            })?),
+        };
+        policy.providers.set(provider, entry);
+    }
+    policy.validate()?;
+    let answer = serde_json::to_value(&policy.providers)
+        .map_err(|_| invalid("body", "cannot be represented"))?;
+    Ok(Applied {
+        policy: Some(policy),
+        status: 200,
+        answer: Some(answer),
+    })
+}
+
 async fn call_tenant_state(
     env: &Env,
     tenant: &str,
@@ -517,6 +560,46 @@ mod tests {
         );
         let active = TenantPolicy::from_json(&policy("active")).unwrap();
         assert!(apply(&write, "acme-eu1", Some(active), br#"{"status":"active"}"#).is_err());
+    }
+
+    #[test]
+    fn providers_are_patched_and_never_answered() {
+        let current = TenantPolicy::from_json(&policy("active")).unwrap();
+        let applied = apply(
+            &PolicyWrite::SetProviders,
+            "acme-eu1",
+            Some(current),
+            br#"{"github":{"secret":"It's a Secret to Everybody"},"slack":{"secret":"8f742231b10e8888abcd99yyyzzz85a5"}}"#,
+        )
+        .unwrap();
+        let answer = applied.answer.unwrap().to_string();
+        assert_eq!(answer, r#"{"github":{},"slack":{}}"#);
+        let policy = applied.policy.unwrap();
+        assert!(!redacted(&policy).unwrap().to_string().contains("Everybody"));
+        let applied = apply(
+            &PolicyWrite::SetProviders,
+            "acme-eu1",
+            Some(policy.clone()),
+            br#"{"github":null}"#,
+        )
+        .unwrap();
+        assert_eq!(applied.answer.unwrap().to_string(), r#"{"slack":{}}"#);
+        for bad in [
+            &br#"{"gitlab":{"secret":"0123456789abcdef0"}}"#[..],
+            br#"{"github":{"secret":"short"}}"#,
+            br#"{"github":{"secret":"0123456789abcdef0","extra":1}}"#,
+            b"[]",
+        ] {
+            let err = apply(
+                &PolicyWrite::SetProviders,
+                "acme-eu1",
+                Some(policy.clone()),
+                bad,
+            )
+            .unwrap_err();
+            assert_eq!(err.code(), "invalid_field");
+            assert!(!err.to_string().contains("0123456789abcdef0"));
+        }
     }
 
     #[test]

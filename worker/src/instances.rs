@@ -4,7 +4,7 @@
 //! rarely; its writes take up to a minute to be seen in other locations, which is why nothing
 //! that must be strongly consistent (the replay ledger, API keys, versions) lives here — that is
 //! the tenant's Durable Object. A stored policy is the policy JSON of the brief with each key's
-//! `secret` replaced by `sealedSecret` (see [`crate::seal`]) and a `revision` number.
+//! and each provider's `secret` replaced by `sealedSecret` (see [`crate::seal`]) and a `revision` number.
 //!
 //! KV is only the copy the edge routes from. The authoritative policy lives in the instance's
 //! [`crate::instance_config::InstanceConfig`] Durable Object, the one writer that serializes
@@ -32,6 +32,14 @@ fn kv_key(instance: &str) -> String {
 fn seal_context(instance: &str, kid: &str) -> String {
     format!("syncgate/{instance}/{kid}")
 }
+
+/// The slot of a provider's secret. Key ids cannot contain `/`, so it never names a key's slot.
+fn provider_seal_context(instance: &str, provider: &str) -> String {
+    format!("syncgate/{instance}/providers/{provider}")
+}
+
+/// The member of a stored key or provider entry holding its sealed secret.
+const SEALED_SECRET: &str = "sealedSecret";
 
 /// How long an isolate serves a policy from memory before reading KV again, in milliseconds.
 /// This adds to KV's own propagation delay (up to about a minute) before a change made in
@@ -199,14 +207,21 @@ impl Instances {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                let sealed = object
-                    .remove("sealedSecret")
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                let secret = self.sealer.open(&sealed, &seal_context(instance, &kid))?;
+                let secret = self.open_slot(object, &seal_context(instance, &kid))?;
                 let secret = syncgate::Secret::from_bytes(secret)
                     .map_err(|e| Error::RustError(e.to_string()))?;
                 object.insert("secret".into(), Value::String(secret.expose_whsec()));
+            }
+        }
+        if let Some(providers) = stored.get_mut("providers").and_then(Value::as_object_mut) {
+            for (name, entry) in providers.iter_mut() {
+                let Some(object) = entry.as_object_mut() else {
+                    continue;
+                };
+                let secret = self.open_slot(object, &provider_seal_context(instance, name))?;
+                let secret = String::from_utf8(secret)
+                    .map_err(|_| Error::RustError("a provider secret is not text".into()))?;
+                object.insert("secret".into(), Value::String(secret));
             }
         }
         let policy = TenantPolicy::from_json(&stored.to_string()).map_err(|e| {
@@ -224,11 +239,25 @@ impl Instances {
         if let Some(keys) = stored.get_mut("keys").and_then(Value::as_array_mut) {
             for (key, signing_key) in keys.iter_mut().zip(policy.keys.0.iter()) {
                 if let Some(object) = key.as_object_mut() {
-                    let sealed = self.sealer.seal(
+                    self.seal_slot(
+                        object,
                         signing_key.secret.expose_bytes(),
                         &seal_context(&policy.instance, &signing_key.kid),
                     )?;
-                    object.insert("sealedSecret".into(), Value::String(sealed));
+                }
+            }
+        }
+        if let Some(providers) = stored.get_mut("providers").and_then(Value::as_object_mut) {
+            for (provider, entry) in policy.providers.iter() {
+                if let Some(object) = providers
+                    .get_mut(provider.as_str())
+                    .and_then(Value::as_object_mut)
+                {
+                    self.seal_slot(
+                        object,
+                        entry.secret.expose_bytes(),
+                        &provider_seal_context(&policy.instance, provider.as_str()),
+                    )?;
                 }
             }
         }
@@ -236,6 +265,31 @@ impl Instances {
             object.insert(REVISION.into(), Value::from(revision));
         }
         Ok(stored.to_string())
+    }
+
+    /// Takes the sealed secret out of a stored entry and opens it for `context`.
+    fn open_slot(
+        &self,
+        object: &mut serde_json::Map<String, Value>,
+        context: &str,
+    ) -> Result<Vec<u8>> {
+        let sealed = object
+            .remove(SEALED_SECRET)
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        self.sealer.open(&sealed, context)
+    }
+
+    /// Seals `secret` for `context` into a stored entry.
+    fn seal_slot(
+        &self,
+        object: &mut serde_json::Map<String, Value>,
+        secret: &[u8],
+        context: &str,
+    ) -> Result<()> {
+        let sealed = self.sealer.seal(secret, context)?;
+        object.insert(SEALED_SECRET.into(), Value::String(sealed));
+        Ok(())
     }
 
     /// Writes the routing copy of `instance`: `Some(stored)` puts it, `None` removes it.

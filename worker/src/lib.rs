@@ -8,7 +8,8 @@
 //! reservation depending on the origin's answer. Every answer carries `X-Request-Id`; every
 //! rejection is `application/problem+json` with a stable code.
 //!
-//! Modules: [`routes`] dispatches, [`sync`] is the signed-sync path, [`admin`] the operator API (its writes serialized by the
+//! Modules: [`routes`] dispatches, [`sync`] is the signed-sync path, [`hooks`] the provider
+//! webhooks, [`admin`] the operator API (its writes serialized by the
 //! [`instance_config`] Durable Object),
 //! [`customers`] the customer records API, [`dashboard`] the operator's page, [`tenant_state`] the Durable Object, [`instances`] the KV store of sealed policies, [`seal`]
 //! the secret sealing, [`origin`] the signed forwarding, [`api_keys`] the bearer keys,
@@ -19,6 +20,7 @@ pub mod api_keys;
 pub mod customers;
 pub mod dashboard;
 pub mod digest;
+pub mod hooks;
 pub mod http;
 pub mod instance_config;
 pub mod instances;

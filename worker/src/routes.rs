@@ -6,7 +6,7 @@ use syncgate::{Rejection, is_valid_instance_code};
 use worker::{Context, Env, Method, Request, Response, Result};
 
 use crate::origin::{OriginAnswer, OriginCall, forward};
-use crate::{admin, customers, dashboard, http, instances, sync, tenant_state};
+use crate::{admin, customers, dashboard, hooks, http, instances, sync, tenant_state};
 
 /// Dispatches one request.
 ///
@@ -34,6 +34,9 @@ pub async fn dispatch(
             }
             match (method, rest) {
                 (Method::Post, ["sync"]) => sync::handle(req, env, ctx, request_id, instance).await,
+                (Method::Post, ["hooks", provider]) => {
+                    hooks::handle(req, env, ctx, request_id, instance, provider).await
+                }
                 (Method::Get, ["sync", "health"]) => health(env, request_id, instance).await,
                 (Method::Get, ["sync", "status" | "logs"]) => {
                     read_state(req, env, request_id, instance).await

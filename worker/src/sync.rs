@@ -61,13 +61,13 @@ fn declared_type_and_version(body: &[u8]) -> (Option<String>, Option<u64>) {
     )
 }
 
-/// Context of one sync request, for answers and logs.
-struct Attempt<'a> {
-    ctx: &'a Context,
-    env: &'a Env,
-    request_id: &'a str,
-    received_at: i64,
-    source_ip: Option<String>,
+/// Context of one sync request (or provider delivery), for answers and logs.
+pub(crate) struct Attempt<'a> {
+    pub(crate) ctx: &'a Context,
+    pub(crate) env: &'a Env,
+    pub(crate) request_id: &'a str,
+    pub(crate) received_at: i64,
+    pub(crate) source_ip: Option<String>,
 }
 
 impl Attempt<'_> {
@@ -81,7 +81,7 @@ impl Attempt<'_> {
     }
 
     /// Refuses a request that was not authenticated: logged after the answer.
-    fn reject(&self, policy: &TenantPolicy, rejection: &Rejection) -> Result<Response> {
+    pub(crate) fn reject(&self, policy: &TenantPolicy, rejection: &Rejection) -> Result<Response> {
         match tenant_state::stub(self.env, &policy.tenant) {
             Ok(stub) => post_later(self.ctx, stub, "/log", self.entry(rejection)),
             Err(err) => worker::console_error!("no tenant state binding: {err}"),

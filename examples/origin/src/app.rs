@@ -30,7 +30,7 @@ use crate::error::OriginError;
 use crate::http::{Handler, Reply, Request, Response};
 use crate::routes::Route;
 use crate::store::Store;
-use crate::{customers, sync};
+use crate::{customers, hooks, sync};
 
 /// Longest request id echoed from an unverified request.
 const MAX_REQUEST_ID_CHARS: usize = 128;
@@ -109,7 +109,9 @@ impl App {
             | Route::ListCustomers { tenant }
             | Route::CreateCustomer { tenant }
             | Route::GetCustomer { tenant, .. }
-            | Route::PatchCustomer { tenant, .. } => {
+            | Route::PatchCustomer { tenant, .. }
+            | Route::Hook { tenant, .. }
+            | Route::ListHooks { tenant } => {
                 self.stats.received(route.name());
                 self.tenant_route(route, tenant, request, request_id)
             }
@@ -164,6 +166,10 @@ impl App {
             Route::PatchCustomer { id, .. } => {
                 customers::patch(&self.store, &attestation, id, request, now)
             }
+            Route::Hook { provider, .. } => {
+                hooks::record(&self.store, &attestation, provider, request, now)
+            }
+            Route::ListHooks { .. } => hooks::list(&self.store, tenant),
             _ => Err(Rejection::NotFound.into()),
         };
         match result {

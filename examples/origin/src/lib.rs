@@ -22,6 +22,7 @@ pub mod config;
 pub mod control;
 pub mod customers;
 pub mod error;
+pub mod hooks;
 pub mod http;
 pub mod routes;
 pub mod store;

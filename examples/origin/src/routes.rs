@@ -3,10 +3,12 @@
 //! Every tenant route lives under `/origin/v1/{tenant}/…` and is reached only through the edge,
 //! which signs it (see [`crate::attest`]). Matching is a plain `match` on path segments: few
 //! routes, no framework. Sync routes are handled by [`crate::sync`], customer records
-//! (`/customers`, `/customers/{id}`) by [`crate::customers`]. A method a path does not serve is
+//! (`/customers`, `/customers/{id}`) by [`crate::customers`], provider webhooks (`/hooks/{provider}`)
+//! by [`crate::hooks`]. A method a path does not serve is
 //! `not_found`, like an unknown path; so is a record id that cannot be one.
 
 use syncgate::customer::is_customer_id;
+use syncgate::providers::Provider;
 
 /// Longest tenant id accepted in a path, as in the sync payload schema.
 pub const MAX_TENANT_CHARS: usize = 64;
@@ -55,6 +57,18 @@ pub enum Route<'a> {
         /// The record id in the path.
         id: &'a str,
     },
+    /// `POST /origin/v1/{tenant}/hooks/{provider}`.
+    Hook {
+        /// The tenant in the path.
+        tenant: &'a str,
+        /// The provider in the path.
+        provider: Provider,
+    },
+    /// `GET /origin/v1/{tenant}/hooks`.
+    ListHooks {
+        /// The tenant in the path.
+        tenant: &'a str,
+    },
     /// `POST /__control` (with `--test-controls` only).
     Control,
     /// `GET /__control/stats` (with `--test-controls` only).
@@ -89,6 +103,11 @@ impl<'a> Route<'a> {
                     ("PATCH", ["customers", id]) if is_record_id(id) => {
                         Self::PatchCustomer { tenant, id }
                     }
+                    ("POST", ["hooks", provider]) => match Provider::parse(provider) {
+                        Some(provider) => Self::Hook { tenant, provider },
+                        None => Self::NotFound,
+                    },
+                    ("GET", ["hooks"]) => Self::ListHooks { tenant },
                     _ => Self::NotFound,
                 }
             }
@@ -108,6 +127,8 @@ impl<'a> Route<'a> {
             Self::CreateCustomer { .. } => "customers_create",
             Self::GetCustomer { .. } => "customers_get",
             Self::PatchCustomer { .. } => "customers_patch",
+            Self::Hook { .. } => "hook",
+            Self::ListHooks { .. } => "hooks_list",
             Self::Control => "control",
             Self::ControlStats => "control_stats",
             Self::NotFound => "unmatched",
@@ -124,7 +145,9 @@ impl<'a> Route<'a> {
             | Self::ListCustomers { tenant }
             | Self::CreateCustomer { tenant }
             | Self::GetCustomer { tenant, .. }
-            | Self::PatchCustomer { tenant, .. } => Some(tenant),
+            | Self::PatchCustomer { tenant, .. }
+            | Self::Hook { tenant, .. }
+            | Self::ListHooks { tenant } => Some(tenant),
             Self::Healthz | Self::Control | Self::ControlStats | Self::NotFound => None,
         }
     }
@@ -181,6 +204,17 @@ mod tests {
             }
         );
         assert_eq!(
+            Route::parse("POST", "/origin/v1/acme/hooks/stripe"),
+            Route::Hook {
+                tenant: "acme",
+                provider: Provider::Stripe
+            }
+        );
+        assert_eq!(
+            Route::parse("GET", "/origin/v1/acme/hooks"),
+            Route::ListHooks { tenant: "acme" }
+        );
+        assert_eq!(
             Route::parse("PATCH", "/origin/v1/acme/customers/cus_1"),
             Route::PatchCustomer {
                 tenant: "acme",
@@ -202,6 +236,9 @@ mod tests {
             ("POST", "/origin/v1//sync"),
             ("POST", "/origin/v1/../sync"),
             ("POST", "/origin/v1/acme/sync/"),
+            ("POST", "/origin/v1/acme/hooks/gitlab"),
+            ("POST", "/origin/v1/acme/hooks"),
+            ("GET", "/origin/v1/acme/hooks/github"),
             ("GET", "healthz"),
         ] {
             assert_eq!(

@@ -26,7 +26,7 @@ const lockDir = join(base, ".install-lock");
 
 export const FUNCTIONS = [
   "createVerifier", "verifyRequest", "signRequest", "validatePayload", "recomputeModules", "contentDigest",
-  "signatureBase",
+  "signatureBase", "verifyProviderWebhook",
 ];
 
 function sleep(ms) {

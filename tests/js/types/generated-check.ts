@@ -26,6 +26,8 @@ export const moduleState: Same<D.ModuleState, G.ModuleStatus> = true;
 export const recomputation: Same<Omit<Extract<D.ModuleRecomputation, { ok: true }>, "ok">, G.ModuleState> = true;
 export const rejectionStatus: Same<D.RejectionStatus, G.RejectionStatus> = true;
 export const rejectionCode: Same<D.RejectionCode, keyof G.RejectionStatus> = true;
+export const provider: Same<D.Provider, G.Provider> = true;
+export const verifiedHook: Same<Omit<D.VerifiedHook, "ok">, G.HookVerdict> = true;
 
 // The verdict's parts (the verdict itself is assembled in src/verify.rs).
 export const verifiedScheme: Same<D.Verified["scheme"], G.Scheme> = true;

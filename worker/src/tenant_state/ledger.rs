@@ -63,6 +63,10 @@ pub struct Reservation {
     pub payload_hash: String,
     /// The tenant's blocked module groups, passed to the origin for module recomputation.
     pub blocked_groups: Vec<String>,
+    /// For a provider delivery (`POST /v1/{instance}/hooks/{provider}`): where and how it is
+    /// forwarded. `None` for a sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook: Option<crate::hooks::HookRoute>,
 }
 
 /// How long after the origin timeout a reservation is presumed abandoned, in milliseconds.
@@ -123,6 +127,7 @@ impl Reservation {
             payload_version: verdict.payload_version,
             payload_hash: verdict.payload_hash.clone(),
             blocked_groups: policy.blocked_module_groups.clone(),
+            hook: None,
         }
     }
 
@@ -433,14 +438,19 @@ impl TenantState {
     }
 
     /// The origin applied it: mark the entries applied and record versions, last sync and key
-    /// use. Answers `false`, recording nothing, when the reservation is no longer this
-    /// request's: a retry took it over and records the same application itself.
+    /// use (a provider delivery carries no sections and is no config sync: only its log row).
+    /// Answers `false`, recording nothing, when the reservation is no longer this request's: a
+    /// retry took it over and records the same application itself.
     pub(super) fn commit(&self, meta: &Reservation) -> Result<bool> {
         if !self.settle(
             meta,
             "UPDATE ledger SET applied = 1 WHERE key IN (?, ?) AND request_id = ?",
         )? {
             return Ok(false);
+        }
+        if meta.hook.is_some() {
+            self.append_log(&Self::log_for(meta, None))?;
+            return Ok(true);
         }
         let sql = self.sql();
         let now_ms = http::now_millis();
@@ -488,7 +498,7 @@ impl TenantState {
             received_at: meta.received_at,
             source_ip: meta.source_ip.clone(),
             payload_type: Some(meta.payload_type.clone()),
-            payload_version: Some(meta.payload_version),
+            payload_version: meta.hook.is_none().then_some(meta.payload_version),
             key_id: Some(meta.key_id.clone()),
             signature_result: SignatureResult::Valid,
             status: if rejection.is_some() {
@@ -547,21 +557,24 @@ impl TenantState {
                 "the instance has no origin".into(),
             ));
         };
-        let call = OriginCall {
-            method: Method::Post,
-            base: origin,
-            path: format!("/origin/v1/{}/sync", meta.tenant),
-            query: None,
-            body,
-            content_type: Some("application/json".into()),
-            request_id,
-            tenant: &meta.tenant,
-            instance: &meta.instance,
-            key_id: &meta.key_id,
-            idempotency_key: Some(sync_key(&meta.payload_hash).to_string()),
-            fields: None,
-            if_match: None,
-            blocked_groups: Some(meta.blocked_groups.join(",")),
+        let call = match &meta.hook {
+            Some(hook) => hook.origin_call(meta, origin, body, request_id),
+            None => OriginCall {
+                method: Method::Post,
+                base: origin,
+                path: format!("/origin/v1/{}/sync", meta.tenant),
+                query: None,
+                body,
+                content_type: Some("application/json".into()),
+                request_id,
+                tenant: &meta.tenant,
+                instance: &meta.instance,
+                key_id: &meta.key_id,
+                idempotency_key: Some(sync_key(&meta.payload_hash).to_string()),
+                fields: None,
+                if_match: None,
+                blocked_groups: Some(meta.blocked_groups.join(",")),
+            },
         };
         // The worker hashed this body when it verified it: the attestation reuses that digest.
         let answer = match crate::digest::KnownDigest::from_hex(&call.body, &meta.payload_hash) {
@@ -581,15 +594,18 @@ impl TenantState {
                         worker::console_error!("commit of applied sync {request_id} failed: {err}");
                     }
                 }
-                http::json(
-                    &SyncApplied::new(
-                        request_id,
-                        &meta.payload_type,
-                        meta.payload_version,
-                        Some(&meta.key_id),
+                match &meta.hook {
+                    Some(hook) => hook.applied(request_id),
+                    None => http::json(
+                        &SyncApplied::new(
+                            request_id,
+                            &meta.payload_type,
+                            meta.payload_version,
+                            Some(&meta.key_id),
+                        ),
+                        200,
                     ),
-                    200,
-                )
+                }
             }
             OriginAnswer::Answered {
                 status,
@@ -685,6 +701,7 @@ mod tests {
             payload_version: 3,
             payload_hash: "ab".into(),
             blocked_groups: vec![],
+            hook: None,
         }
     }
 

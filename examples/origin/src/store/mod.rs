@@ -11,9 +11,11 @@
 //! The schema is created on start (see [`schema`]). Submodules group queries by area: [`sync`]
 //! for configuration sync (sections, module state, last-sync metadata, idempotency),
 //! [`customers`] for customer records (idempotent create, read, list, versioned patch), and
-//! [`nonces`] for the accepted edge attestation nonces (replay refusal).
+//! [`nonces`] for the accepted edge attestation nonces (replay refusal), [`hooks`] for the
+//! provider webhook deliveries the edge forwarded.
 
 pub mod customers;
+pub mod hooks;
 pub mod nonces;
 pub mod schema;
 pub mod sync;

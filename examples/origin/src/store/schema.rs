@@ -27,6 +27,11 @@
 //!   "remember it" one atomic insert; expired rows are deleted on every insert, so the table holds
 //!   at most the last few minutes of traffic. On disk, so a restarted origin still refuses a
 //!   replay of a request it accepted before the restart.
+//! - `provider_hooks` (migration 4): the provider webhook deliveries the edge forwarded (HubSpot,
+//!   Stripe, GitHub, Slack, Shopify), one row per `Idempotency-Key` and tenant: the unique key
+//!   makes a retried forward a lookup of the first answer, never a second row. Kept as the
+//!   record of what arrived (a real CRM would act on them); `GET /origin/v1/{tenant}/hooks`
+//!   lists them, newest first.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -121,6 +126,27 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
 
     CREATE INDEX IF NOT EXISTS edge_nonces_expires ON edge_nonces (expires_unix);
+    ",
+    // 4: provider webhook deliveries.
+    "
+    CREATE TABLE IF NOT EXISTS provider_hooks (
+        seq              INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order; listings
+        tenant           TEXT NOT NULL,
+        provider         TEXT NOT NULL,
+        idempotency_key  TEXT NOT NULL,      -- hook-{provider}-{hex}, from signed material
+        request_id       TEXT NOT NULL,      -- the edge request that delivered it
+        delivery_id      TEXT,               -- the provider's id, when it sends one
+        event_type       TEXT,
+        signed_at        INTEGER,            -- the provider's signed time (Unix s), if any
+        content_type     TEXT,
+        body             BLOB NOT NULL,      -- as the provider sent it
+        body_sha256      TEXT NOT NULL,
+        response         TEXT NOT NULL,      -- the answer given, given again to a retry
+        received_at      TEXT NOT NULL,      -- RFC 3339 UTC
+        UNIQUE (tenant, idempotency_key)
+    ) STRICT;
+
+    CREATE INDEX IF NOT EXISTS provider_hooks_tenant_seq ON provider_hooks (tenant, seq);
     ",
 ];
 
