@@ -27,7 +27,9 @@ use crate::policy::TenantPolicy;
 use crate::request::HttpRequest;
 use crate::signature::crypto::{Primitives, RustCrypto, SHA256_LEN};
 use crate::signature::keys::SigningKey;
-use crate::signature::rfc9421::{SignatureInput, SignatureParams, check_content_digest};
+use crate::signature::rfc9421::{
+    SignatureParams, check_content_digest, check_unkeyed, labelled_signatures,
+};
 use crate::signature::skew::SkewWindow;
 use crate::signature::{Scheme, webhooks};
 use crate::verify::{Authenticated, Verdict, admit_bytes, detect_scheme, precheck};
@@ -206,41 +208,12 @@ fn prepare_rfc9421(
     now: i64,
     macs: &mut Vec<MacInput>,
 ) -> Result<Vec<Result<Rfc9421Candidate, Rejection>>, Rejection> {
-    use sfv::{BareItem, Dictionary, Item, ListEntry, Parser, Version};
-    let input = request
-        .headers
-        .get("signature-input")
-        .ok_or(Rejection::MissingSignature)?;
-    let signature = request
-        .headers
-        .get("signature")
-        .ok_or(Rejection::MissingSignature)?;
-    let inputs = SignatureInput::parse_all(input)?;
-    let signatures: Dictionary = Parser::new(signature)
-        .with_version(Version::Rfc8941)
-        .parse()
-        .map_err(|_| Rejection::malformed("signature is not a structured dictionary"))?;
-    let mut candidates = Vec::with_capacity(inputs.len());
-    for input in &inputs {
+    let signatures = labelled_signatures(request)?;
+    let mut candidates = Vec::with_capacity(signatures.len());
+    for (input, tag) in signatures {
         let candidate = (|| {
-            let tag = match signatures.get(input.label()) {
-                Some(ListEntry::Item(Item {
-                    bare_item: BareItem::ByteSequence(bytes),
-                    ..
-                })) => bytes.clone(),
-                Some(_) => return Err(Rejection::malformed("a signature must be a byte sequence")),
-                None => {
-                    return Err(Rejection::malformed(
-                        "signature-input names a label that signature lacks",
-                    ));
-                }
-            };
-            input.require_components()?;
-            let params = input.params()?;
-            window.check(params.created, now)?;
-            if params.expires.is_some_and(|expires| now > expires) {
-                return Err(Rejection::StaleTimestamp);
-            }
+            let tag = tag?;
+            let params = check_unkeyed(&input, window, now)?;
             let key = policy
                 .keys
                 .0

@@ -325,25 +325,12 @@ pub fn verify<'k>(
     now: i64,
     primitives: &dyn Primitives,
 ) -> Result<Verified<'k>, Rejection> {
-    let input = request
-        .headers
-        .get("signature-input")
-        .ok_or(Rejection::MissingSignature)?;
-    let signature = request
-        .headers
-        .get("signature")
-        .ok_or(Rejection::MissingSignature)?;
-    let inputs = SignatureInput::parse_all(input)?;
-    let signatures: Dictionary = Parser::new(signature)
-        .with_version(Version::Rfc8941)
-        .parse()
-        .map_err(|_| Rejection::malformed("signature is not a structured dictionary"))?;
     let mut first_error = None;
-    for input in &inputs {
+    for (input, tag) in labelled_signatures(request)? {
         match verify_one(
             request,
-            input,
-            &signatures,
+            &input,
+            tag,
             body_sha256,
             keys,
             window,
@@ -359,35 +346,80 @@ pub fn verify<'k>(
     Err(first_error.unwrap_or(Rejection::MissingSignature))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn verify_one<'k>(
+/// A signature's tag from the `Signature` dictionary, or why its label cannot be checked.
+pub(crate) type LabelledTag = Result<Vec<u8>, Rejection>;
+
+/// Every signature a request labels, in the order of its `Signature-Input`, each with its tag
+/// from `Signature` (or why that label cannot be checked: no tag, or not a byte sequence).
+///
+/// # Errors
+/// `missing_signature` without both headers; `malformed_signature` when either does not parse.
+pub(crate) fn labelled_signatures(
     request: &HttpRequest,
+) -> Result<Vec<(SignatureInput, LabelledTag)>, Rejection> {
+    let input = request
+        .headers
+        .get("signature-input")
+        .ok_or(Rejection::MissingSignature)?;
+    let signature = request
+        .headers
+        .get("signature")
+        .ok_or(Rejection::MissingSignature)?;
+    let inputs = SignatureInput::parse_all(input)?;
+    let signatures: Dictionary = Parser::new(signature)
+        .with_version(Version::Rfc8941)
+        .parse()
+        .map_err(|_| Rejection::malformed("signature is not a structured dictionary"))?;
+    Ok(inputs
+        .into_iter()
+        .map(|input| {
+            let tag = match signatures.get(input.label()) {
+                Some(ListEntry::Item(Item {
+                    bare_item: BareItem::ByteSequence(bytes),
+                    ..
+                })) => Ok(bytes.clone()),
+                Some(_) => Err(Rejection::malformed("a signature must be a byte sequence")),
+                None => Err(Rejection::malformed(
+                    "signature-input names a label that signature lacks",
+                )),
+            };
+            (input, tag)
+        })
+        .collect())
+}
+
+/// The checks of one signature that need no key, in order: the required components are
+/// covered, the parameters parse, `created` is inside the window and `expires` has not passed.
+///
+/// # Errors
+/// The first failing check's rejection.
+pub(crate) fn check_unkeyed(
     input: &SignatureInput,
-    signatures: &Dictionary,
-    body_sha256: &[u8; SHA256_LEN],
-    keys: &'k KeyRing,
     window: SkewWindow,
     now: i64,
-    primitives: &dyn Primitives,
-) -> Result<Verified<'k>, Rejection> {
-    let tag = match signatures.get(input.label()) {
-        Some(ListEntry::Item(Item {
-            bare_item: BareItem::ByteSequence(bytes),
-            ..
-        })) => bytes,
-        Some(_) => return Err(Rejection::malformed("a signature must be a byte sequence")),
-        None => {
-            return Err(Rejection::malformed(
-                "signature-input names a label that signature lacks",
-            ));
-        }
-    };
+) -> Result<SignatureParams, Rejection> {
     input.require_components()?;
     let params = input.params()?;
     window.check(params.created, now)?;
     if params.expires.is_some_and(|expires| now > expires) {
         return Err(Rejection::StaleTimestamp);
     }
+    Ok(params)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn verify_one<'k>(
+    request: &HttpRequest,
+    input: &SignatureInput,
+    tag: LabelledTag,
+    body_sha256: &[u8; SHA256_LEN],
+    keys: &'k KeyRing,
+    window: SkewWindow,
+    now: i64,
+    primitives: &dyn Primitives,
+) -> Result<Verified<'k>, Rejection> {
+    let tag = tag?;
+    let params = check_unkeyed(input, window, now)?;
     let key = keys.get(&params.keyid).ok_or(Rejection::UnknownKey)?;
     if !key.status.verifies() {
         return Err(Rejection::RevokedKey);
