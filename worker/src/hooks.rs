@@ -167,13 +167,7 @@ pub async fn handle(
         http::drain_body(&mut req, syncgate::DEFAULT_MAX_BODY_BYTES).await;
         return http::problem(&Rejection::NotFound, request_id);
     };
-    let attempt = Attempt {
-        ctx,
-        env,
-        request_id,
-        received_at: http::now_millis(),
-        source_ip: req.headers().get("cf-connecting-ip")?,
-    };
+    let attempt = Attempt::begin(&req, env, ctx, request_id)?;
     let Some(policy) = crate::instances::route(env, instance).await? else {
         return http::problem(&Rejection::UnknownInstance, request_id);
     };

@@ -70,7 +70,26 @@ pub(crate) struct Attempt<'a> {
     pub(crate) source_ip: Option<String>,
 }
 
-impl Attempt<'_> {
+impl<'a> Attempt<'a> {
+    /// The attempt `req` starts, received now.
+    ///
+    /// # Errors
+    /// Only when the runtime cannot read the request's headers.
+    pub(crate) fn begin(
+        req: &Request,
+        env: &'a Env,
+        ctx: &'a Context,
+        request_id: &'a str,
+    ) -> Result<Self> {
+        Ok(Self {
+            ctx,
+            env,
+            request_id,
+            received_at: http::now_millis(),
+            source_ip: req.headers().get("cf-connecting-ip")?,
+        })
+    }
+
     fn entry(&self, rejection: &Rejection) -> LogEntry {
         LogEntry::rejected(
             self.request_id,
@@ -145,13 +164,7 @@ pub async fn handle(
     request_id: &str,
     instance: &str,
 ) -> Result<Response> {
-    let attempt = Attempt {
-        ctx,
-        env,
-        request_id,
-        received_at: http::now_millis(),
-        source_ip: req.headers().get("cf-connecting-ip")?,
-    };
+    let attempt = Attempt::begin(&req, env, ctx, request_id)?;
     let Some(policy) = crate::instances::route(env, instance).await? else {
         return http::problem(&Rejection::UnknownInstance, request_id);
     };
