@@ -9,6 +9,7 @@ import { Agent, request as httpRequest } from "node:http";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { branding, expectProblem, request, startGateway, syncgate, whsec } from "./support/harness.mjs";
+import { edgeContract } from "./support/contract.mjs";
 import { head, rawRequest } from "./support/raw.mjs";
 
 const FLOOD = Number(process.env.FLOOD_REQUESTS ?? 20000);
@@ -38,7 +39,19 @@ function makeClient(base) {
     const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers, agent }, (res) => {
       const parts = [];
       res.on("data", (c) => parts.push(c));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(parts).toString("utf8") }));
+      res.on("end", () => {
+        const text = Buffer.concat(parts).toString("utf8");
+        // Every answer of the flood is checked against openapi.yaml too (support/contract.mjs);
+        // a mismatch is remembered there and fails this file at exit.
+        if (edgeContract.covers(base)) {
+          try {
+            edgeContract.observe({ method, target: path, status: res.statusCode, contentType: res.headers["content-type"], body: text, header: (name) => res.headers[name.toLowerCase()] });
+          } catch {
+            // counted in edgeContract.violations; the exit report fails the run
+          }
+        }
+        resolve({ status: res.statusCode, headers: res.headers, text });
+      });
       res.on("error", () => resolve({ status: 0 }));
     });
     req.setTimeout(15000, () => req.destroy(new Error("timeout")));
