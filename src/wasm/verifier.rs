@@ -18,7 +18,7 @@ use js_sys::{Array, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::{Failure, Success, read_now, read_policy, read_request};
+use super::{json_answer, json_failure, read_now, read_policy, read_request};
 use crate::error::Rejection;
 use crate::request::{Headers, HttpRequest};
 use crate::signature::Scheme;
@@ -29,43 +29,6 @@ use crate::verifier::{Depth, HostDigests, Pending, SignatureVerdict, Verifier};
 /// At most this many verifications wait between `prepare` and `finish` on one verifier; older
 /// ones are dropped (a host that never finishes cannot grow memory without bound).
 const MAX_PENDING: usize = 1024;
-
-/// JSON text of a value, or of the failure saying it cannot be represented.
-fn json_success<T: Serialize>(value: T) -> String {
-    serde_json::to_string(&Success { ok: true, value }).unwrap_or_else(|_| {
-        json_failure(&Rejection::invalid_payload(
-            "",
-            "holds a value JavaScript cannot represent",
-        ))
-    })
-}
-
-/// JSON text of a failure (the problem document's bounded message and field).
-fn json_failure(rejection: &Rejection) -> String {
-    let problem = rejection.problem("");
-    serde_json::to_string(&Failure {
-        ok: false,
-        code: problem.code,
-        status: problem.status,
-        message: problem.detail,
-        field: problem.field,
-    })
-    .unwrap_or_else(|_| {
-        // Codes are plain identifiers and statuses numbers: this text is valid JSON.
-        format!(
-            r#"{{"ok":false,"code":"{}","status":{},"message":"could not be represented"}}"#,
-            rejection.code(),
-            rejection.info().status
-        )
-    })
-}
-
-fn json_answer<T: Serialize>(result: Result<T, Rejection>) -> String {
-    match result {
-        Ok(value) => json_success(value),
-        Err(rejection) => json_failure(&rejection),
-    }
-}
 
 /// The answer of `verifySignature`.
 #[derive(Serialize)]
