@@ -23,7 +23,6 @@ use crate::signature::Scheme;
 use crate::signature::crypto::{Primitives, RustCrypto};
 use crate::signature::preview::preview;
 use crate::signature::rfc9421::content_digest_value;
-use crate::verify;
 
 mod verifier;
 
@@ -332,14 +331,13 @@ fn read_now(value: &JsValue) -> Result<i64, Rejection> {
 }
 
 /// Verifies a signed sync request against a tenant policy: every check that needs no storage.
+///
+/// The one-shot form of the compiled verifier (the package's glue builds its own `verifyRequest`
+/// the same way, with the host's hashing; this export serves the raw `wasm-pack` build): the
+/// same readers in the same order (`nowSeconds`, the policy, the request) and the same verdict.
 #[wasm_bindgen(js_name = "verifyRequest")]
 pub fn verify_request(request: JsValue, policy: JsValue, now_seconds_arg: JsValue) -> String {
-    json_answer((|| {
-        let now = read_now(&now_seconds_arg)?;
-        let policy = read_policy(&policy)?;
-        let request = read_request(&request)?;
-        verify::verify_request(&request, &policy, now)
-    })())
+    verifier::CompiledVerifier::new(policy).verify_value(request, now_seconds_arg, true)
 }
 
 fn random_nonce() -> Option<String> {
