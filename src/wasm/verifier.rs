@@ -12,7 +12,7 @@
 //! so asynchronous hosts may interleave them.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 use js_sys::{Array, Uint8Array};
 use serde::Serialize;
@@ -29,6 +29,13 @@ use crate::verifier::{Depth, HostDigests, Pending, SignatureVerdict, Verifier};
 /// At most this many verifications wait between `prepare` and `finish` on one verifier; older
 /// ones are dropped (a host that never finishes cannot grow memory without bound).
 const MAX_PENDING: usize = 1024;
+
+/// Removes the verification prepared under `id`. The queue is in preparation order, oldest first
+/// (what `MAX_PENDING` drops), and a synchronous host finishes the newest: search from the back.
+fn take_pending(waiting: &mut VecDeque<(u32, Pending)>, id: u32) -> Option<Pending> {
+    let at = waiting.iter().rposition(|(pending, _)| *pending == id)?;
+    waiting.remove(at).map(|(_, pending)| pending)
+}
 
 /// The answer of `verifySignature`.
 #[derive(Serialize)]
@@ -98,7 +105,7 @@ fn tags(bytes: &[u8]) -> Vec<[u8; SHA256_LEN]> {
 #[wasm_bindgen(js_name = "CompiledVerifier")]
 pub struct CompiledVerifier {
     verifier: Result<Verifier, Rejection>,
-    pending: RefCell<BTreeMap<u32, Pending>>,
+    pending: RefCell<VecDeque<(u32, Pending)>>,
     next_id: Cell<u32>,
 }
 
@@ -111,7 +118,7 @@ impl CompiledVerifier {
     pub fn new(policy: JsValue) -> Self {
         Self {
             verifier: read_policy(&policy).map(|p| Verifier::new(&p)),
-            pending: RefCell::new(BTreeMap::new()),
+            pending: RefCell::new(VecDeque::new()),
             next_id: Cell::new(0),
         }
     }
@@ -241,9 +248,9 @@ impl CompiledVerifier {
         plan.push(']');
         if let Ok(mut waiting) = self.pending.try_borrow_mut() {
             while waiting.len() >= MAX_PENDING {
-                waiting.pop_first();
+                waiting.pop_front();
             }
-            waiting.insert(id, pending);
+            waiting.push_back((id, pending));
         }
         plan
     }
@@ -254,7 +261,7 @@ impl CompiledVerifier {
             .pending
             .try_borrow_mut()
             .ok()
-            .and_then(|mut waiting| waiting.remove(&id))
+            .and_then(|mut waiting| take_pending(&mut waiting, id))
             .ok_or_else(|| Rejection::invalid_field("request", "was not prepared"))?;
         Ok((verifier, pending))
     }
@@ -298,7 +305,7 @@ impl CompiledVerifier {
     /// Drops a prepared verification the host will not finish.
     pub fn cancel(&self, id: u32) {
         if let Ok(mut waiting) = self.pending.try_borrow_mut() {
-            waiting.remove(&id);
+            take_pending(&mut waiting, id);
         }
     }
 }
