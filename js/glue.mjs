@@ -95,6 +95,16 @@ function concatTags(tags) {
   return out;
 }
 
+/** A wasm export answering JSON text, as a function answering the parsed value (same name and arity). */
+function parsed(exported) {
+  const fn = function (...args) {
+    return JSON.parse(exported.apply(this, args));
+  };
+  Object.defineProperty(fn, "name", { value: exported.name });
+  Object.defineProperty(fn, "length", { value: exported.length });
+  return fn;
+}
+
 /**
  * Binds the package's functions to a wasm-bindgen module.
  *
@@ -223,12 +233,12 @@ export function bindSyncgate(wasm, host, asyncHost) {
     }
   }
 
-  // Every other function the wasm exports is the package's as it is (signRequest,
-  // validatePayload, …); classes, wasm-bindgen internals and `initSync` are not.
+  // Every other function the wasm exports is the package's (signRequest, validatePayload, …),
+  // its JSON answer parsed; classes, wasm-bindgen internals and `initSync` are not.
   const api = {};
   for (const name of Object.keys(wasm).sort()) {
     const value = wasm[name];
-    if (typeof value === "function" && /^[a-z]/.test(name) && name !== "initSync" && name !== "default") api[name] = value;
+    if (typeof value === "function" && /^[a-z]/.test(name) && name !== "initSync" && name !== "default") api[name] = parsed(value);
   }
   api.createVerifier = createVerifier;
   api.verifyRequest = verifyRequest;

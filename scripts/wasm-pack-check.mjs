@@ -1,8 +1,9 @@
 // Checks the package `wasm-pack build --target nodejs` made (the directory is the argument):
 // it loads as CommonJS in Node and agrees with the published vectors — signRequest reproduces
 // every Standard Webhooks signature, verifyRequest accepts it and refuses it with one bit
-// flipped, contentDigest reproduces every RFC 9530 value. `make test-wasm-pack` runs it after
-// `wasm-pack build`; the full suites run on the package `make pkg` assembles (tests/js/).
+// flipped, contentDigest reproduces every RFC 9530 value (each raw export answers JSON text).
+// `make test-wasm-pack` runs it after `wasm-pack build`; the full suites run on the package
+// `make pkg` assembles (tests/js/).
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -11,7 +12,11 @@ import { join, resolve } from "node:path";
 
 const dir = resolve(process.argv[2] ?? "target/wasm-pack/nodejs");
 const manifest = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
-const syncgate = createRequire(import.meta.url)(join(dir, manifest.main));
+const raw = createRequire(import.meta.url)(join(dir, manifest.main));
+// The raw exports answer JSON text (the npm package's glue parses it the same way).
+const syncgate = Object.fromEntries(
+  ["signRequest", "verifyRequest", "contentDigest"].map((name) => [name, (...args) => JSON.parse(raw[name](...args))]),
+);
 const vectors = JSON.parse(readFileSync(new URL("../tests/vectors/public.json", import.meta.url), "utf8"));
 
 const request = (body, headers = {}) => ({

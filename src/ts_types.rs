@@ -29,7 +29,7 @@ use crate::replay::ReplayKeys;
 use crate::signature::Scheme;
 use crate::signature::keys::KeyStatus;
 
-/// The JSON the package returns holds plain numbers (serde-wasm-bindgen in JSON-compatible mode),
+/// The JSON the package returns holds plain numbers (serde_json text read with `JSON.parse`),
 /// and maps are plain objects with string keys.
 fn config() -> Config {
     Config::new().with_large_int("number")

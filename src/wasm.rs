@@ -1,8 +1,10 @@
 //! The JavaScript boundary (cargo feature `wasm`): six functions for the `syncgate` npm package.
 //!
-//! A thin adapter, nothing more: it turns JS values into core types, calls the core, and turns
-//! the result into a plain object. Nothing throws across the boundary — bad input of any shape
-//! comes back as `{ ok: false, code, status, message }` — and names are camelCase only here.
+//! A thin adapter, nothing more: it turns JS values into core types, calls the core, and answers
+//! the result as one JSON string (`serde_json`), which the package's glue (js/glue.mjs) hands to
+//! `JSON.parse`: no JS object is built from wasm, which keeps the module small and lets an answer
+//! cross once. Nothing throws across the boundary — bad input of any shape comes back as
+//! `{ ok: false, code, status, message }` — and names are camelCase only here.
 //! The body crosses once as bytes; objects (policies, payloads) cross as JSON text and are
 //! parsed once by the core's own readers, so JS callers get exactly the errors the edge gives.
 
@@ -21,7 +23,6 @@ use crate::signature::Scheme;
 use crate::signature::crypto::{Primitives, RustCrypto};
 use crate::signature::preview::preview;
 use crate::signature::rfc9421::content_digest_value;
-use crate::verify;
 
 mod hooks;
 mod verifier;
@@ -44,39 +45,41 @@ struct Failure<'a> {
     field: Option<std::borrow::Cow<'a, str>>,
 }
 
-fn to_js<T: Serialize>(value: &T) -> JsValue {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    value.serialize(&serializer).unwrap_or(JsValue::NULL)
+/// JSON text of a value, or of the failure saying it cannot be represented.
+fn json_success<T: Serialize>(value: T) -> String {
+    serde_json::to_string(&Success { ok: true, value }).unwrap_or_else(|_| {
+        json_failure(&Rejection::invalid_payload(
+            "",
+            "holds a value JavaScript cannot represent",
+        ))
+    })
 }
 
-fn success<T: Serialize>(value: T) -> JsValue {
-    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
-    Success { ok: true, value }
-        .serialize(&serializer)
-        .unwrap_or_else(|_| {
-            failure(&Rejection::invalid_payload(
-                "",
-                "holds a value JavaScript cannot represent",
-            ))
-        })
-}
-
-fn failure(rejection: &Rejection) -> JsValue {
-    // The problem document's bounded message and field, never the raw ones.
+/// JSON text of a failure (the problem document's bounded message and field).
+fn json_failure(rejection: &Rejection) -> String {
     let problem = rejection.problem("");
-    to_js(&Failure {
+    serde_json::to_string(&Failure {
         ok: false,
         code: problem.code,
         status: problem.status,
         message: problem.detail,
         field: problem.field,
     })
+    .unwrap_or_else(|_| {
+        // Codes are plain identifiers and statuses numbers: this text is valid JSON.
+        format!(
+            r#"{{"ok":false,"code":"{}","status":{},"message":"could not be represented"}}"#,
+            rejection.code(),
+            rejection.info().status
+        )
+    })
 }
 
-fn answer<T: Serialize>(result: Result<T, Rejection>) -> JsValue {
+/// The JSON text of an answer: `{ ok: true, ... }` or the failure.
+fn json_answer<T: Serialize>(result: Result<T, Rejection>) -> String {
     match result {
-        Ok(value) => success(value),
-        Err(rejection) => failure(&rejection),
+        Ok(value) => json_success(value),
+        Err(rejection) => json_failure(&rejection),
     }
 }
 
@@ -329,14 +332,13 @@ fn read_now(value: &JsValue) -> Result<i64, Rejection> {
 }
 
 /// Verifies a signed sync request against a tenant policy: every check that needs no storage.
+///
+/// The one-shot form of the compiled verifier (the package's glue builds its own `verifyRequest`
+/// the same way, with the host's hashing; this export serves the raw `wasm-pack` build): the
+/// same readers in the same order (`nowSeconds`, the policy, the request) and the same verdict.
 #[wasm_bindgen(js_name = "verifyRequest")]
-pub fn verify_request(request: JsValue, policy: JsValue, now_seconds_arg: JsValue) -> JsValue {
-    answer((|| {
-        let now = read_now(&now_seconds_arg)?;
-        let policy = read_policy(&policy)?;
-        let request = read_request(&request)?;
-        verify::verify_request(&request, &policy, now)
-    })())
+pub fn verify_request(request: JsValue, policy: JsValue, now_seconds_arg: JsValue) -> String {
+    verifier::CompiledVerifier::new(policy).verify_value(request, now_seconds_arg, true)
 }
 
 fn random_nonce() -> Option<String> {
@@ -410,8 +412,8 @@ fn headers_object<S: serde::Serializer>(
 
 /// Signs a request and returns the headers to add (`{ ok: true, headers }`).
 #[wasm_bindgen(js_name = "signRequest")]
-pub fn sign_request_js(request: JsValue, signing: JsValue, options: JsValue) -> JsValue {
-    answer((|| {
+pub fn sign_request_js(request: JsValue, signing: JsValue, options: JsValue) -> String {
+    json_answer((|| {
         let request = read_request(&request)?;
         let kid = get_string(&signing, "kid")?
             .ok_or_else(|| Rejection::invalid_field("kid", "must be a string"))?;
@@ -436,8 +438,8 @@ struct ValidatedPayload {
 
 /// Validates a sync payload against the schema and, when a policy is given, its tenant and scope.
 #[wasm_bindgen(js_name = "validatePayload")]
-pub fn validate_payload(payload: JsValue, policy: JsValue) -> JsValue {
-    answer((|| {
+pub fn validate_payload(payload: JsValue, policy: JsValue) -> String {
+    json_answer((|| {
         let bytes = json_of(&payload, "payload")?;
         let parsed = if policy.is_undefined() || policy.is_null() {
             SyncPayload::parse(&bytes)?
@@ -456,8 +458,8 @@ pub fn validate_payload(payload: JsValue, policy: JsValue) -> JsValue {
 /// Recomputes module state from a features section, applying the policy's blocked groups (the
 /// defaults when no policy is given).
 #[wasm_bindgen(js_name = "recomputeModules")]
-pub fn recompute_modules_js(features: JsValue, policy: JsValue) -> JsValue {
-    answer((|| {
+pub fn recompute_modules_js(features: JsValue, policy: JsValue) -> String {
+    json_answer((|| {
         let bytes = json_of(&features, "features")?;
         let features = crate::payload::Features::parse(&bytes)?;
         let blocked: Vec<String> = if policy.is_undefined() || policy.is_null() {
@@ -469,20 +471,21 @@ pub fn recompute_modules_js(features: JsValue, policy: JsValue) -> JsValue {
     })())
 }
 
-/// The `Content-Digest` header value (`sha-256=:<base64>:`) of a body.
 /// The signature base(s) a verifier rebuilds for `request`: `{ ok: true, scheme: "rfc9421",
 /// signatures: [{ label, components, keyId, created, nonce, base }], contentDigest,
 /// digestMatches }`, `{ ok: true, scheme: "standard-webhooks", id, timestamp, base }`, or a
 /// failure (`missing_signature`, `malformed_signature`, `invalid_field`).
 #[wasm_bindgen(js_name = "signatureBase")]
-pub fn signature_base(request: JsValue) -> JsValue {
-    answer(read_request(&request).and_then(|request| preview(&request)))
+pub fn signature_base(request: JsValue) -> String {
+    json_answer(read_request(&request).and_then(|request| preview(&request)))
 }
 
+/// The `Content-Digest` header value (`sha-256=:<base64>:`) of a body, as a JSON string.
 #[wasm_bindgen(js_name = "contentDigest")]
-pub fn content_digest(body: JsValue) -> JsValue {
+pub fn content_digest(body: JsValue) -> String {
     match bytes_of(&body, "body") {
-        Ok(bytes) => JsValue::from_str(&content_digest_value(&RustCrypto.sha256(&bytes))),
-        Err(rejection) => failure(&rejection),
+        // A JSON string: base64 and `sha-256=:…:` need no escaping.
+        Ok(bytes) => format!("\"{}\"", content_digest_value(&RustCrypto.sha256(&bytes))),
+        Err(rejection) => json_failure(&rejection),
     }
 }

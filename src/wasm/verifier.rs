@@ -12,13 +12,13 @@
 //! so asynchronous hosts may interleave them.
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 use js_sys::{Array, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use super::{Failure, Success, read_now, read_policy, read_request};
+use super::{json_answer, json_failure, read_now, read_policy, read_request};
 use crate::error::Rejection;
 use crate::request::{Headers, HttpRequest};
 use crate::signature::Scheme;
@@ -30,41 +30,11 @@ use crate::verifier::{Depth, HostDigests, Pending, SignatureVerdict, Verifier};
 /// ones are dropped (a host that never finishes cannot grow memory without bound).
 const MAX_PENDING: usize = 1024;
 
-/// JSON text of a value, or of the failure saying it cannot be represented.
-fn json_success<T: Serialize>(value: T) -> String {
-    serde_json::to_string(&Success { ok: true, value }).unwrap_or_else(|_| {
-        json_failure(&Rejection::invalid_payload(
-            "",
-            "holds a value JavaScript cannot represent",
-        ))
-    })
-}
-
-/// JSON text of a failure (the problem document's bounded message and field).
-fn json_failure(rejection: &Rejection) -> String {
-    let problem = rejection.problem("");
-    serde_json::to_string(&Failure {
-        ok: false,
-        code: problem.code,
-        status: problem.status,
-        message: problem.detail,
-        field: problem.field,
-    })
-    .unwrap_or_else(|_| {
-        // Codes are plain identifiers and statuses numbers: this text is valid JSON.
-        format!(
-            r#"{{"ok":false,"code":"{}","status":{},"message":"could not be represented"}}"#,
-            rejection.code(),
-            rejection.info().status
-        )
-    })
-}
-
-fn json_answer<T: Serialize>(result: Result<T, Rejection>) -> String {
-    match result {
-        Ok(value) => json_success(value),
-        Err(rejection) => json_failure(&rejection),
-    }
+/// Removes the verification prepared under `id`. The queue is in preparation order, oldest first
+/// (what `MAX_PENDING` drops), and a synchronous host finishes the newest: search from the back.
+fn take_pending(waiting: &mut VecDeque<(u32, Pending)>, id: u32) -> Option<Pending> {
+    let at = waiting.iter().rposition(|(pending, _)| *pending == id)?;
+    waiting.remove(at).map(|(_, pending)| pending)
 }
 
 /// The answer of `verifySignature`.
@@ -135,7 +105,7 @@ fn tags(bytes: &[u8]) -> Vec<[u8; SHA256_LEN]> {
 #[wasm_bindgen(js_name = "CompiledVerifier")]
 pub struct CompiledVerifier {
     verifier: Result<Verifier, Rejection>,
-    pending: RefCell<BTreeMap<u32, Pending>>,
+    pending: RefCell<VecDeque<(u32, Pending)>>,
     next_id: Cell<u32>,
 }
 
@@ -148,7 +118,7 @@ impl CompiledVerifier {
     pub fn new(policy: JsValue) -> Self {
         Self {
             verifier: read_policy(&policy).map(|p| Verifier::new(&p)),
-            pending: RefCell::new(BTreeMap::new()),
+            pending: RefCell::new(VecDeque::new()),
             next_id: Cell::new(0),
         }
     }
@@ -278,9 +248,9 @@ impl CompiledVerifier {
         plan.push(']');
         if let Ok(mut waiting) = self.pending.try_borrow_mut() {
             while waiting.len() >= MAX_PENDING {
-                waiting.pop_first();
+                waiting.pop_front();
             }
-            waiting.insert(id, pending);
+            waiting.push_back((id, pending));
         }
         plan
     }
@@ -291,7 +261,7 @@ impl CompiledVerifier {
             .pending
             .try_borrow_mut()
             .ok()
-            .and_then(|mut waiting| waiting.remove(&id))
+            .and_then(|mut waiting| take_pending(&mut waiting, id))
             .ok_or_else(|| Rejection::invalid_field("request", "was not prepared"))?;
         Ok((verifier, pending))
     }
@@ -335,7 +305,7 @@ impl CompiledVerifier {
     /// Drops a prepared verification the host will not finish.
     pub fn cancel(&self, id: u32) {
         if let Ok(mut waiting) = self.pending.try_borrow_mut() {
-            waiting.remove(&id);
+            take_pending(&mut waiting, id);
         }
     }
 }

@@ -4,9 +4,11 @@
 
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import { test } from "node:test";
 
-import { declaredStatuses, requireSyncgate } from "./support/package.mjs";
+import { declaredStatuses, pkgDir, requireSyncgate } from "./support/package.mjs";
 import {
   ACTIVE, OTHER_TENANT, RETIRING, REVOKED, brandingPayload, featuresPayload, nodeWebhookSignature,
   policy, syncRequest, withHeaders,
@@ -244,4 +246,39 @@ test("signRequest refuses bad signing input with a failure", () => {
     assert.ok(!JSON.stringify(r).includes(ACTIVE.secret.slice(6)));
   }
   assert.equal(signRequest(req, ACTIVE, { scheme: "hmac-md5" }).ok, false);
+});
+
+test("the compiled verifier keeps at most 1024 prepared verifications: the oldest go, each finishes or cancels once", () => {
+  // The raw wasm-bindgen class behind createVerifier (the glue hands it prepared ids).
+  const { CompiledVerifier } = createRequire(import.meta.url)(join(pkgDir, "syncgate_node.cjs"));
+  const compiled = new CompiledVerifier(policy());
+  try {
+    const request = sign(syncRequest());
+    const flat = Object.entries(request.headers).map(([name, value]) => `${name}\0${value}\0`).join("");
+    const body = new TextEncoder().encode(request.body);
+    const prepare = () => {
+      const plan = JSON.parse(compiled.prepare(request.method, request.url, flat, body.byteLength, NOW, false));
+      assert.ok(Array.isArray(plan), JSON.stringify(plan));
+      return plan[0];
+    };
+    const wrongMacs = new Uint8Array(32);
+    const sha = createHash("sha256").update(body).digest();
+    const finish = (id) => JSON.parse(compiled.finishSignature(id, sha, wrongMacs));
+    const notPrepared = (id) => {
+      const answer = finish(id);
+      assert.equal(answer.code, "invalid_field", JSON.stringify(answer));
+      assert.equal(answer.field, "request");
+      assert.match(answer.message, /not prepared/);
+    };
+    const ids = Array.from({ length: 1025 }, prepare);
+    notPrepared(ids[0]); // dropped when the 1025th was prepared
+    assert.equal(finish(ids[1]).code, "invalid_signature"); // still waiting: decided
+    notPrepared(ids[1]); // finished once only
+    compiled.cancel(ids[1024]);
+    notPrepared(ids[1024]);
+    assert.equal(finish(ids[512]).code, "invalid_signature");
+    assert.equal(finish(ids[1023]).code, "invalid_signature");
+  } finally {
+    compiled.free();
+  }
 });
