@@ -2,7 +2,7 @@
 //! with the provider's own scheme (see [`crate::providers`]), for the npm package.
 //!
 //! The same thin adapter as the rest of the boundary: the request is read by the boundary's
-//! reader, the core verifies, and the answer is `{ ok: true, provider, timestamp, deliveryId,
+//! reader, the core verifies, and the answer is the JSON text (parsed by the glue) of `{ ok: true, provider, timestamp, deliveryId,
 //! deliveryIdSigned, deliveryKey, eventType, bodySha256, idempotencyKey }` or `{ ok: false,
 //! code, status, message }`. Nothing throws.
 
@@ -20,8 +20,8 @@ pub fn verify_provider_webhook(
     request: JsValue,
     secret: JsValue,
     now_seconds_arg: JsValue,
-) -> JsValue {
-    super::answer((|| {
+) -> String {
+    super::json_answer((|| {
         let provider = provider
             .as_string()
             .and_then(|name| Provider::parse(&name))
