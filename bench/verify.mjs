@@ -45,6 +45,8 @@ import { Webhook as StandardWebhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { Webhook as SvixWebhook } from "svix";
 
+import { featuresBody } from "./support/bodies.mjs";
+
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const arg = (name, fallback) => {
   const a = process.argv.find((x) => x.startsWith(`--${name}=`));
@@ -63,25 +65,8 @@ const key = Buffer.from(secret.slice(6), "base64");
 const kid = "acme-2026-11";
 const policy = { instance: "acme-eu1", tenant: "acme", keys: [{ kid, version: 2, status: "active", secret }] };
 
-/** A valid features payload of exactly `size` bytes: modules with long permissions, then spaces. */
-function featuresBody(size) {
-  const perm = (i, j) => `p${i}.${j}.${"x".repeat(100)}`;
-  const modules = [];
-  const payload = { type: "features", tenant: "acme", version: 1, features: { plan: "pro", modules, planDefaults: { pro: [] } } };
-  for (let i = 0; ; i++) {
-    const module = { key: `crm.m${i}`, group: "crm", permissions: Array.from({ length: 16 }, (_, j) => perm(i, j)) };
-    modules.push(module);
-    payload.features.planDefaults.pro.push(module.key);
-    if (JSON.stringify(payload).length > size) {
-      modules.pop();
-      payload.features.planDefaults.pro.pop();
-      break;
-    }
-  }
-  const json = JSON.stringify(payload);
-  if (json.length > size) throw new Error(`payload is ${json.length} bytes, over ${size}`);
-  return Buffer.from(json + " ".repeat(size - json.length));
-}
+/** A valid features payload of exactly `size` bytes (bench/support/bodies.mjs), as bytes. */
+const featuresBodyBytes = (size) => Buffer.from(featuresBody(size, "acme", 1));
 
 // Each case runs in ROUNDS slices interleaved with the other cases of its size, and the median
 // slice counts: on a shared machine the load drifts, and interleaving spreads the drift over
@@ -140,7 +125,7 @@ const started = Date.now();
 // V8 first runs wasm in its baseline compiler and optimises hot functions in the background;
 // on a busy machine that takes seconds. Run the package's paths for a while before timing.
 {
-  const body = featuresBody(16 * 1024);
+  const body = featuresBodyBytes(16 * 1024);
   const now = Math.floor(Date.now() / 1000);
   const base = { method: "POST", url: "https://edge.example/v1/acme-eu1/sync", headers: { "content-type": "application/json" }, body };
   const requests = ["standard-webhooks", "rfc9421"].map((scheme) => {
@@ -159,7 +144,7 @@ const started = Date.now();
 }
 for (const size of SIZES) {
   const bytes = Number.parseInt(size, 10) * 1024;
-  const body = featuresBody(bytes);
+  const body = featuresBodyBytes(bytes);
   const bodyText = body.toString("utf8");
   const check = sg.validatePayload(body);
   if (!check.ok) throw new Error(`${size} bench body is not a valid payload: ${JSON.stringify(check)}`);
