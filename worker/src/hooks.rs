@@ -211,12 +211,12 @@ pub async fn handle(
         Err(rejection) => return attempt.reject(&policy, &rejection),
     };
     let reservation = reservation(verdict, &policy, &attempt, content_type, now);
-    let framed = reservation.frame(&core_request.body)?;
-    let forwarded = tenant_state::request(
-        Method::Post,
-        "/sync",
-        &[("x-request-id", request_id)],
-        Some(js_sys::Uint8Array::from(framed.as_slice()).into()),
-    )?;
-    tenant_state::call(env, &policy.tenant, forwarded).await
+    tenant_state::reserve_and_forward(
+        env,
+        &policy.tenant,
+        request_id,
+        &reservation,
+        &core_request.body,
+    )
+    .await
 }

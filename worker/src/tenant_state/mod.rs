@@ -71,6 +71,29 @@ pub fn request(
 pub async fn call(env: &Env, tenant: &str, request: Request) -> Result<Response> {
     stub(env, tenant)?.fetch_with_request(request).await
 }
+
+/// Hands `reservation` and `body` (one framed body, see [`Reservation::frame`]) to `tenant`'s
+/// object, which reserves, forwards to the origin and commits or releases: the one step of a
+/// signed sync or a provider delivery after the edge's checks.
+///
+/// # Errors
+/// When the body cannot be framed or the object cannot be reached.
+pub async fn reserve_and_forward(
+    env: &Env,
+    tenant: &str,
+    request_id: &str,
+    reservation: &Reservation,
+    body: &[u8],
+) -> Result<Response> {
+    let framed = reservation.frame(body)?;
+    let forwarded = request(
+        Method::Post,
+        "/sync",
+        &[("x-request-id", request_id)],
+        Some(js_sys::Uint8Array::from(framed.as_slice()).into()),
+    )?;
+    call(env, tenant, forwarded).await
+}
 /// Most applied rows kept in a tenant's sync log (see [`LogClass`] for the other classes).
 pub const LOG_RETENTION_ROWS: i64 = 10_000;
 /// How long per-minute refusal counts are kept, in minutes.
