@@ -158,47 +158,13 @@ pub async fn dispatch(
             create_api_key(env, instance, request_id, &req.bytes().await?).await?
         }
         (Method::Delete, ["api-keys", id]) => revoke_api_key(env, instance, request_id, id).await?,
-        (Method::Get, ["access-log"]) => match tenant_of(env, instance, request_id).await? {
-            Some(tenant) => {
-                let query = req
-                    .url()?
-                    .query()
-                    .map(|q| format!("?{q}"))
-                    .unwrap_or_default();
-                Ok(call_tenant_state(
-                    env,
-                    &tenant,
-                    Method::Get,
-                    &format!("/access-log{query}"),
-                    None,
-                    request_id,
-                )
-                .await?)
-            }
-            None => Err(Rejection::UnknownInstance),
-        },
+        (Method::Get, ["access-log"]) => {
+            tenant_read(env, instance, request_id, &req, "/access-log").await?
+        }
         // The tenant's sync status, log and hourly counts for the operator (the dashboard's
         // data; the tenant routes of the same names need an API key).
         (Method::Get, ["sync", view @ ("status" | "logs" | "hourly")]) => {
-            match tenant_of(env, instance, request_id).await? {
-                Some(tenant) => {
-                    let query = req
-                        .url()?
-                        .query()
-                        .map(|q| format!("?{q}"))
-                        .unwrap_or_default();
-                    Ok(call_tenant_state(
-                        env,
-                        &tenant,
-                        Method::Get,
-                        &format!("/admin/{view}{query}"),
-                        None,
-                        request_id,
-                    )
-                    .await?)
-                }
-                None => Err(Rejection::UnknownInstance),
-            }
+            tenant_read(env, instance, request_id, &req, &format!("/admin/{view}")).await?
         }
         _ => Err(Rejection::NotFound),
     };
@@ -209,6 +175,34 @@ pub async fn dispatch(
 }
 
 type Answer = std::result::Result<Response, Rejection>;
+
+/// A read of `instance`'s tenant object at `path`, with the request's query string.
+async fn tenant_read(
+    env: &Env,
+    instance: &str,
+    request_id: &str,
+    req: &Request,
+    path: &str,
+) -> Result<Answer> {
+    let Some(tenant) = tenant_of(env, instance, request_id).await? else {
+        return Ok(Err(Rejection::UnknownInstance));
+    };
+    let query = req
+        .url()?
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    let path = format!("{path}{query}");
+    Ok(Ok(call_tenant_state(
+        env,
+        &tenant,
+        Method::Get,
+        &path,
+        None,
+        request_id,
+    )
+    .await?))
+}
 
 /// The tenant of `instance`, from its authoritative policy.
 async fn tenant_of(env: &Env, instance: &str, request_id: &str) -> Result<Option<String>> {
