@@ -13,11 +13,12 @@
 // before a line of syncgate runs, and what syncgate's own code adds on top.
 //
 //   node --no-opt bench/edge-floor.mjs [--requests 200] [--out target/bench/floor.json]
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
 import { branding, startGateway } from "../tests/e2e/support/harness.mjs";
+import { cpuMs, workerdChildren } from "../tests/e2e/support/proc.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -109,30 +110,6 @@ export default {
   },
 };`;
 
-/** Process ids of this process's workerd children. */
-const workerdChildren = () =>
-  readdirSync("/proc").filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      return ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("workerd");
-    } catch {
-      return false;
-    }
-  }).map(Number);
-const cpuMs = (pids) => {
-  let ns = 0;
-  for (const pid of pids) {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
-      } catch {
-        // a thread that ended meanwhile
-      }
-    }
-  }
-  return ns / 1e6;
-};
 const round = (x) => Number(x.toFixed(3));
 
 const gw = await startGateway();

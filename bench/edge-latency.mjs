@@ -22,10 +22,11 @@
 // Every path ends in the same origin work (verify the edge signature, validate, SQLite); the
 // difference is the edge: policy lookup, the core's checks, the Durable Object's step (reserve,
 // commit, log) and the extra hop.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { branding, request, startGatewayProcess } from "../tests/e2e/support/harness.mjs";
+import { cpuMs } from "../tests/e2e/support/proc.mjs";
 import { featuresBody } from "./support/bodies.mjs";
 
 const { values } = parseArgs({
@@ -48,20 +49,6 @@ const quantiles = (times) => {
 };
 const round = (x, digits = 3) => Number(x.toFixed(digits));
 
-/** CPU time of processes `pids` so far, in ms (every thread, from the scheduler's accounting). */
-const cpuMs = (pids) => {
-  let ns = 0;
-  for (const pid of pids) {
-    for (const task of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
-      } catch {
-        // a thread that ended between the listing and the read
-      }
-    }
-  }
-  return ns / 1e6;
-};
 
 const gw = await startGatewayProcess();
 const out = { edge: {}, startup_ms: {} };

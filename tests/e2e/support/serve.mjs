@@ -1,9 +1,9 @@
 // Runs a gateway (worker in workerd via Miniflare + reference origin) in its own process and
 // prints how to reach it as one JSON line; stops on SIGTERM/SIGINT. Benchmarks use it so the
 // measuring client and the servers do not share one Node process.
-import { readdirSync, readFileSync } from "node:fs";
 import { Miniflare } from "miniflare";
 import { startGateway } from "./harness.mjs";
+import { workerdChildren } from "./proc.mjs";
 
 /**
  * The baseline the edge is measured against: a Worker in the same workerd build that only
@@ -19,17 +19,6 @@ const PASSTHROUGH = `export default {
 // `--inspector-port=N`: workerd's V8 inspector on 127.0.0.1:N, for CPU profiles of the edge.
 const inspectorArg = process.argv.find((a) => a.startsWith("--inspector-port="));
 const inspectorPort = inspectorArg ? Number(inspectorArg.slice("--inspector-port=".length)) : undefined;
-/** Process ids of this process's workerd children (each Miniflare runs one). */
-const workerdChildren = () =>
-  readdirSync("/proc").filter((pid) => /^\d+$/.test(pid)).filter((pid) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      return ppid === process.pid && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("workerd");
-    } catch {
-      return false;
-    }
-  }).map(Number);
 
 const gw = await startGateway({
   miniflare: inspectorPort ? { inspectorPort, inspectorHost: "127.0.0.1" } : {},
