@@ -381,6 +381,34 @@ pub(crate) fn window() -> SkewWindow {
     SkewWindow::new(PROVIDER_WINDOW_SECONDS)
 }
 
+/// The provider's signature header `name`.
+///
+/// # Errors
+/// `missing_signature` when the request has none.
+pub(crate) fn signature_header<'r>(
+    request: &'r HttpRequest,
+    name: &str,
+) -> Result<&'r str, Rejection> {
+    request.headers.get(name).ok_or(Rejection::MissingSignature)
+}
+
+/// A signed timestamp header `name`: its text as the provider signs it (trimmed) and its value,
+/// at most `max_digits` decimal digits.
+///
+/// # Errors
+/// `malformed_signature` when it is missing or not digits.
+pub(crate) fn timestamp_header<'r>(
+    request: &'r HttpRequest,
+    name: &str,
+    max_digits: usize,
+) -> Result<(&'r str, i64), Rejection> {
+    let text = request
+        .headers
+        .get(name)
+        .ok_or_else(|| Rejection::malformed(format!("{name} is required")))?
+        .trim();
+    Ok((text, parse_digits(text, max_digits, name)?))
+}
 /// Parses a timestamp header of decimal digits (at most `max_digits`).
 pub(crate) fn parse_digits(text: &str, max_digits: usize, what: &str) -> Result<i64, Rejection> {
     let text = text.trim();

@@ -13,7 +13,8 @@ use crate::request::HttpRequest;
 use crate::signature::crypto::{Primitives, hex};
 
 use super::{
-    MAX_DELIVERY_ID_CHARS, MAX_EVENT_TYPE_CHARS, Signed, decode_hex, mac_matches, visible,
+    MAX_DELIVERY_ID_CHARS, MAX_EVENT_TYPE_CHARS, Signed, decode_hex, mac_matches, signature_header,
+    visible,
 };
 
 /// The signature header.
@@ -32,10 +33,7 @@ pub(crate) fn verify(
     key: &[u8],
     primitives: &dyn Primitives,
 ) -> Result<Signed, Rejection> {
-    let header = request
-        .headers
-        .get(SIGNATURE_HEADER)
-        .ok_or(Rejection::MissingSignature)?;
+    let header = signature_header(request, SIGNATURE_HEADER)?;
     let tag = header
         .trim()
         .strip_prefix("sha256=")

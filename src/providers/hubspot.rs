@@ -27,7 +27,8 @@ use crate::request::HttpRequest;
 use crate::signature::crypto::{Primitives, hex};
 
 use super::{
-    MAX_EVENT_TYPE_CHARS, Signed, decode_base64, mac_matches, parse_digits, visible, window,
+    MAX_EVENT_TYPE_CHARS, Signed, decode_base64, mac_matches, signature_header, timestamp_header,
+    visible, window,
 };
 
 /// The signature header.
@@ -93,16 +94,8 @@ pub(crate) fn verify(
     now: i64,
     primitives: &dyn Primitives,
 ) -> Result<Signed, Rejection> {
-    let header = request
-        .headers
-        .get(SIGNATURE_HEADER)
-        .ok_or(Rejection::MissingSignature)?;
-    let timestamp_text = request
-        .headers
-        .get(TIMESTAMP_HEADER)
-        .ok_or_else(|| Rejection::malformed("x-hubspot-request-timestamp is required"))?
-        .trim();
-    let millis = parse_digits(timestamp_text, 15, "x-hubspot-request-timestamp")?;
+    let header = signature_header(request, SIGNATURE_HEADER)?;
+    let (timestamp_text, millis) = timestamp_header(request, TIMESTAMP_HEADER, 15)?;
     let tag = decode_base64(header)
         .ok_or_else(|| Rejection::malformed("x-hubspot-signature-v3 must be base64"))?;
     let timestamp = millis.div_euclid(1000);

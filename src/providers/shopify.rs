@@ -12,7 +12,8 @@ use crate::request::HttpRequest;
 use crate::signature::crypto::{Primitives, hex};
 
 use super::{
-    MAX_DELIVERY_ID_CHARS, MAX_EVENT_TYPE_CHARS, Signed, decode_base64, mac_matches, visible,
+    MAX_DELIVERY_ID_CHARS, MAX_EVENT_TYPE_CHARS, Signed, decode_base64, mac_matches,
+    signature_header, visible,
 };
 
 /// The signature header.
@@ -31,10 +32,7 @@ pub(crate) fn verify(
     key: &[u8],
     primitives: &dyn Primitives,
 ) -> Result<Signed, Rejection> {
-    let header = request
-        .headers
-        .get(SIGNATURE_HEADER)
-        .ok_or(Rejection::MissingSignature)?;
+    let header = signature_header(request, SIGNATURE_HEADER)?;
     let tag = decode_base64(header)
         .ok_or_else(|| Rejection::malformed("x-shopify-hmac-sha256 must be base64"))?;
     if !mac_matches(primitives, key, &[&request.body], &[tag]) {

@@ -12,7 +12,10 @@ use crate::error::Rejection;
 use crate::request::HttpRequest;
 use crate::signature::crypto::{Primitives, hex};
 
-use super::{MAX_EVENT_TYPE_CHARS, Signed, decode_hex, mac_matches, parse_digits, window};
+use super::{
+    MAX_EVENT_TYPE_CHARS, Signed, decode_hex, mac_matches, signature_header, timestamp_header,
+    window,
+};
 
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "x-slack-signature";
@@ -30,16 +33,8 @@ pub(crate) fn verify(
     now: i64,
     primitives: &dyn Primitives,
 ) -> Result<Signed, Rejection> {
-    let header = request
-        .headers
-        .get(SIGNATURE_HEADER)
-        .ok_or(Rejection::MissingSignature)?;
-    let timestamp_text = request
-        .headers
-        .get(TIMESTAMP_HEADER)
-        .ok_or_else(|| Rejection::malformed("x-slack-request-timestamp is required"))?
-        .trim();
-    let timestamp = parse_digits(timestamp_text, 12, "x-slack-request-timestamp")?;
+    let header = signature_header(request, SIGNATURE_HEADER)?;
+    let (timestamp_text, timestamp) = timestamp_header(request, TIMESTAMP_HEADER, 12)?;
     let tag = header
         .trim()
         .strip_prefix("v0=")

@@ -18,7 +18,7 @@ use crate::request::HttpRequest;
 
 use super::{
     MAX_DELIVERY_ID_CHARS, MAX_EVENT_TYPE_CHARS, Signed, decode_hex, mac_matches, parse_digits,
-    visible, window,
+    signature_header, visible, window,
 };
 
 /// The signature header.
@@ -38,10 +38,7 @@ pub(crate) fn verify(
     now: i64,
     primitives: &dyn crate::signature::crypto::Primitives,
 ) -> Result<Signed, Rejection> {
-    let header = request
-        .headers
-        .get(SIGNATURE_HEADER)
-        .ok_or(Rejection::MissingSignature)?;
+    let header = signature_header(request, SIGNATURE_HEADER)?;
     let mut timestamp_text = None;
     let mut tags = Vec::new();
     for item in header.split(',') {
