@@ -526,7 +526,7 @@ impl<'de> Deserialize<'de> for Customer {
     }
 }
 
-fn root() -> JsonPath {
+fn root() -> JsonPath<'static> {
     JsonPath::root(Document::Customer)
 }
 
@@ -553,17 +553,17 @@ fn custom_field_name(key: &str) -> String {
 }
 
 /// The body as an object of writable fields only.
-fn writable_fields<'v, 'd>(
+fn writable_fields<'v, 'd, 'p>(
     value: &'v Node<'d>,
-    root: &JsonPath,
-) -> Result<Fields<'v, 'd>, Rejection> {
+    root: &JsonPath<'p>,
+) -> Result<Fields<'v, 'd, 'p>, Rejection> {
     if let Some(name) = Fields::open(value, root)?.first_present(&SERVER_MANAGED_FIELDS) {
         return Err(root.field(name).reject("is managed by the server"));
     }
     Fields::new(value, root, &CustomerField::ALL.map(CustomerField::as_str))
 }
 
-fn read_input(fields: &Fields<'_, '_>) -> Result<CustomerInput, Rejection> {
+fn read_input(fields: &Fields<'_, '_, '_>) -> Result<CustomerInput, Rejection> {
     use CustomerField as F;
     Ok(CustomerInput {
         external_id: fields.optional(F::ExternalId.as_str(), |v, p| EXTERNAL_ID.read(v, p))?,
@@ -589,7 +589,7 @@ fn read_input(fields: &Fields<'_, '_>) -> Result<CustomerInput, Rejection> {
     })
 }
 
-fn read_patch(fields: &Fields<'_, '_>) -> Result<CustomerPatch, Rejection> {
+fn read_patch(fields: &Fields<'_, '_, '_>) -> Result<CustomerPatch, Rejection> {
     use CustomerField as F;
     Ok(CustomerPatch {
         external_id: read_field_patch(fields, F::ExternalId, |v, p| EXTERNAL_ID.read(v, p))?,
@@ -611,7 +611,7 @@ fn read_patch(fields: &Fields<'_, '_>) -> Result<CustomerPatch, Rejection> {
 
 /// An optional field in a patch: absent keeps, `null` removes, a value sets.
 fn read_field_patch<'v, 'd, T>(
-    fields: &Fields<'v, 'd>,
+    fields: &Fields<'v, 'd, '_>,
     field: CustomerField,
     read: impl FnOnce(&'v Node<'d>, &JsonPath) -> Result<T, Rejection>,
 ) -> Result<FieldPatch<T>, Rejection> {
@@ -624,7 +624,7 @@ fn read_field_patch<'v, 'd, T>(
 
 /// A required field in a patch: absent keeps, a value sets, `null` is refused.
 fn read_required_patch<'v, 'd, T>(
-    fields: &Fields<'v, 'd>,
+    fields: &Fields<'v, 'd, '_>,
     field: CustomerField,
     read: impl FnOnce(&'v Node<'d>, &JsonPath) -> Result<T, Rejection>,
 ) -> Result<Option<T>, Rejection> {

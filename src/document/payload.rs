@@ -25,7 +25,7 @@ use super::reader::{
     read_integer, read_list, read_map, read_matching, read_str,
 };
 use crate::error::{Rejection, fragment};
-use crate::policy::identifier::{IDENTIFIER_RULE, is_identifier, is_valid_identifier};
+use crate::policy::identifier::{self, IDENTIFIER_RULE, is_identifier, is_valid_identifier};
 
 /// Highest accepted `version` (2^53 − 1, exact in JavaScript). The lowest is 1.
 pub const MAX_VERSION: u64 = MAX_SAFE_INTEGER;
@@ -514,7 +514,8 @@ impl Features {
         let modules_path = path.field("modules");
         let positions = self.module_positions(&modules_path)?;
         for (i, module) in self.modules.iter().enumerate() {
-            let requires_path = modules_path.index(i).field("requires");
+            let module_path = modules_path.index(i);
+            let requires_path = module_path.field("requires");
             check_known_modules(&module.requires, &requires_path, &positions, "requires")?;
         }
         self.check_acyclic(&modules_path, &positions)?;
@@ -578,15 +579,12 @@ impl Features {
             let Some(cycle) = find_cycle(&module.key, &graph, &mut Vec::new(), &mut done) else {
                 continue;
             };
+            let reason = format!("dependency cycle {}", fragment(&cycle.join(" -> ")));
             let closing = cycle.iter().rev().nth(1).and_then(|key| positions.get(key));
-            let path = closing.map_or_else(
-                || modules_path.clone(),
-                |i| modules_path.index(*i).field("requires"),
-            );
-            return Err(path.reject(format!(
-                "dependency cycle {}",
-                fragment(&cycle.join(" -> "))
-            )));
+            return Err(match closing {
+                Some(i) => modules_path.index(*i).field("requires").reject(reason),
+                None => modules_path.reject(reason),
+            });
         }
         Ok(())
     }
@@ -668,7 +666,7 @@ impl fmt::Debug for Smtp {
     }
 }
 
-fn root() -> JsonPath {
+fn root() -> JsonPath<'static> {
     JsonPath::root(Document::SyncPayload)
 }
 
@@ -679,11 +677,7 @@ fn is_name(text: &str) -> bool {
 
 /// Permissions: like names, and may also use `:` (`customers:write`).
 fn is_permission(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= MAX_PERMISSION_CHARS
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    identifier::is_permission(text, MAX_PERMISSION_CHARS)
 }
 
 fn read_name(value: &Node<'_>, path: &JsonPath) -> Result<String, Rejection> {
@@ -965,6 +959,29 @@ mod tests {
             path_of(&bad_override),
             r#"features.overrides["crm.customers"]"#
         );
+    }
+
+    #[test]
+    fn deep_item_paths_name_the_item() {
+        let bad_permission = COMBINED.replace(r#""customers.write""#, r#""customers write""#);
+        let err = parse(&bad_permission).unwrap_err();
+        assert_eq!(err.field(), Some("features.modules[1].permissions[1]"));
+        assert!(err.to_string().contains(PERMISSION_RULE), "{err}");
+        let bad_default = COMBINED.replace(
+            r#""pro": ["crm.core", "crm.customers"]"#,
+            r#""pro": ["crm.core", "crm.nope"]"#,
+        );
+        let err = parse(&bad_default).unwrap_err();
+        assert_eq!(err.field(), Some("features.planDefaults.pro[1]"));
+        let unknown = COMBINED.replace(r#""requires": ["crm.core"]"#, r#""requires": ["crm.x"]"#);
+        let err = parse(&unknown).unwrap_err();
+        assert_eq!(err.field(), Some("features.modules[1].requires[0]"));
+        let repeated = COMBINED.replace(r#""key": "crm.customers""#, r#""key": "crm.core""#);
+        let err = parse(&repeated).unwrap_err();
+        assert_eq!(err.field(), Some("features.modules[1].key"));
+        let link = COMBINED.replace("https://acme.test/privacy", "http://acme.test/privacy");
+        let err = parse(&link).unwrap_err();
+        assert_eq!(err.field(), Some("branding.footer.links[0].url"));
     }
 
     #[test]

@@ -47,61 +47,103 @@ pub(crate) enum Document {
 
 /// Where a value sits in a document: `smtp.port`, `features.modules[2].group`,
 /// `features.overrides["crm.reports"]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct JsonPath {
+///
+/// A path is a chain of borrowed steps back to the root, so making one costs nothing: readers
+/// build a path for every member and item they read, and almost all of them are never printed.
+/// The text is written only when a rule is broken ([`JsonPath::reject`]) or the path is shown.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct JsonPath<'p> {
     document: Document,
-    text: String,
+    step: Step<'p>,
 }
 
-impl JsonPath {
+/// The last step of a [`JsonPath`].
+#[derive(Debug, Clone, Copy)]
+enum Step<'p> {
+    /// The document itself.
+    Root,
+    /// Member `name` of the object at the parent path.
+    Field(&'p JsonPath<'p>, &'p str),
+    /// Item `index` of the array at the parent path.
+    Index(&'p JsonPath<'p>, usize),
+}
+
+impl<'p> JsonPath<'p> {
     /// The root of a document.
     pub(crate) const fn root(document: Document) -> Self {
         Self {
             document,
-            text: String::new(),
+            step: Step::Root,
         }
     }
 
     /// The path of member `name`. Names with a `.` print in brackets; a name that is not an
     /// identifier (it may carry anything the sender chose) is never printed: the path stays at
     /// the object.
-    pub(crate) fn field(&self, name: &str) -> Self {
-        let text = if !is_identifier(name, MAX_PRINTED_KEY_CHARS) {
-            self.text.clone()
-        } else if name.contains('.') {
-            format!("{}[\"{name}\"]", self.text)
-        } else if self.text.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}.{name}", self.text)
-        };
+    pub(crate) const fn field(&'p self, name: &'p str) -> Self {
         Self {
             document: self.document,
-            text,
+            step: Step::Field(self, name),
         }
     }
 
     /// The path of item `index` of an array.
-    pub(crate) fn index(&self, index: usize) -> Self {
+    pub(crate) const fn index(&'p self, index: usize) -> Self {
         Self {
             document: self.document,
-            text: format!("{}[{index}]", self.text),
+            step: Step::Index(self, index),
         }
     }
 
     /// The rejection for a rule broken here.
     pub(crate) fn reject(&self, reason: impl Into<String>) -> Rejection {
+        let text = self.text();
         match self.document {
-            Document::SyncPayload => Rejection::invalid_payload(self.text.clone(), reason),
-            Document::Customer if self.text.is_empty() => Rejection::invalid_field("body", reason),
-            Document::Customer => Rejection::invalid_field(self.text.clone(), reason),
+            Document::SyncPayload => Rejection::invalid_payload(text, reason),
+            Document::Customer if text.is_empty() => Rejection::invalid_field("body", reason),
+            Document::Customer => Rejection::invalid_field(text, reason),
+        }
+    }
+
+    /// The path as printed (empty for the root).
+    fn text(&self) -> String {
+        let mut text = String::new();
+        self.write_to(&mut text);
+        text
+    }
+
+    /// Appends the path to `out`, which holds nothing else.
+    fn write_to(&self, out: &mut String) {
+        match self.step {
+            Step::Root => {}
+            Step::Field(parent, name) => {
+                parent.write_to(out);
+                if !is_identifier(name, MAX_PRINTED_KEY_CHARS) {
+                    // Not printed: the path stays at the object.
+                } else if name.contains('.') {
+                    out.push_str("[\"");
+                    out.push_str(name);
+                    out.push_str("\"]");
+                } else {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(name);
+                }
+            }
+            Step::Index(parent, index) => {
+                parent.write_to(out);
+                out.push('[');
+                out.push_str(&index.to_string());
+                out.push(']');
+            }
         }
     }
 }
 
-impl fmt::Display for JsonPath {
+impl fmt::Display for JsonPath<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.text)
+        f.write_str(&self.text())
     }
 }
 
@@ -331,12 +373,12 @@ fn duplicate_key_message(key: &str) -> String {
 }
 
 /// A JSON object read member by member; only the members a schema names are allowed.
-pub(crate) struct Fields<'v, 'd> {
+pub(crate) struct Fields<'v, 'd, 'p> {
     object: &'v [(Cow<'d, str>, Node<'d>)],
-    path: JsonPath,
+    path: JsonPath<'p>,
 }
 
-impl<'v, 'd> Fields<'v, 'd> {
+impl<'v, 'd, 'p> Fields<'v, 'd, 'p> {
     /// Reads `value` as an object whose members are all in `known`.
     ///
     /// # Errors
@@ -344,7 +386,7 @@ impl<'v, 'd> Fields<'v, 'd> {
     /// `known`.
     pub(crate) fn new(
         value: &'v Node<'d>,
-        path: &JsonPath,
+        path: &JsonPath<'p>,
         known: &[&str],
     ) -> Result<Self, Rejection> {
         let fields = Self::open(value, path)?;
@@ -362,13 +404,13 @@ impl<'v, 'd> Fields<'v, 'd> {
     ///
     /// # Errors
     /// When `value` is not an object.
-    pub(crate) fn open(value: &'v Node<'d>, path: &JsonPath) -> Result<Self, Rejection> {
+    pub(crate) fn open(value: &'v Node<'d>, path: &JsonPath<'p>) -> Result<Self, Rejection> {
         let object = value
             .as_object()
             .ok_or_else(|| path.reject("must be an object"))?;
         Ok(Self {
             object,
-            path: path.clone(),
+            path: *path,
         })
     }
 
@@ -385,7 +427,7 @@ impl<'v, 'd> Fields<'v, 'd> {
     }
 
     /// Member `name` as sent, `null` included, with its path.
-    pub(crate) fn raw(&self, name: &str) -> Option<(&'v Node<'d>, JsonPath)> {
+    pub(crate) fn raw<'s>(&'s self, name: &'s str) -> Option<(&'v Node<'d>, JsonPath<'s>)> {
         self.get(name).map(|value| (value, self.path.field(name)))
     }
 
@@ -615,7 +657,7 @@ impl TextRule {
 mod tests {
     use super::*;
 
-    fn payload_root() -> JsonPath {
+    fn payload_root() -> JsonPath<'static> {
         JsonPath::root(Document::SyncPayload)
     }
 
@@ -642,6 +684,48 @@ mod tests {
         let customer = JsonPath::root(Document::Customer);
         assert_eq!(customer.reject("x").field(), Some("body"));
         assert_eq!(customer.field("email").reject("x").field(), Some("email"));
+    }
+
+    #[test]
+    fn deep_paths_print_exactly_as_their_steps_say() {
+        let root = payload_root();
+        let features = root.field("features");
+        let modules = features.field("modules");
+        let module = modules.index(2);
+        let permissions = module.field("permissions");
+        assert_eq!(
+            permissions.index(15).to_string(),
+            "features.modules[2].permissions[15]"
+        );
+        assert_eq!(root.index(3).to_string(), "[3]");
+        let dotted = root.index(3);
+        let dotted = dotted.field("x.y");
+        assert_eq!(dotted.index(0).to_string(), r#"[3]["x.y"][0]"#);
+        let strange = root.field("a b");
+        assert_eq!(strange.to_string(), "");
+        assert_eq!(strange.field("c").to_string(), "c");
+        assert_eq!(strange.index(1).to_string(), "[1]");
+        let long = "x".repeat(MAX_PRINTED_KEY_CHARS + 1);
+        let overrides = root.field("overrides");
+        assert_eq!(overrides.field(&long).to_string(), "overrides");
+        let edge = "y".repeat(MAX_PRINTED_KEY_CHARS);
+        assert_eq!(
+            overrides.field(&edge).to_string(),
+            format!("overrides.{edge}")
+        );
+        assert_eq!(overrides.field("..").to_string(), "overrides");
+        assert_eq!(
+            root.field("a").field("b.c").field("d").to_string(),
+            r#"a["b.c"].d"#
+        );
+        let err = permissions.index(15).reject("broken");
+        assert_eq!(err.field(), Some("features.modules[2].permissions[15]"));
+        let customer = JsonPath::root(Document::Customer);
+        assert_eq!(customer.field("a b").reject("x").field(), Some("body"));
+        assert_eq!(
+            customer.field("tags").index(3).reject("x").field(),
+            Some("tags[3]")
+        );
     }
 
     #[test]
@@ -707,7 +791,8 @@ mod tests {
 
     #[test]
     fn text_rules() {
-        let path = payload_root().field("t");
+        let root = payload_root();
+        let path = root.field("t");
         let rule = TextRule::single_line(3);
         assert!(rule.check("abc", &path).is_ok());
         assert!(rule.check("äöü", &path).is_ok());
@@ -720,7 +805,8 @@ mod tests {
 
     #[test]
     fn integers_are_whole_and_in_range() {
-        let path = payload_root().field("n");
+        let root = payload_root();
+        let path = root.field("n");
         let read = |v: Value| read_integer(&Node::from_value(&v, &path).unwrap(), &path, 1..=10);
         assert_eq!(read(serde_json::json!(10)), Ok(10));
         for bad in [

@@ -23,11 +23,7 @@ pub fn is_valid_identifier(text: &str) -> bool {
     let Some((first, rest)) = bytes.split_first() else {
         return false;
     };
-    (1..=62).contains(&rest.len())
-        && (first.is_ascii_lowercase() || first.is_ascii_digit())
-        && rest
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+    (1..=62).contains(&rest.len()) && *first != b'-' && all_in(bytes, LOWER_IDENTIFIER)
 }
 
 /// Whether `code` is a well-formed instance code: an identifier (see [`is_valid_identifier`]).
@@ -39,12 +35,64 @@ pub fn is_valid_instance_code(code: &str) -> bool {
 /// ASCII name of 1..=`max` characters: letters, digits, `-`, `_`, `.`, not only dots (`.` and
 /// `..` are path segments). Key ids, module keys, groups, plans and record ids use it.
 pub(crate) fn is_identifier(text: &str, max: usize) -> bool {
-    !text.is_empty()
-        && text.len() <= max
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-        && !text.bytes().all(|b| b == b'.')
+    let bytes = text.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= max
+        && all_in(bytes, NAME)
+        && bytes.iter().any(|b| *b != b'.')
+}
+
+/// Permission of 1..=`max` characters: like a name, and may also use `:` (`customers:write`).
+pub(crate) fn is_permission(text: &str, max: usize) -> bool {
+    let bytes = text.as_bytes();
+    !bytes.is_empty() && bytes.len() <= max && all_in(bytes, PERMISSION)
+}
+
+/// Byte classes of the grammars above, one bit each, looked up per byte: these checks run on
+/// every key, name and permission of a payload, so they are one table load and one test a byte
+/// rather than a chain of range comparisons.
+const NAME: u8 = 1;
+/// [`NAME`] and `:`.
+const PERMISSION: u8 = 2;
+/// `a-z`, `0-9` and `-`.
+const LOWER_IDENTIFIER: u8 = 4;
+
+/// The class bits of every byte value (all zero outside ASCII).
+const BYTE_CLASSES: [u8; 256] = byte_classes();
+
+// Evaluated by the compiler only (`BYTE_CLASSES`): an index out of range would fail the build,
+// never a run. `get_mut` is not yet callable in a const fn.
+#[allow(clippy::indexing_slicing)]
+const fn byte_classes() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut index = 0;
+    while index < table.len() {
+        #[allow(clippy::cast_possible_truncation)]
+        let byte = index as u8;
+        let name = byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.');
+        let mut class = 0;
+        if name {
+            class |= NAME | PERMISSION;
+        }
+        if byte == b':' {
+            class |= PERMISSION;
+        }
+        if byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-' {
+            class |= LOWER_IDENTIFIER;
+        }
+        table[index] = class;
+        index += 1;
+    }
+    table
+}
+
+/// Whether every byte of `bytes` is in `class`.
+fn all_in(bytes: &[u8], class: u8) -> bool {
+    let mut seen = class;
+    for byte in bytes {
+        seen &= BYTE_CLASSES.get(usize::from(*byte)).copied().unwrap_or(0);
+    }
+    seen == class
 }
 
 #[cfg(test)]
@@ -60,6 +108,35 @@ mod tests {
         assert!(!is_valid_instance_code("Acme"));
         assert!(!is_valid_instance_code(&"a".repeat(64)));
         assert!(is_valid_instance_code(&"a".repeat(63)));
+    }
+
+    #[test]
+    fn byte_classes_match_the_stated_grammars() {
+        for byte in 0..=u8::MAX {
+            let text = [b'a', byte, b'1'];
+            let Ok(text) = core::str::from_utf8(&text) else {
+                assert!(!byte.is_ascii(), "{byte}");
+                continue;
+            };
+            let name = byte.is_ascii_alphanumeric() || b"-_.".contains(&byte);
+            assert_eq!(is_identifier(text, 64), name, "{byte}");
+            assert_eq!(is_permission(text, 64), name || byte == b':', "{byte}");
+            let lower = byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-';
+            assert_eq!(is_valid_identifier(text), lower, "{byte}");
+        }
+        for text in ["é", "aé", "\u{80}a"] {
+            assert!(!is_identifier(text, 64), "{text}");
+            assert!(!is_permission(text, 64), "{text}");
+            assert!(!is_valid_identifier(text), "{text}");
+        }
+        assert!(is_permission("customers:write", 128));
+        assert!(is_permission(":", 1));
+        assert!(!is_permission("", 1));
+        assert!(!is_permission("ab", 1));
+        assert!(!is_identifier(&"a".repeat(65), 64));
+        assert!(!is_valid_identifier("0"));
+        assert!(is_valid_identifier("0-"));
+        assert!(!is_valid_identifier("-0"));
     }
 
     #[test]
