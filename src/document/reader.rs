@@ -213,10 +213,59 @@ impl<'a> Node<'a> {
 
 /// Parses a whole document (one value, nothing after it, no repeated keys).
 ///
+/// A body that is valid UTF-8 as a whole (every body worth reading) is checked once, up front,
+/// and its strings are then taken as they are; any other body goes through the byte reader,
+/// which finds the bad bytes where they are, so a syntax error before them still wins.
+///
 /// # Errors
 /// At the root: not JSON, or an object repeats a key.
 pub(crate) fn parse_document<'a>(body: &'a [u8], root: &JsonPath) -> Result<Node<'a>, Rejection> {
-    serde_json::from_slice::<Node<'a>>(body).map_err(|err| root.reject(describe_error(&err)))
+    // Trailing whitespace (senders pad bodies with it) is skipped a word at a time here rather
+    // than a byte at a time by the parser. A body parses exactly when it does without its
+    // trailing whitespace, to the same tree; only the position in an error (the end of input)
+    // would differ, so a failure is read again from the whole body for the very same error.
+    let value = trim_trailing_whitespace(body);
+    if value.len() < body.len() {
+        if let Ok(node) = read_bytes(value) {
+            return Ok(node);
+        }
+    }
+    read_bytes(body).map_err(|err| root.reject(describe_error(&err)))
+}
+
+/// Parses `body` as one JSON document.
+fn read_bytes(body: &[u8]) -> Result<Node<'_>, serde_json::Error> {
+    match core::str::from_utf8(body) {
+        Ok(text) => read_whole(serde_json::Deserializer::from_str(text)),
+        Err(_) => read_whole(serde_json::Deserializer::from_slice(body)),
+    }
+}
+
+/// `body` without the JSON whitespace (space, tab, line feed, carriage return) at its end.
+fn trim_trailing_whitespace(mut body: &[u8]) -> &[u8] {
+    const SPACES: [u8; 8] = [b' '; 8];
+    while let Some((rest, last)) = body.split_last_chunk::<8>() {
+        if *last != SPACES {
+            break;
+        }
+        body = rest;
+    }
+    while let [rest @ .., b' ' | b'\t' | b'\n' | b'\r'] = body {
+        body = rest;
+    }
+    body
+}
+
+/// One value, then nothing but whitespace (what `serde_json::from_slice` does).
+fn read_whole<'a, R: serde_json::de::Read<'a>>(
+    mut deserializer: serde_json::Deserializer<R>,
+) -> Result<Node<'a>, serde_json::Error> {
+    let node = NodeSeed {
+        scratch: &mut Scratch::default(),
+    }
+    .deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(node)
 }
 
 /// Implements `Deserialize` through a path-aware reader, so serde users (e.g.
@@ -239,13 +288,37 @@ where
 /// next, so it is refused rather than resolved.
 impl<'de> Deserialize<'de> for Node<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NodeVisitor)
+        NodeSeed {
+            scratch: &mut Scratch::default(),
+        }
+        .deserialize(deserializer)
     }
 }
 
-struct NodeVisitor;
+/// The items and members of the arrays and objects still open while a document is read, one
+/// stack for the whole document. A finished array or object moves its own entries off the top
+/// into a vector of exactly their number, so each array and object costs one allocation, however
+/// long it is, instead of a vector grown by doubling.
+#[derive(Default)]
+struct Scratch<'de> {
+    items: Vec<Node<'de>>,
+    members: Vec<(Cow<'de, str>, Node<'de>)>,
+}
 
-impl<'de> Visitor<'de> for NodeVisitor {
+/// Reads one value, its arrays and objects through the document's [`Scratch`].
+struct NodeSeed<'s, 'de> {
+    scratch: &'s mut Scratch<'de>,
+}
+
+impl<'de> DeserializeSeed<'de> for NodeSeed<'_, 'de> {
+    type Value = Node<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Node<'de>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NodeSeed<'_, 'de> {
     type Value = Node<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -291,23 +364,26 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 
     fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Node<'de>, D::Error> {
-        Node::deserialize(deserializer)
+        self.deserialize(deserializer)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
+        let start = self.scratch.items.len();
+        while let Some(item) = seq.next_element_seed(NodeSeed {
+            scratch: &mut *self.scratch,
+        })? {
+            self.scratch.items.push(item);
         }
-        Ok(Node::Array(items))
+        Ok(Node::Array(self.scratch.items.drain(start..).collect()))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
-        let mut members: Vec<(Cow<'de, str>, Node<'de>)> = Vec::new();
+        let start = self.scratch.members.len();
         // Small objects (every schema object) are checked by a scan; a set takes over for large
         // ones, so a wide object costs linear time, not quadratic.
         let mut seen: BTreeSet<Cow<'de, str>> = BTreeSet::new();
         while let Some(Key(key)) = map.next_key_seed(KeySeed)? {
+            let members = self.scratch.members.get(start..).unwrap_or_default();
             let repeated = if members.len() < SCAN_LIMIT {
                 members.iter().any(|(name, _)| *name == key)
             } else {
@@ -319,10 +395,12 @@ impl<'de> Visitor<'de> for NodeVisitor {
             if repeated {
                 return Err(de::Error::custom(duplicate_key_message(&key)));
             }
-            let value = map.next_value()?;
-            members.push((key, value));
+            let value = map.next_value_seed(NodeSeed {
+                scratch: &mut *self.scratch,
+            })?;
+            self.scratch.members.push((key, value));
         }
-        Ok(Node::Object(members))
+        Ok(Node::Object(self.scratch.members.drain(start..).collect()))
     }
 }
 
@@ -726,6 +804,34 @@ mod tests {
             customer.field("tags").index(3).reject("x").field(),
             Some("tags[3]")
         );
+    }
+
+    #[test]
+    fn padded_and_broken_bodies_fail_where_a_plain_parser_says() {
+        let root = payload_root();
+        for body in [
+            &b"{\"a\":1   "[..],
+            b"{\"a\":1 \t\r\n        ",
+            b"                ",
+            b"",
+            b"{}  x        ",
+            b"[1,]         ",
+            b"{\"a\":\"\xff\"}        ",
+            b"{\"a\":\"\xff\"     ",
+            b"[\"\xc3\"]\x0c        ",
+            b"{\"a\":1}\x0c",
+        ] {
+            let expected = serde_json::from_slice::<Value>(body).unwrap_err();
+            let err = parse_document(body, &root).unwrap_err();
+            assert_eq!(
+                err,
+                root.reject(describe_error(&expected)),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let padded = parse_document(b"{\"a\":[1,\"b\"]}  \n\t               ", &root).unwrap();
+        assert_eq!(padded, parse_document(b"{\"a\":[1,\"b\"]}", &root).unwrap());
     }
 
     #[test]
