@@ -225,10 +225,10 @@ pub(crate) fn parse_document<'a>(body: &'a [u8], root: &JsonPath) -> Result<Node
     // trailing whitespace, to the same tree; only the position in an error (the end of input)
     // would differ, so a failure is read again from the whole body for the very same error.
     let value = trim_trailing_whitespace(body);
-    if value.len() < body.len() {
-        if let Ok(node) = read_bytes(value) {
-            return Ok(node);
-        }
+    if value.len() < body.len()
+        && let Ok(node) = read_bytes(value)
+    {
+        return Ok(node);
     }
     read_bytes(body).map_err(|err| root.reject(describe_error(&err)))
 }
