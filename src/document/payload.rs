@@ -14,7 +14,7 @@
 //! [`SyncPayload::redacted`] / [`Smtp::redacted`] serialise everything else for reads and logs.
 
 use core::fmt;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -513,12 +513,8 @@ impl Features {
     fn check_references(&self, path: &JsonPath) -> Result<(), Rejection> {
         let modules_path = path.field("modules");
         let positions = self.module_positions(&modules_path)?;
-        for (i, module) in self.modules.iter().enumerate() {
-            let module_path = modules_path.index(i);
-            let requires_path = module_path.field("requires");
-            check_known_modules(&module.requires, &requires_path, &positions, "requires")?;
-        }
-        self.check_acyclic(&modules_path, &positions)?;
+        let requirements = self.requirement_indices(&modules_path, &positions)?;
+        self.check_acyclic(&modules_path, &requirements)?;
         let defaults_path = path.field("planDefaults");
         for (plan, keys) in &self.plan_defaults {
             check_known_modules(keys, &defaults_path.field(plan), &positions, "enables")?;
@@ -559,30 +555,59 @@ impl Features {
         Ok(positions)
     }
 
-    /// Depth-first search from each module in payload order, following `requires` in listed
-    /// order. The first edge that closes a cycle is reported at its module's `requires`, with the
-    /// cycle spelled out (`a -> b -> a`). Needs unique, known keys; depth is bounded by
-    /// [`MAX_MODULES`].
-    fn check_acyclic(
+    /// Each module's `requires` as indices into `modules`, in listed order.
+    ///
+    /// # Errors
+    /// At the first requirement, module by module, that names no module.
+    fn requirement_indices(
         &self,
         modules_path: &JsonPath,
         positions: &BTreeMap<&str, usize>,
+    ) -> Result<Vec<Vec<usize>>, Rejection> {
+        let mut requirements = Vec::with_capacity(self.modules.len());
+        for (i, module) in self.modules.iter().enumerate() {
+            let mut indices = Vec::with_capacity(module.requires.len());
+            for (j, key) in module.requires.iter().enumerate() {
+                let Some(index) = positions.get(key.as_str()) else {
+                    let module_path = modules_path.index(i);
+                    let requires_path = module_path.field("requires");
+                    return Err(requires_path
+                        .index(j)
+                        .reject(format!("requires unknown module {}", fragment(key))));
+                };
+                indices.push(*index);
+            }
+            requirements.push(indices);
+        }
+        Ok(requirements)
+    }
+
+    /// Depth-first search from each module in payload order, following `requires` in listed
+    /// order. The first edge that closes a cycle is reported at its module's `requires`, with the
+    /// cycle spelled out (`a -> b -> a`). Works on module indices (keys are unique and known by
+    /// now); depth is bounded by [`MAX_MODULES`].
+    fn check_acyclic(
+        &self,
+        modules_path: &JsonPath,
+        requirements: &[Vec<usize>],
     ) -> Result<(), Rejection> {
-        let mut graph: BTreeMap<&str, &[String]> = BTreeMap::new();
-        graph.extend(
-            self.modules
-                .iter()
-                .map(|module| (module.key.as_str(), module.requires.as_slice())),
-        );
-        let mut done = BTreeSet::new();
-        for module in &self.modules {
-            let Some(cycle) = find_cycle(&module.key, &graph, &mut Vec::new(), &mut done) else {
+        let mut done = vec![false; self.modules.len()];
+        let mut trail = Vec::new();
+        for start in 0..self.modules.len() {
+            let Some(cycle) = find_cycle(start, requirements, &mut trail, &mut done) else {
                 continue;
             };
-            let reason = format!("dependency cycle {}", fragment(&cycle.join(" -> ")));
-            let closing = cycle.iter().rev().nth(1).and_then(|key| positions.get(key));
-            return Err(match closing {
-                Some(i) => modules_path.index(*i).field("requires").reject(reason),
+            let keys: Vec<&str> = cycle
+                .iter()
+                .filter_map(|i| self.modules.get(*i))
+                .map(|module| module.key.as_str())
+                .collect();
+            let reason = format!("dependency cycle {}", fragment(&keys.join(" -> ")));
+            return Err(match cycle.iter().rev().nth(1) {
+                Some(closing) => modules_path
+                    .index(*closing)
+                    .field("requires")
+                    .reject(reason),
                 None => modules_path.reject(reason),
             });
         }
@@ -590,30 +615,37 @@ impl Features {
     }
 }
 
-/// The first cycle reachable from `key`, as the keys along it with the first repeated last.
-/// `trail` is the path walked so far; `done` holds keys already known to reach no cycle.
-fn find_cycle<'a>(
-    key: &'a str,
-    graph: &BTreeMap<&'a str, &'a [String]>,
-    trail: &mut Vec<&'a str>,
-    done: &mut BTreeSet<&'a str>,
-) -> Option<Vec<&'a str>> {
-    if done.contains(key) {
+/// The first cycle reachable from module `index`, as the modules along it with the first
+/// repeated last. `trail` is the path walked so far (empty again when no cycle is found); `done`
+/// marks modules already known to reach no cycle.
+fn find_cycle(
+    index: usize,
+    requirements: &[Vec<usize>],
+    trail: &mut Vec<usize>,
+    done: &mut [bool],
+) -> Option<Vec<usize>> {
+    if done.get(index).copied().unwrap_or(false) {
         return None;
     }
-    if let Some(start) = trail.iter().position(|k| *k == key) {
+    if let Some(start) = trail.iter().position(|i| *i == index) {
         let mut cycle = trail.get(start..).unwrap_or_default().to_vec();
-        cycle.push(key);
+        cycle.push(index);
         return Some(cycle);
     }
-    trail.push(key);
-    for required in graph.get(key).copied().unwrap_or_default() {
-        if let Some(cycle) = find_cycle(required, graph, trail, done) {
+    trail.push(index);
+    for required in requirements
+        .get(index)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        if let Some(cycle) = find_cycle(*required, requirements, trail, done) {
             return Some(cycle);
         }
     }
     trail.pop();
-    done.insert(key);
+    if let Some(flag) = done.get_mut(index) {
+        *flag = true;
+    }
     None
 }
 
