@@ -222,7 +222,7 @@ pub fn admit_bytes(
         payload_hash,
         payload_type: payload.payload_type(),
         payload_version: payload.version(),
-        sections: payload.sections().iter().map(|s| s.as_str()).collect(),
+        sections: payload.section_names(),
         replay,
         payload,
     })

@@ -40,8 +40,11 @@ fn is_dns_label(label: &str) -> bool {
 
 /// A dotted-quad IPv4 address, decimal octets without leading zeros.
 pub(crate) fn is_ipv4(text: &str) -> bool {
-    let octets: Vec<&str> = text.split('.').collect();
-    octets.len() == 4 && octets.iter().all(|octet| is_decimal_in(octet, 0..=255))
+    let mut octets = 0usize;
+    text.split('.').all(|octet| {
+        octets += 1;
+        octets <= 4 && is_decimal_in(octet, 0..=255)
+    }) && octets == 4
 }
 
 /// Decimal digits without a leading zero (except `0` itself), inside `range`.
@@ -214,6 +217,18 @@ mod tests {
             assert!(!is_host(bad), "{bad}");
         }
         assert!(!is_host(&format!("{}.com", "a".repeat(64))));
+        for (text, ipv4) in [
+            ("255.255.255.255", true),
+            ("0.0.0.0", true),
+            ("1.2.3", false),
+            ("1.2.3.4.5", false),
+            ("1.2.3.4.", false),
+            ("1.2.3.256", false),
+            ("", false),
+            ("...", false),
+        ] {
+            assert_eq!(is_ipv4(text), ipv4, "{text}");
+        }
     }
 
     #[test]

@@ -369,6 +369,19 @@ impl SyncPayload {
             .collect()
     }
 
+    /// The wire names of the sections carried, in wire order (what a verdict lists).
+    #[must_use]
+    pub(crate) fn section_names(&self) -> Vec<&'static str> {
+        let mut names = Vec::with_capacity(Section::ALL.len());
+        names.extend(
+            Section::ALL
+                .into_iter()
+                .filter(|section| self.carries(*section))
+                .map(Section::as_str),
+        );
+        names
+    }
+
     /// The features section, when carried.
     #[must_use]
     pub const fn features(&self) -> Option<&Features> {

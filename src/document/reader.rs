@@ -710,11 +710,26 @@ impl TextRule {
         if text.is_empty() {
             return Err(path.reject("must not be empty"));
         }
-        if text.chars().count() > self.max_chars {
+        // ASCII text (almost all of it) is counted and checked byte by byte; other text char
+        // by char. The two agree: an ASCII character is one byte, and its control characters
+        // are exactly the bytes below 0x20 and 0x7f.
+        let ascii = text.is_ascii();
+        let chars = if ascii {
+            text.len()
+        } else {
+            text.chars().count()
+        };
+        if chars > self.max_chars {
             return Err(path.reject(format!("must be at most {} characters", self.max_chars)));
         }
         let allowed = |c: char| self.multi_line && matches!(c, '\n' | '\r' | '\t');
-        if text.chars().any(|c| c.is_control() && !allowed(c)) {
+        let control = if ascii {
+            text.bytes()
+                .any(|b| (b < 0x20 || b == 0x7f) && !allowed(char::from(b)))
+        } else {
+            text.chars().any(|c| c.is_control() && !allowed(c))
+        };
+        if control {
             return Err(path.reject("must not contain control characters"));
         }
         Ok(())
@@ -907,6 +922,24 @@ mod tests {
         assert!(rule.check("a\nb", &path).is_err());
         assert!(TextRule::multi_line(3).check("a\nb", &path).is_ok());
         assert!(TextRule::multi_line(3).check("a\u{7}b", &path).is_err());
+        // The ASCII shortcut and the char path agree on every single character.
+        for code in (0..=0x2ffu32).chain([0x2028, 0xfeff, 0x1_f600]) {
+            let Some(c) = char::from_u32(code) else {
+                continue;
+            };
+            let text = format!("a{c}");
+            for rule in [TextRule::single_line(2), TextRule::multi_line(2)] {
+                let expected = !(c.is_control() && !(rule.multi_line && "\n\r\t".contains(c)));
+                assert_eq!(rule.check(&text, &path).is_ok(), expected, "{code:#x}");
+            }
+            assert!(
+                TextRule::single_line(1).check(&text, &path).is_err(),
+                "{code:#x}"
+            );
+        }
+        assert!(TextRule::single_line(2).check("é\u{85}", &path).is_err());
+        assert!(TextRule::single_line(2).check("éé", &path).is_ok());
+        assert!(TextRule::single_line(1).check("éé", &path).is_err());
     }
 
     #[test]
