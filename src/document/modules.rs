@@ -178,14 +178,22 @@ impl<'a> Normal<'a> {
 /// are compared by key, group and the *sets* of requires and permissions, so reordering a list
 /// inside an entry cannot change which one wins (the answer only uses those lists as sets).
 fn modules_by_key(modules: &[ModuleDef]) -> BTreeMap<&str, &ModuleDef> {
-    let mut by_key: BTreeMap<&str, (&ModuleDef, Normal<'_>)> = BTreeMap::new();
+    // An entry's sets are built only once its key repeats: most payloads repeat no key, and
+    // building them costs a set of every module's permissions.
+    let mut by_key: BTreeMap<&str, (&ModuleDef, Option<Normal<'_>>)> = BTreeMap::new();
     for module in modules {
-        let candidate = Normal::of(module);
         match by_key.get_mut(module.key.as_str()) {
-            Some(kept) if candidate < kept.1 => *kept = (module, candidate),
-            Some(_) => {}
+            Some((kept, normal)) => {
+                let first: &ModuleDef = kept;
+                let kept_normal = normal.get_or_insert_with(|| Normal::of(first));
+                let candidate = Normal::of(module);
+                if candidate < *kept_normal {
+                    *kept = module;
+                    *normal = Some(candidate);
+                }
+            }
             None => {
-                by_key.insert(module.key.as_str(), (module, candidate));
+                by_key.insert(module.key.as_str(), (module, None));
             }
         }
     }
@@ -381,6 +389,31 @@ mod tests {
         assert_eq!(one, two);
         assert_eq!(one.modules.len(), 1);
         assert_eq!(one.modules[0].group, "billing");
+    }
+
+    #[test]
+    fn of_three_repeats_the_smallest_wins_in_every_order() {
+        let entries = [
+            module("a", "crm", &[], &["y", "x"]),
+            module("a", "crm", &[], &["x"]),
+            module("a", "crm", &[], &["x", "z"]),
+        ];
+        let orders = [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ];
+        for order in orders {
+            let mut modules: Vec<ModuleDef> = order.iter().map(|i| entries[*i].clone()).collect();
+            modules.push(module("b", "crm", &[], &["w"]));
+            let state = recompute_modules(&features(modules, &["a", "b"], &[]), &[]);
+            assert_eq!(state.modules.len(), 2, "{order:?}");
+            assert_eq!(state.modules[0].permissions, vec!["x"], "{order:?}");
+            assert_eq!(state.permissions, vec!["w", "x"], "{order:?}");
+        }
     }
 
     #[test]
