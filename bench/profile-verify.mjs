@@ -4,7 +4,7 @@
 // Not a benchmark: no timing is reported. Bounded: --ms (default 3000) per mode.
 //
 // Usage: node --cpu-prof --cpu-prof-dir=target/prof bench/profile-verify.mjs
-//          [--pkg=target/pkg-named] [--size=1k] [--mode=verify|signature|both] [--ms=3000]
+//          [--pkg=target/pkg-named] [--size=1k] [--mode=verify|signature|both|read] [--ms=3000]
 //        node bench/cpuprofile-top.mjs target/prof/*.cpuprofile
 
 import { createRequire } from "node:module";
@@ -48,5 +48,6 @@ function loop(name, fn) {
   console.log(`${name}: ${n} calls`);
 }
 if (mode === "verify" || mode === "both") loop("verify", () => verifier.verify(request, now));
+if (mode === "read") loop("verify+payload", () => { const v = verifier.verify(request, now); return v.payload.features && v; });
 if (mode === "signature" || mode === "both") loop("verifySignature", () => verifier.verifySignature(request, now));
 verifier.free();

@@ -30,10 +30,20 @@ function hostFailure() {
   return { ok: false, code: "internal_error", status: 500, message: "the host could not compute a digest" };
 }
 
+// The header fields a verification reads when the request carries no RFC 9421 signature
+// (src/verify.rs `precheck`, `detect_scheme`; src/signature/webhooks.rs `WebhookHeaders`).
+// An RFC 9421 signature may cover any field, so a request with a `signature` or
+// `signature-input` field, or with a name this check does not take (anything but token
+// characters: Rust trims and lowercases names its own way), keeps every field.
+const READ_FIELDS = new Set(["content-type", "webhook-signature", "webhook-id", "webhook-timestamp", "svix-signature", "svix-id", "svix-timestamp"]);
+const TOKEN_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 /**
  * The request as flat parts, or undefined when the Rust reader must read it (any shape but a
  * plain object with string fields, string or string-array header values, and a string,
  * Uint8Array or ArrayBuffer body). Reads each property once, in the Rust reader's order.
+ * `headers` holds every field; `read`, the fields a verification can read (READ_FIELDS), or
+ * every field.
  */
 function flatten(request) {
   try {
@@ -44,6 +54,8 @@ function flatten(request) {
     if (typeof url !== "string" || url.includes("\0")) return undefined;
     const headers = request.headers;
     let flat = "";
+    let read = "";
+    let readAll = false;
     if (headers !== undefined && headers !== null) {
       if (typeof headers !== "object") return undefined;
       const iterator = headers[Symbol.iterator];
@@ -65,7 +77,16 @@ function flatten(request) {
           value = joined;
         }
         if (name.includes("\0") || value.includes("\0")) return undefined;
-        flat += `${name}\0${value}\0`;
+        const field = `${name}\0${value}\0`;
+        flat += field;
+        if (readAll) continue;
+        if (!TOKEN_NAME.test(name)) {
+          readAll = true;
+        } else {
+          const lower = name.toLowerCase();
+          if (READ_FIELDS.has(lower)) read += field;
+          else if (lower === "signature" || lower === "signature-input") readAll = true;
+        }
       }
     }
     let body = request.body;
@@ -82,7 +103,7 @@ function flatten(request) {
     } else {
       return undefined;
     }
-    return { method, url, headers: flat, body };
+    return { method, url, headers: flat, read: readAll ? flat : read, body };
   } catch {
     return undefined;
   }
@@ -168,45 +189,54 @@ function canonicalPayload(p) {
 
 let utf8 = null;
 
+/** UTF-8 text of bytes the Rust reader accepted (so valid UTF-8; a BOM would have been refused). */
+function decodeUtf8(bytes) {
+  if (utf8 === null) utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+  return utf8.decode(bytes);
+}
+
+/** Bodies up to this size are kept as text for the payload (decoding is cheaper than a copy). */
+const DECODE_EAGERLY = 32 * 1024;
+
 /**
- * Gives `verdict` an enumerable `payload` that is built from `source` (the verified body: a
- * well-formed string, or bytes nobody else holds) on first read and is a plain data property
- * from then on. `fallback(source)` builds it another way should that ever fail.
+ * The full verdict (the fields as the wasm serialises them, in its order) with an enumerable
+ * `payload` built from `source` — the verified body as a well-formed string, or bytes nobody
+ * else holds — on first read, a plain data property from then on. `fallback(source)` builds it
+ * with the wasm's reader should that ever fail.
  */
-function lazyPayload(verdict, source, fallback) {
+function fullVerdict(head, fields, source, fallback) {
   let value;
   let built = false;
   const settle = (v) => {
+    built = true;
+    value = v;
+    source = null;
     try {
       Object.defineProperty(verdict, "payload", { value: v, writable: true, enumerable: true, configurable: true });
     } catch {
-      // a frozen verdict keeps its getter, which answers the same value
+      // a frozen verdict keeps its accessor, which answers the same value
     }
   };
-  Object.defineProperty(verdict, "payload", {
-    enumerable: true,
-    configurable: true,
-    get() {
+  const verdict = {
+    ok: true, tenant: head.tenant, scheme: head.scheme, keyId: head.keyId, keyVersion: head.keyVersion, keyStatus: head.keyStatus,
+    nonce: fields.nonce, timestamp: fields.timestamp, payloadHash: fields.payloadHash, payloadType: fields.payloadType,
+    payloadVersion: fields.payloadVersion, sections: fields.sections, replay: fields.replay,
+    get payload() {
       if (!built) {
+        let v;
         try {
-          if (utf8 === null) utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
-          value = canonicalPayload(JSON.parse(typeof source === "string" ? source : utf8.decode(source)));
+          v = canonicalPayload(JSON.parse(typeof source === "string" ? source : decodeUtf8(source)));
         } catch {
-          value = fallback(source);
+          v = fallback(source);
         }
-        built = true;
-        source = null;
-        settle(value);
+        settle(v);
       }
       return value;
     },
-    set(v) {
-      built = true;
-      value = v;
-      source = null;
+    set payload(v) {
       settle(v);
     },
-  });
+  };
   return verdict;
 }
 
@@ -269,15 +299,22 @@ export function bindSyncgate(wasm, host, asyncHost) {
         : compiled.finishBytes(id, sha, macs, body);
     }
 
-    // Names a synchronous verdict carries by index (src/wasm/verifier.rs `describe`).
+    // Names a synchronous verdict carries by index (src/wasm/verifier.rs `describe`): per key
+    // and scheme, at `key << 1 | scheme`, the verdict's leading fields.
     const names = keys === null ? null : JSON.parse(compiled.describe());
+    if (names !== null) {
+      names.heads = [];
+      for (const k of names.keys) {
+        for (const scheme of names.schemes) names.heads.push({ tenant: names.tenant, scheme, keyId: k.keyId, keyVersion: k.keyVersion, keyStatus: k.keyStatus });
+      }
+    }
 
     /** Steps 1–7 (or 1–5) with the synchronous host; see src/wasm/verifier.rs `begin`. */
     function viaHost(flat, now, full) {
       // A string body is encoded once (natively) and the bytes serve every pass over it.
       const text = typeof flat.body === "string" ? flat.body : null;
       const body = text === null ? flat.body : host.bytes(text);
-      const plan = compiled.begin(`${flat.method}\0${flat.url}\0${flat.headers}`, body.byteLength, now, full);
+      const plan = compiled.begin(`${flat.method}\0${flat.url}\0${flat.read}`, body.byteLength, now, full);
       if (plan === 0) return JSON.parse(compiled.failure());
       const sha = (plan & 2) !== 0;
       const count = plan >>> 2;
@@ -299,10 +336,11 @@ export function bindSyncgate(wasm, host, asyncHost) {
       if (!full) {
         const answer = compiled.endSignature(digests);
         if (answer === 0) return JSON.parse(compiled.failure());
-        const key = names.keys[answer >>> 3];
+        const h = names.heads[answer >>> 2];
+        if (h === undefined) return hostFailure();
         const verdict = {
-          ok: true, tenant: names.tenant, scheme: names.schemes[(answer >>> 2) & 1],
-          keyId: key.keyId, keyVersion: key.keyVersion, keyStatus: key.keyStatus, nonce: "", timestamp: compiled.timestamp(),
+          ok: true, tenant: h.tenant, scheme: h.scheme, keyId: h.keyId, keyVersion: h.keyVersion, keyStatus: h.keyStatus,
+          nonce: "", timestamp: compiled.timestamp(),
         };
         const said = compiled.text();
         if ((answer & 2) === 0) {
@@ -316,28 +354,27 @@ export function bindSyncgate(wasm, host, asyncHost) {
       }
       const answer = compiled.endFull(digests, body);
       if (answer === 0) return JSON.parse(compiled.failure());
+      const h = names.heads[answer >>> 1];
+      if (h === undefined) return hostFailure();
       const said = compiled.text();
       const a = said.indexOf("\n");
       const b = said.indexOf("\n", a + 1);
       const c = said.indexOf("\n", b + 1);
       const d = said.indexOf("\n", c + 1);
       const e = said.indexOf("\n", d + 1);
-      const key = names.keys[answer >>> 2];
       const sections = said.slice(d + 1, e);
-      const verdict = {
-        ok: true, tenant: names.tenant, scheme: names.schemes[(answer >>> 1) & 1],
-        keyId: key.keyId, keyVersion: key.keyVersion, keyStatus: key.keyStatus,
+      // The payload comes from the bytes verified: a string body as is unless it holds a lone
+      // surrogate (then its UTF-8, what was verified, differs from it); a caller's byte body is
+      // decoded now or copied (it may be reused once this returns).
+      const source = text !== null && typeof text.isWellFormed === "function" && text.isWellFormed() ? text
+        : text !== null ? body
+          : body.byteLength <= DECODE_EAGERLY ? decodeUtf8(body) : Uint8Array.prototype.slice.call(body);
+      return fullVerdict(h, {
         nonce: said.slice(e + 1), timestamp: compiled.timestamp(), payloadHash: said.slice(0, a),
         payloadType: said.slice(c + 1, d), payloadVersion: compiled.payloadVersion(),
         sections: sections === "" ? [] : sections.split(","),
         replay: { nonceKey: said.slice(a + 1, b), payloadKey: said.slice(b + 1, c), expiresAt: compiled.expiresAt() },
-      };
-      // The payload comes from the bytes verified: a caller's byte body is copied (it may be
-      // reused after this returns), a string body is used as is unless it holds a lone
-      // surrogate (then its UTF-8 encoding, what was verified, differs from it).
-      const source = text !== null && typeof text.isWellFormed === "function" && text.isWellFormed() ? text
-        : text !== null ? body : Uint8Array.prototype.slice.call(body);
-      return lazyPayload(verdict, source, payloadOf);
+      }, source, payloadOf);
     }
 
     function run(request, nowSeconds, full) {
