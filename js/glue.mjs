@@ -199,45 +199,57 @@ function decodeUtf8(bytes) {
 const DECODE_EAGERLY = 32 * 1024;
 
 /**
- * The full verdict (the fields as the wasm serialises them, in its order) with an enumerable
- * `payload` built from `source` — the verified body as a well-formed string, or bytes nobody
- * else holds — on first read, a plain data property from then on. `fallback(source)` builds it
- * with the wasm's reader should that ever fail.
+ * Lazily built payloads: `attach(verdict, source)` gives `verdict` an enumerable `payload`
+ * built from `source` — the verified body as a well-formed string, or bytes nobody else
+ * holds — on first read, a plain data property from then on. One getter and setter serve every
+ * verdict (a closure per verdict costs more than the rest of the verdict); the sources wait in
+ * a WeakMap. `fallback(source)` builds the payload with the wasm's reader should JSON.parse
+ * and canonicalPayload ever fail.
  */
-function fullVerdict(head, fields, source, fallback) {
-  let value;
-  let built = false;
-  const settle = (v) => {
-    built = true;
-    value = v;
-    source = null;
+function payloadAccessor(fallback) {
+  const sources = new WeakMap();
+  const built = new WeakMap(); // payloads of verdicts that could not take a data property (frozen)
+  const owner = (object) => {
+    let o = object;
+    while (o !== null && typeof o === "object" && !sources.has(o) && !built.has(o)) o = Object.getPrototypeOf(o);
+    return o;
+  };
+  const settle = (verdict, value) => {
+    sources.delete(verdict);
     try {
-      Object.defineProperty(verdict, "payload", { value: v, writable: true, enumerable: true, configurable: true });
+      Object.defineProperty(verdict, "payload", { value, writable: true, enumerable: true, configurable: true });
     } catch {
-      // a frozen verdict keeps its accessor, which answers the same value
+      built.set(verdict, value); // a frozen verdict keeps its accessor, which answers this value
     }
   };
-  const verdict = {
-    ok: true, tenant: head.tenant, scheme: head.scheme, keyId: head.keyId, keyVersion: head.keyVersion, keyStatus: head.keyStatus,
-    nonce: fields.nonce, timestamp: fields.timestamp, payloadHash: fields.payloadHash, payloadType: fields.payloadType,
-    payloadVersion: fields.payloadVersion, sections: fields.sections, replay: fields.replay,
-    get payload() {
-      if (!built) {
-        let v;
-        try {
-          v = canonicalPayload(JSON.parse(typeof source === "string" ? source : decodeUtf8(source)));
-        } catch {
-          v = fallback(source);
-        }
-        settle(v);
+  const descriptor = {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const verdict = owner(this);
+      if (verdict === null || typeof verdict !== "object") return undefined;
+      if (built.has(verdict)) return built.get(verdict);
+      const source = sources.get(verdict);
+      let value;
+      try {
+        value = canonicalPayload(JSON.parse(typeof source === "string" ? source : decodeUtf8(source)));
+      } catch {
+        value = fallback(source);
       }
+      settle(verdict, value);
       return value;
     },
-    set payload(v) {
-      settle(v);
+    set(value) {
+      const verdict = owner(this);
+      if (verdict !== null && typeof verdict === "object") settle(verdict, value);
     },
   };
-  return verdict;
+  return {
+    attach(verdict, source) {
+      sources.set(verdict, source);
+      return Object.defineProperty(verdict, "payload", descriptor);
+    },
+  };
 }
 
 /** A wasm export answering JSON text, as a function answering the parsed value (same name and arity). */
@@ -259,8 +271,8 @@ function parsed(exported) {
  * @param asyncHost the same with every method answering a Promise (WebCrypto), or null
  */
 export function bindSyncgate(wasm, host, asyncHost) {
-  /** The payload of a verified body by the wasm's own reader (what lazyPayload falls back on). */
-  const payloadOf = (source) => JSON.parse(wasm.validatePayload(source)).payload;
+  /** The payload of a verified body by the wasm's own reader (what a lazy payload falls back on). */
+  const payloads = payloadAccessor((source) => JSON.parse(wasm.validatePayload(source)).payload);
 
   function createVerifier(policy, options) {
     const compiled = new wasm.CompiledVerifier(policy);
@@ -369,12 +381,13 @@ export function bindSyncgate(wasm, host, asyncHost) {
       const source = text !== null && typeof text.isWellFormed === "function" && text.isWellFormed() ? text
         : text !== null ? body
           : body.byteLength <= DECODE_EAGERLY ? decodeUtf8(body) : Uint8Array.prototype.slice.call(body);
-      return fullVerdict(h, {
+      return payloads.attach({
+        ok: true, tenant: h.tenant, scheme: h.scheme, keyId: h.keyId, keyVersion: h.keyVersion, keyStatus: h.keyStatus,
         nonce: said.slice(e + 1), timestamp: compiled.timestamp(), payloadHash: said.slice(0, a),
         payloadType: said.slice(c + 1, d), payloadVersion: compiled.payloadVersion(),
         sections: sections === "" ? [] : sections.split(","),
         replay: { nonceKey: said.slice(a + 1, b), payloadKey: said.slice(b + 1, c), expiresAt: compiled.expiresAt() },
-      }, source, payloadOf);
+      }, source);
     }
 
     function run(request, nowSeconds, full) {
