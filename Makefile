@@ -40,7 +40,7 @@ export REDOCLY_TELEMETRY := off
 export REDOCLY_SUPPRESS_UPDATE_NOTICE := true
 JS_SOURCES := $(wildcard scripts/*.mjs js/*.js js/*.mjs js/*.cjs bench/*.mjs bench/support/*.mjs tests/js/*.mjs tests/js/support/*.mjs tests/e2e/*.mjs tests/e2e/support/*.mjs examples/browser/*.js tests/js/bundler/*.js)
 
-.PHONY: help dev demo test pkg worker origin bench lint fmt clean \
+.PHONY: help dev demo test pkg pkg-named worker origin bench lint fmt clean \
 	install install-rust install-wasm-bindgen install-worker-build install-wasm-pack install-node install-chromium \
 	install-python signing-examples \
 	test-rust test-wasm test-wasm-pack test-js test-e2e test-deploy deploy chaos \
@@ -136,6 +136,11 @@ install-chromium:
 
 pkg: install-rust install-wasm-bindgen install-node
 	node scripts/build-pkg.mjs
+
+# pkg/ plus target/pkg-named/, the same package with function names in its .wasm, for
+# `node --cpu-prof bench/profile-verify.mjs` (see that file); pkg/ is the shipped build.
+pkg-named: install-rust install-wasm-bindgen install-node
+	node scripts/build-pkg.mjs --named=target/pkg-named
 
 # The edge worker as wrangler and Miniflare run it: worker/build/index.js + index_bg.wasm.
 worker: install-rust install-wasm-bindgen install-worker-build install-node

@@ -12,7 +12,11 @@
 // only a string):
 // - syncgate: `createVerifier(policy).verify(request, now)`, Standard Webhooks — headers,
 //   timestamp, key, HMAC and SHA-256 of the body (node:crypto), JSON parse, schema validation,
-//   tenant and scope, replay keys, and the verdict with the parsed payload back in JS.
+//   tenant and scope, replay keys, and the verdict back in JS. The verdict's `payload` is built
+//   when first read (js/glue.mjs), so this row does not build it; syncgate_payload_read does.
+// - syncgate_payload_read: the same, then reads `verdict.payload.features` (the payload is
+//   built in JS from the verified body: JSON.parse and the Rust shape) — what a caller that
+//   applies the payload pays, and the row to set next to the peers that JSON.parse the body.
 // - syncgate_rfc9421: the same over an RFC 9421 signature (Content-Digest + HMAC of the base).
 // - syncgate_signature_only: `verifySignature` (steps 1–5: no payload parse), Standard
 //   Webhooks: one HMAC pass over the body. syncgate_signature_only_rfc9421: RFC 9421, one
@@ -177,6 +181,7 @@ for (const size of SIZES) {
   if (verifier) {
     cases.push(
       ["syncgate", () => must(verifier.verify(wh, now).ok, "syncgate")],
+      ["syncgate_payload_read", () => must(verifier.verify(wh, now).payload.features.modules !== undefined, "syncgate_payload_read")],
       ["syncgate_rfc9421", () => must(verifier.verify(rfc, now).ok, "syncgate_rfc9421")],
       ["syncgate_signature_only", () => must(verifier.verifySignature(wh, now).ok, "syncgate_signature_only")],
       ["syncgate_signature_only_rfc9421", () => must(verifier.verifySignature(rfc, now).ok, "syncgate_signature_only_rfc9421")],
@@ -234,6 +239,7 @@ console.log("ratios (× the peer; targets: verify ≥ 1.0 × stripe, standardweb
 console.log("http_message_signatures at 16k and 256k, ≥ 0.8 × node_hmac at 256k)\n");
 const pairs = [
   ["syncgate", "stripe"], ["syncgate", "standardwebhooks"], ["syncgate", "svix"],
+  ["syncgate_payload_read", "stripe"], ["syncgate_payload_read", "standardwebhooks"], ["syncgate_payload_read", "svix"],
   ["syncgate_signature_only", "octokit"], ["syncgate_signature_only_rfc9421", "http_message_signatures"],
   ["syncgate_signature_only", "http_message_signatures"], ["syncgate_signature_only", "node_hmac"],
   ["syncgate_rfc9421", "stripe"],

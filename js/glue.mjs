@@ -12,7 +12,14 @@
 //   a prefix and maybe the body) are computed by the host: Node's `crypto` (synchronous, keys
 //   as KeyObjects made once per verifier), WebCrypto for `verifyAsync` in browsers, or, with no
 //   host, by the pure-Rust code inside the wasm.
-// - Answers come back as one JSON string and are parsed once with JSON.parse.
+// - With a synchronous host (the hot path) the wasm answers numbers: the hashing plan and the
+//   verdict's fixed parts as bit fields, its variable text as one string, tenant and key names
+//   read once per verifier (src/wasm/verifier.rs). A verdict's `payload` is built here, when it
+//   is first read, from the body that was verified: JSON.parse, then the exact shape the Rust
+//   `SyncPayload` serialises to (canonicalPayload; tests/js/payload-shape.test.mjs holds it to
+//   validatePayload's answer). The verdict stays plain data: deep-equal and JSON-identical to
+//   the one the wasm would have serialised.
+// - Other answers come back as one JSON string and are parsed once with JSON.parse.
 
 const MAX_HEADER_FIELDS = 10000;
 const MAX_LIST_ITEMS = 1000;
@@ -23,20 +30,32 @@ function hostFailure() {
   return { ok: false, code: "internal_error", status: 500, message: "the host could not compute a digest" };
 }
 
+// The header fields a verification reads when the request carries no RFC 9421 signature
+// (src/verify.rs `precheck`, `detect_scheme`; src/signature/webhooks.rs `WebhookHeaders`).
+// An RFC 9421 signature may cover any field, so a request with a `signature` or
+// `signature-input` field, or with a name this check does not take (anything but token
+// characters: Rust trims and lowercases names its own way), keeps every field.
+const READ_FIELDS = new Set(["content-type", "webhook-signature", "webhook-id", "webhook-timestamp", "svix-signature", "svix-id", "svix-timestamp"]);
+const TOKEN_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 /**
  * The request as flat parts, or undefined when the Rust reader must read it (any shape but a
  * plain object with string fields, string or string-array header values, and a string,
  * Uint8Array or ArrayBuffer body). Reads each property once, in the Rust reader's order.
+ * `headers` holds every field; `read`, the fields a verification can read (READ_FIELDS), or
+ * every field.
  */
 function flatten(request) {
   try {
     if (typeof request !== "object" || request === null) return undefined;
     const method = request.method;
-    if (typeof method !== "string") return undefined;
+    if (typeof method !== "string" || method.includes("\0")) return undefined;
     const url = request.url;
-    if (typeof url !== "string") return undefined;
+    if (typeof url !== "string" || url.includes("\0")) return undefined;
     const headers = request.headers;
     let flat = "";
+    let read = "";
+    let readAll = false;
     if (headers !== undefined && headers !== null) {
       if (typeof headers !== "object") return undefined;
       const iterator = headers[Symbol.iterator];
@@ -58,7 +77,16 @@ function flatten(request) {
           value = joined;
         }
         if (name.includes("\0") || value.includes("\0")) return undefined;
-        flat += `${name}\0${value}\0`;
+        const field = `${name}\0${value}\0`;
+        flat += field;
+        if (readAll) continue;
+        if (!TOKEN_NAME.test(name)) {
+          readAll = true;
+        } else {
+          const lower = name.toLowerCase();
+          if (READ_FIELDS.has(lower)) read += field;
+          else if (lower === "signature" || lower === "signature-input") readAll = true;
+        }
       }
     }
     let body = request.body;
@@ -75,7 +103,7 @@ function flatten(request) {
     } else {
       return undefined;
     }
-    return { method, url, headers: flat, body };
+    return { method, url, headers: flat, read: readAll ? flat : read, body };
   } catch {
     return undefined;
   }
@@ -93,6 +121,135 @@ function concatTags(tags) {
   const out = new Uint8Array(tags.length * 32);
   for (let i = 0; i < tags.length; i++) out.set(tags[i], i * 32);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The verdict's payload, built when first read. The body it comes from passed every rule of the
+// Rust reader (src/document/reader.rs, payload.rs): one JSON value, no repeated keys, no unknown
+// members, strings kept as sent, `null` meaning "not given" for optional members. What Rust
+// then serialises is each struct's members in declaration order, optional members left out when
+// absent, optional lists and maps as empty ones, and maps (`planDefaults`, `overrides`) in key
+// order (keys are ASCII names, so JS's sort is Rust's byte order).
+
+/** An object used as a map, keys sorted; `__proto__` stays an own key, as JSON.parse makes it. */
+function sortedMap(map) {
+  const out = {};
+  for (const key of Object.keys(map).sort()) {
+    if (key === "__proto__") Object.defineProperty(out, key, { value: map[key], writable: true, enumerable: true, configurable: true });
+    else out[key] = map[key];
+  }
+  return out;
+}
+
+const given = (value) => value !== undefined && value !== null;
+
+function copyGiven(out, from, names) {
+  for (const name of names) if (given(from[name])) out[name] = from[name];
+  return out;
+}
+
+function canonicalFeatures(f) {
+  return {
+    plan: f.plan,
+    modules: f.modules.map((m) => ({
+      key: m.key,
+      group: m.group,
+      requires: given(m.requires) ? m.requires : [],
+      permissions: given(m.permissions) ? m.permissions : [],
+    })),
+    planDefaults: sortedMap(f.planDefaults),
+    overrides: given(f.overrides) ? sortedMap(f.overrides) : {},
+  };
+}
+
+function canonicalBranding(b) {
+  const out = copyGiven({ title: b.title }, b, ["logoUrl", "sidebarLogoUrl", "faviconUrl", "primaryColor"]);
+  if (given(b.footer)) {
+    const footer = copyGiven({}, b.footer, ["text"]);
+    footer.links = given(b.footer.links) ? b.footer.links.map((l) => ({ label: l.label, url: l.url })) : [];
+    out.footer = footer;
+  }
+  return out;
+}
+
+function canonicalSmtp(m) {
+  const out = copyGiven({ host: m.host, port: m.port, encryption: m.encryption }, m, ["username", "password"]);
+  out.fromEmail = m.fromEmail;
+  return copyGiven(out, m, ["fromName"]);
+}
+
+/** A payload the Rust reader accepted, JSON.parse'd, in the shape `SyncPayload` serialises to. */
+function canonicalPayload(p) {
+  const out = { type: p.type, tenant: p.tenant, version: p.version };
+  if (given(p.features)) out.features = canonicalFeatures(p.features);
+  if (given(p.branding)) out.branding = canonicalBranding(p.branding);
+  if (given(p.smtp)) out.smtp = canonicalSmtp(p.smtp);
+  return out;
+}
+
+let utf8 = null;
+
+/** UTF-8 text of bytes the Rust reader accepted (so valid UTF-8; a BOM would have been refused). */
+function decodeUtf8(bytes) {
+  if (utf8 === null) utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
+  return utf8.decode(bytes);
+}
+
+/** Bodies up to this size are kept as text for the payload (decoding is cheaper than a copy). */
+const DECODE_EAGERLY = 32 * 1024;
+
+/**
+ * Lazily built payloads: `attach(verdict, source)` gives `verdict` an enumerable `payload`
+ * built from `source` — the verified body as a well-formed string, or bytes nobody else
+ * holds — on first read, a plain data property from then on. One getter and setter serve every
+ * verdict (a closure per verdict costs more than the rest of the verdict); the sources wait in
+ * a WeakMap. `fallback(source)` builds the payload with the wasm's reader should JSON.parse
+ * and canonicalPayload ever fail.
+ */
+function payloadAccessor(fallback) {
+  const sources = new WeakMap();
+  const built = new WeakMap(); // payloads of verdicts that could not take a data property (frozen)
+  const owner = (object) => {
+    let o = object;
+    while (o !== null && typeof o === "object" && !sources.has(o) && !built.has(o)) o = Object.getPrototypeOf(o);
+    return o;
+  };
+  const settle = (verdict, value) => {
+    sources.delete(verdict);
+    try {
+      Object.defineProperty(verdict, "payload", { value, writable: true, enumerable: true, configurable: true });
+    } catch {
+      built.set(verdict, value); // a frozen verdict keeps its accessor, which answers this value
+    }
+  };
+  const descriptor = {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const verdict = owner(this);
+      if (verdict === null || typeof verdict !== "object") return undefined;
+      if (built.has(verdict)) return built.get(verdict);
+      const source = sources.get(verdict);
+      let value;
+      try {
+        value = canonicalPayload(JSON.parse(typeof source === "string" ? source : decodeUtf8(source)));
+      } catch {
+        value = fallback(source);
+      }
+      settle(verdict, value);
+      return value;
+    },
+    set(value) {
+      const verdict = owner(this);
+      if (verdict !== null && typeof verdict === "object") settle(verdict, value);
+    },
+  };
+  return {
+    attach(verdict, source) {
+      sources.set(verdict, source);
+      return Object.defineProperty(verdict, "payload", descriptor);
+    },
+  };
 }
 
 /** A wasm export answering JSON text, as a function answering the parsed value (same name and arity). */
@@ -114,6 +271,9 @@ function parsed(exported) {
  * @param asyncHost the same with every method answering a Promise (WebCrypto), or null
  */
 export function bindSyncgate(wasm, host, asyncHost) {
+  /** The payload of a verified body by the wasm's own reader (what a lazy payload falls back on). */
+  const payloads = payloadAccessor((source) => JSON.parse(wasm.validatePayload(source)).payload);
+
   function createVerifier(policy, options) {
     const compiled = new wasm.CompiledVerifier(policy);
     const failureJson = compiled.policyFailure();
@@ -151,6 +311,85 @@ export function bindSyncgate(wasm, host, asyncHost) {
         : compiled.finishBytes(id, sha, macs, body);
     }
 
+    // Names a synchronous verdict carries by index (src/wasm/verifier.rs `describe`): per key
+    // and scheme, at `key << 1 | scheme`, the verdict's leading fields.
+    const names = keys === null ? null : JSON.parse(compiled.describe());
+    if (names !== null) {
+      names.heads = [];
+      for (const k of names.keys) {
+        for (const scheme of names.schemes) names.heads.push({ tenant: names.tenant, scheme, keyId: k.keyId, keyVersion: k.keyVersion, keyStatus: k.keyStatus });
+      }
+    }
+
+    /** Steps 1–7 (or 1–5) with the synchronous host; see src/wasm/verifier.rs `begin`. */
+    function viaHost(flat, now, full) {
+      // A string body is encoded once (natively) and the bytes serve every pass over it.
+      const text = typeof flat.body === "string" ? flat.body : null;
+      const body = text === null ? flat.body : host.bytes(text);
+      const plan = compiled.begin(`${flat.method}\0${flat.url}\0${flat.read}`, body.byteLength, now, full);
+      if (plan === 0) return JSON.parse(compiled.failure());
+      const sha = (plan & 2) !== 0;
+      const count = plan >>> 2;
+      let digests;
+      try {
+        digests = new Uint8Array((sha ? 32 : 0) + 32 * count);
+        let at = 0;
+        if (sha) {
+          digests.set(host.sha256(body), 0);
+          at = 32;
+        }
+        for (let i = 0; i < count; i++, at += 32) {
+          const mac = compiled.macKey(i);
+          digests.set(host.hmac(keys[mac >>> 1], compiled.macPrefix(i), (mac & 1) !== 0 ? body : null), at);
+        }
+      } catch {
+        return hostFailure();
+      }
+      if (!full) {
+        const answer = compiled.endSignature(digests);
+        if (answer === 0) return JSON.parse(compiled.failure());
+        const h = names.heads[answer >>> 2];
+        if (h === undefined) return hostFailure();
+        const verdict = {
+          ok: true, tenant: h.tenant, scheme: h.scheme, keyId: h.keyId, keyVersion: h.keyVersion, keyStatus: h.keyStatus,
+          nonce: "", timestamp: compiled.timestamp(),
+        };
+        const said = compiled.text();
+        if ((answer & 2) === 0) {
+          verdict.nonce = said;
+        } else {
+          const end = said.indexOf("\n");
+          verdict.nonce = said.slice(end + 1);
+          verdict.payloadHash = said.slice(0, end);
+        }
+        return verdict;
+      }
+      const answer = compiled.endFull(digests, body);
+      if (answer === 0) return JSON.parse(compiled.failure());
+      const h = names.heads[answer >>> 1];
+      if (h === undefined) return hostFailure();
+      const said = compiled.text();
+      const a = said.indexOf("\n");
+      const b = said.indexOf("\n", a + 1);
+      const c = said.indexOf("\n", b + 1);
+      const d = said.indexOf("\n", c + 1);
+      const e = said.indexOf("\n", d + 1);
+      const sections = said.slice(d + 1, e);
+      // The payload comes from the bytes verified: a string body as is unless it holds a lone
+      // surrogate (then its UTF-8, what was verified, differs from it); a caller's byte body is
+      // decoded now or copied (it may be reused once this returns).
+      const source = text !== null && typeof text.isWellFormed === "function" && text.isWellFormed() ? text
+        : text !== null ? body
+          : body.byteLength <= DECODE_EAGERLY ? decodeUtf8(body) : Uint8Array.prototype.slice.call(body);
+      return payloads.attach({
+        ok: true, tenant: h.tenant, scheme: h.scheme, keyId: h.keyId, keyVersion: h.keyVersion, keyStatus: h.keyStatus,
+        nonce: said.slice(e + 1), timestamp: compiled.timestamp(), payloadHash: said.slice(0, a),
+        payloadType: said.slice(c + 1, d), payloadVersion: compiled.payloadVersion(),
+        sections: sections === "" ? [] : sections.split(","),
+        replay: { nonceKey: said.slice(a + 1, b), payloadKey: said.slice(b + 1, c), expiresAt: compiled.expiresAt() },
+      }, source);
+    }
+
     function run(request, nowSeconds, full) {
       const now = readNow(nowSeconds);
       if (now === undefined) return JSON.parse(compiled.verifyValue(request, nowSeconds, full));
@@ -158,24 +397,7 @@ export function bindSyncgate(wasm, host, asyncHost) {
       const flat = flatten(request);
       if (flat === undefined) return JSON.parse(compiled.verifyValue(request, nowSeconds, full));
       if (keys === null) return JSON.parse(viaRust(flat, now, full));
-      // A string body is encoded once (natively) and the bytes serve every pass over it.
-      const body = typeof flat.body === "string" ? host.bytes(flat.body) : flat.body;
-      const plan = JSON.parse(compiled.prepare(flat.method, flat.url, flat.headers, body.byteLength, now, full));
-      if (!Array.isArray(plan)) return plan;
-      let sha;
-      let macs;
-      try {
-        sha = plan[1] === 1 ? host.sha256(body) : NO_BYTES;
-        const tags = [];
-        for (let i = 2; i < plan.length; i += 3) {
-          tags.push(host.hmac(keys[plan[i]], plan[i + 1], plan[i + 2] === 1 ? body : null));
-        }
-        macs = tags.length === 0 ? NO_BYTES : concatTags(tags);
-      } catch {
-        compiled.cancel(plan[0]);
-        return hostFailure();
-      }
-      return JSON.parse(finish(plan, sha, macs, body, full));
+      return viaHost(flat, now, full);
     }
 
     async function runAsync(request, nowSeconds, full) {

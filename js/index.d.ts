@@ -313,6 +313,7 @@ export interface Verified {
   /** The sections the payload carries. */
   sections: Section[];
   replay: ReplayKeys;
+  /** The parsed, validated payload (with node:crypto hashing, built when first read). */
   payload: SyncPayload;
 }
 

@@ -11,12 +11,14 @@
 // glue (`syncgate.cjs`, reads `${__dirname}/syncgate_bg.wasm`) and the browser entry
 // (`browser.js`, fetches `new URL("./syncgate_bg.wasm", import.meta.url)`) both load.
 //
-// Usage: node scripts/build-pkg.mjs [--skip-cargo]
+// Usage: node scripts/build-pkg.mjs [--skip-cargo] [--named=DIR]
+//   --named=DIR also writes a copy of the package to DIR whose .wasm keeps its function names
+//   (for `node --cpu-prof`, bench/profile-verify.mjs); pkg/ itself is unchanged.
 
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import {
-  copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync,
+  copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync,
   writeFileSync,
 } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
@@ -82,6 +84,7 @@ function kib(n) {
 
 // ---------------------------------------------------------------------------------------------
 const skipCargo = process.argv.includes("--skip-cargo");
+const namedDir = process.argv.find((a) => a.startsWith("--named="))?.slice("--named=".length);
 const pkgMeta = cargoPackage();
 
 const wantBindgen = lockedWasmBindgen();
@@ -132,8 +135,9 @@ const optimised = join(stage, "syncgate_bg.wasm");
 // SYNCGATE_PKG_NAMES=path also writes a copy that keeps the names section, for `twiggy`.
 const wasmOptFlags = ["-Oz", "--converge", "--strip-producers"];
 run(wasmOpt, [...wasmOptFlags, "--strip-debug", join(work, "web", "syncgate_bg.wasm"), "-o", optimised]);
-if (process.env.SYNCGATE_PKG_NAMES) {
-  run(wasmOpt, [...wasmOptFlags, "-g", join(work, "web", "syncgate_bg.wasm"), "-o", resolve(process.env.SYNCGATE_PKG_NAMES)]);
+const namedWasm = process.env.SYNCGATE_PKG_NAMES ? resolve(process.env.SYNCGATE_PKG_NAMES) : namedDir ? join(work, "named.wasm") : null;
+if (namedWasm) {
+  run(wasmOpt, [...wasmOptFlags, "-g", join(work, "web", "syncgate_bg.wasm"), "-o", namedWasm]);
 }
 writeFileSync(join(stage, "syncgate_node.cjs"), nodeGlue);
 writeFileSync(join(stage, "syncgate_web.js"), webGlue);
@@ -185,6 +189,13 @@ for (const name of EXPORTS) {
 
 rmSync(pkgDir, { recursive: true, force: true });
 renameSync(stage, pkgDir);
+if (namedDir) {
+  const named = resolve(root, namedDir);
+  rmSync(named, { recursive: true, force: true });
+  cpSync(pkgDir, named, { recursive: true });
+  copyFileSync(namedWasm, join(named, "syncgate_bg.wasm"));
+  console.log(`${relative(root, named)}/: the same package, its .wasm with function names (${kib(statSync(namedWasm).size)})`);
+}
 
 const raw = statSync(wasmIn).size;
 const bound = nodeWasm.length;

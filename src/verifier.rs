@@ -518,6 +518,26 @@ impl Verifier {
         finish(&self.policy, pending, digests, body)
     }
 
+    /// [`Verifier::finish`], also answering the position in [`Verifier::keys`] of the key that
+    /// verified (the verdict names it by id, and ids need not be unique in a ring).
+    ///
+    /// # Errors
+    /// As [`finish`].
+    pub fn finish_keyed(
+        &self,
+        pending: Pending,
+        digests: &HostDigests,
+        body: &[u8],
+    ) -> Result<(Verdict, usize), Rejection> {
+        let authenticated = finish_authenticated(&self.policy, pending, digests, body.len())?;
+        let index = self
+            .keys()
+            .iter()
+            .position(|k| core::ptr::eq(k, authenticated.key))
+            .ok_or(Rejection::InternalError)?;
+        Ok((admit_body(&self.policy, &authenticated, body)?, index))
+    }
+
     /// Steps 1–7 with the pure-Rust primitives: the same verdict as
     /// [`crate::verify_request`].
     ///

@@ -6,10 +6,20 @@
 //! crosses once however large its payload. Requests the glue cannot flatten (Fetch `Headers`,
 //! `Map`s, Proxies, getters that throw) go through [`super::read_request`] unchanged.
 //!
-//! The two-phase seam of [`crate::Verifier`] is exposed as `prepare` / `finish*`: `prepare`
-//! answers the hashing plan, the host (Node's `crypto`, WebCrypto) computes it, and `finish*`
-//! decides. Pending verifications are kept here under a numeric id until finished or cancelled,
-//! so asynchronous hosts may interleave them.
+//! The two-phase seam of [`crate::Verifier`] is exposed twice:
+//!
+//! - For a synchronous host (Node's `crypto`, workerd's `nodejs_compat`) — the hot path — as
+//!   `begin` / `endSignature` / `endFull`, which answer numbers: the plan and the verdict's
+//!   fixed parts are bit fields, its variable text one string read once (`text`), its numbers
+//!   read one call each, a failure one JSON string (`failure`). One verification is in flight at
+//!   a time (the glue finishes it before anything else can run), so nothing is queued, and the
+//!   parsed payload is not serialised at all: the glue materialises it from the body it
+//!   verified, in the shape [`crate::document::payload::SyncPayload`] serialises to, when (if)
+//!   it is read. Tenant, key and scheme names are read once per verifier (`describe`).
+//! - For an asynchronous host (WebCrypto) as `prepare` / `finish*`, answering JSON: `prepare`
+//!   answers the hashing plan, the host computes it, and `finish*` decides. Pending
+//!   verifications are kept here under a numeric id until finished or cancelled, so
+//!   asynchronous hosts may interleave them.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -23,7 +33,7 @@ use crate::error::Rejection;
 use crate::request::{Headers, HttpRequest};
 use crate::signature::Scheme;
 use crate::signature::crypto::{RustCrypto, SHA256_LEN, hex};
-use crate::signature::keys::KeyStatus;
+use crate::signature::keys::{KeyStatus, SigningKey};
 use crate::verifier::{Depth, HostDigests, Pending, SignatureVerdict, Verifier};
 
 /// At most this many verifications wait between `prepare` and `finish` on one verifier; older
@@ -101,12 +111,92 @@ fn tags(bytes: &[u8]) -> Vec<[u8; SHA256_LEN]> {
         .collect()
 }
 
+/// What the glue reads once per verifier: the tenant, the key ring's names and the schemes' wire
+/// names, so a verdict need only carry indices into them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Description<'a> {
+    tenant: &'a str,
+    keys: Vec<KeyDescription<'a>>,
+    /// Indexed by the scheme bit of `endSignature` / `endFull` (0 RFC 9421, 1 Standard Webhooks).
+    schemes: [&'static str; 2],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyDescription<'a> {
+    key_id: &'a str,
+    key_version: u32,
+    key_status: KeyStatus,
+}
+
+/// The scheme bit of a synchronous answer.
+const fn scheme_bit(scheme: Scheme) -> u32 {
+    match scheme {
+        Scheme::Rfc9421 => 0,
+        Scheme::StandardWebhooks => 1,
+    }
+}
+
+/// The verification in flight on the synchronous path, and what its last step left to read.
+#[derive(Default)]
+struct Slot {
+    pending: Option<Pending>,
+    failure: Option<Rejection>,
+    text: String,
+    timestamp: f64,
+    payload_version: f64,
+    expires_at: f64,
+}
+
+/// A synchronous answer meaning "failed": the glue reads `failure()`.
+const FAILED: u32 = 0;
+
+/// The position of `key` in `keys` (by identity: the verdict borrows it from the ring).
+fn key_index(keys: &[SigningKey], key: &SigningKey) -> u32 {
+    keys.iter()
+        .position(|k| core::ptr::eq(k, key))
+        .and_then(|i| u32::try_from(i).ok())
+        .unwrap_or(u32::MAX >> 3)
+}
+
+/// The host's digests from one buffer: the body's SHA-256 first when the plan asked for it,
+/// then the tags in plan order.
+fn split_digests(pending: &Pending, digests: &[u8]) -> HostDigests {
+    let (sha, macs) = if pending.body_sha256() {
+        digests
+            .split_at_checked(SHA256_LEN)
+            .unwrap_or((&[], digests))
+    } else {
+        (&[][..], digests)
+    };
+    HostDigests {
+        body_sha256: <[u8; SHA256_LEN]>::try_from(sha).ok(),
+        macs: tags(macs),
+    }
+}
+
+/// Method, URL and the flat header fields from one `method\0url\0name\0value\0…` string.
+fn split_head(head: &str) -> (&str, &str, &str) {
+    let mut parts = head.splitn(3, '\0');
+    let method = parts.next().unwrap_or_default();
+    let url = parts.next().unwrap_or_default();
+    (method, url, parts.next().unwrap_or_default())
+}
+
+/// Seconds as the glue reads them (JSON would give the same number for any `i64`).
+#[allow(clippy::cast_precision_loss)]
+const fn as_number(value: i64) -> f64 {
+    value as f64
+}
+
 /// A tenant policy compiled once; see the module docs.
 #[wasm_bindgen(js_name = "CompiledVerifier")]
 pub struct CompiledVerifier {
     verifier: Result<Verifier, Rejection>,
     pending: RefCell<VecDeque<(u32, Pending)>>,
     next_id: Cell<u32>,
+    slot: RefCell<Slot>,
 }
 
 #[wasm_bindgen(js_class = "CompiledVerifier")]
@@ -120,7 +210,224 @@ impl CompiledVerifier {
             verifier: read_policy(&policy).map(|p| Verifier::new(&p)),
             pending: RefCell::new(VecDeque::new()),
             next_id: Cell::new(0),
+            slot: RefCell::new(Slot::default()),
         }
+    }
+
+    /// `{ tenant, keys: [{ keyId, keyVersion, keyStatus }], schemes }` as JSON, or `undefined`
+    /// when the policy did not compile.
+    #[must_use]
+    pub fn describe(&self) -> Option<String> {
+        let verifier = self.verifier.as_ref().ok()?;
+        serde_json::to_string(&Description {
+            tenant: &verifier.policy().tenant,
+            keys: verifier
+                .keys()
+                .iter()
+                .map(|k| KeyDescription {
+                    key_id: &k.kid,
+                    key_version: k.version,
+                    key_status: k.status,
+                })
+                .collect(),
+            schemes: [Scheme::Rfc9421.as_str(), Scheme::StandardWebhooks.as_str()],
+        })
+        .ok()
+    }
+
+    fn fail(&self, rejection: Rejection) -> u32 {
+        if let Ok(mut slot) = self.slot.try_borrow_mut() {
+            slot.pending = None;
+            slot.failure = Some(rejection);
+        }
+        FAILED
+    }
+
+    /// Phase one on the synchronous path, on the head as one string (`method\0url\0` and the
+    /// flat header fields). Answers 0 when it failed (read `failure()`), else the plan:
+    /// `1 | sha256 << 1 | macs << 2`; each MAC's key and prefix are read with `macKey` and
+    /// `macPrefix`.
+    #[must_use]
+    pub fn begin(&self, head: &str, body_len: f64, now: f64, full: bool) -> u32 {
+        let verifier = match &self.verifier {
+            Ok(v) => v,
+            Err(e) => return self.fail(e.clone()),
+        };
+        let body_len = if body_len.is_finite() && body_len >= 0.0 {
+            body_len as usize
+        } else {
+            usize::MAX
+        };
+        let (method, url, headers) = split_head(head);
+        let pending = match HttpRequest::new(method, url, flat_headers(headers), Vec::new())
+            .and_then(|h| verifier.prepare(&h, body_len, seconds(now), depth(full)))
+        {
+            Ok(p) => p,
+            Err(e) => return self.fail(e),
+        };
+        let Ok(mut slot) = self.slot.try_borrow_mut() else {
+            return FAILED;
+        };
+        let macs = u32::try_from(pending.macs().len()).unwrap_or(u32::MAX >> 2);
+        let word = 1 | u32::from(pending.body_sha256()) << 1 | macs.min(u32::MAX >> 2) << 2;
+        slot.pending = Some(pending);
+        slot.failure = None;
+        word
+    }
+
+    /// MAC `index` of the plan `begin` answered: its key's index in the ring `<< 1`, `| 1` when
+    /// the body follows the prefix.
+    #[wasm_bindgen(js_name = "macKey")]
+    #[must_use]
+    pub fn mac_key(&self, index: u32) -> u32 {
+        self.slot
+            .try_borrow()
+            .ok()
+            .and_then(|slot| {
+                let mac = slot.pending.as_ref()?.macs().get(index as usize)?;
+                let key = u32::try_from(mac.key).ok()?;
+                Some(key << 1 | u32::from(mac.body))
+            })
+            .unwrap_or(u32::MAX)
+    }
+
+    /// The prefix of MAC `index` of the plan `begin` answered (empty when there is none).
+    #[wasm_bindgen(js_name = "macPrefix")]
+    #[must_use]
+    pub fn mac_prefix(&self, index: u32) -> String {
+        self.slot
+            .try_borrow()
+            .ok()
+            .and_then(|slot| {
+                let mac = slot.pending.as_ref()?.macs().get(index as usize)?;
+                Some(mac.prefix.clone())
+            })
+            .unwrap_or_default()
+    }
+
+    fn take_slot(&self) -> Result<(&Verifier, Pending), Rejection> {
+        let verifier = self.verifier.as_ref().map_err(Clone::clone)?;
+        let pending = self
+            .slot
+            .try_borrow_mut()
+            .ok()
+            .and_then(|mut slot| slot.pending.take())
+            .ok_or_else(|| Rejection::invalid_field("request", "was not prepared"))?;
+        Ok((verifier, pending))
+    }
+
+    /// Phase two of `verifySignature` on the synchronous path: `digests` is the body's SHA-256
+    /// (when the plan asked for it) then the tags, in plan order. Answers 0 when it failed, else
+    /// `1 | payloadHash << 1 | scheme << 2 | key << 3`; `text()` is the nonce, after
+    /// `payloadHash` and `\n` when there is one, and `timestamp()` the signature's time.
+    #[wasm_bindgen(js_name = "endSignature")]
+    #[must_use]
+    pub fn end_signature(&self, digests: &[u8]) -> u32 {
+        let decided = self.take_slot().and_then(|(verifier, pending)| {
+            let digests = split_digests(&pending, digests);
+            let v = verifier.finish_signature(pending, &digests)?;
+            Ok((key_index(verifier.keys(), v.key), v))
+        });
+        let (key, v) = match decided {
+            Ok(decided) => decided,
+            Err(e) => return self.fail(e),
+        };
+        let Ok(mut slot) = self.slot.try_borrow_mut() else {
+            return FAILED;
+        };
+        slot.timestamp = as_number(v.timestamp);
+        slot.text = match v.body_sha256 {
+            Some(sha) => format!("{}\n{}", hex(&sha), v.nonce),
+            None => v.nonce,
+        };
+        1 | u32::from(v.body_sha256.is_some()) << 1 | scheme_bit(v.scheme) << 2 | key << 3
+    }
+
+    /// Phase two of `verify` on the synchronous path (`digests` as for `endSignature`). Answers
+    /// 0 when it failed, else `1 | scheme << 1 | key << 2`; `text()` is `payloadHash`,
+    /// `replay.nonceKey`, `replay.payloadKey`, `payloadType`, the sections joined by `,` and the
+    /// nonce, each ended by `\n` but the nonce (the last); `timestamp()`, `payloadVersion()` and
+    /// `expiresAt()` the numbers. The payload itself is not answered.
+    #[wasm_bindgen(js_name = "endFull")]
+    #[must_use]
+    pub fn end_full(&self, digests: &[u8], body: &[u8]) -> u32 {
+        let decided = self.take_slot().and_then(|(verifier, pending)| {
+            let digests = split_digests(&pending, digests);
+            let (v, key) = verifier.finish_keyed(pending, &digests, body)?;
+            Ok((u32::try_from(key).unwrap_or(u32::MAX >> 2), v))
+        });
+        let (key, v) = match decided {
+            Ok(decided) => decided,
+            Err(e) => return self.fail(e),
+        };
+        let Ok(mut slot) = self.slot.try_borrow_mut() else {
+            return FAILED;
+        };
+        let mut text = String::with_capacity(256 + v.nonce.len());
+        for part in [
+            v.payload_hash.as_str(),
+            &v.replay.nonce_key,
+            &v.replay.payload_key,
+            v.payload_type.as_str(),
+        ] {
+            text.push_str(part);
+            text.push('\n');
+        }
+        for (i, section) in v.sections.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(section);
+        }
+        text.push('\n');
+        text.push_str(&v.nonce);
+        slot.text = text;
+        slot.timestamp = as_number(v.timestamp);
+        slot.payload_version = v.payload_version as f64;
+        slot.expires_at = as_number(v.replay.expires_at);
+        1 | scheme_bit(v.scheme) << 1 | key << 2
+    }
+
+    /// The failure of the last synchronous step that answered 0, as JSON.
+    #[must_use]
+    pub fn failure(&self) -> String {
+        let failure = self
+            .slot
+            .try_borrow_mut()
+            .ok()
+            .and_then(|mut slot| slot.failure.take());
+        json_failure(&failure.unwrap_or(Rejection::InternalError))
+    }
+
+    /// The text the last successful `endSignature` / `endFull` left (see each).
+    #[must_use]
+    pub fn text(&self) -> String {
+        self.slot
+            .try_borrow_mut()
+            .map(|mut slot| core::mem::take(&mut slot.text))
+            .unwrap_or_default()
+    }
+
+    /// The verified signature's timestamp (Unix seconds) of the last successful `end*`.
+    #[must_use]
+    pub fn timestamp(&self) -> f64 {
+        self.slot.try_borrow().map_or(0.0, |slot| slot.timestamp)
+    }
+
+    /// The payload's version of the last successful `endFull`.
+    #[wasm_bindgen(js_name = "payloadVersion")]
+    #[must_use]
+    pub fn payload_version(&self) -> f64 {
+        self.slot
+            .try_borrow()
+            .map_or(0.0, |slot| slot.payload_version)
+    }
+
+    /// `replay.expiresAt` of the last successful `endFull`.
+    #[wasm_bindgen(js_name = "expiresAt")]
+    #[must_use]
+    pub fn expires_at(&self) -> f64 {
+        self.slot.try_borrow().map_or(0.0, |slot| slot.expires_at)
     }
 
     /// The policy's failure as JSON, or `undefined` when it compiled.
