@@ -129,8 +129,11 @@ const stage = join(work, "pkg");
 mkdirSync(stage, { recursive: true });
 const optimised = join(stage, "syncgate_bg.wasm");
 // -Oz --converge: a few KB smaller than -Os at the same speed (the core is built for size too).
+// --low-memory-unused: rustc's wasm32 layout starts the stack's 1 MiB at address 0 and grows it
+// down, so the first KiB is only ever reached by a stack already overflowed; wasm-opt may then
+// fold constant offsets into loads and stores (3.7 KB less, 1.2 KB gzip).
 // SYNCGATE_PKG_NAMES=path also writes a copy that keeps the names section, for `twiggy`.
-const wasmOptFlags = ["-Oz", "--converge", "--strip-producers"];
+const wasmOptFlags = ["-Oz", "--converge", "--low-memory-unused", "--strip-producers"];
 run(wasmOpt, [...wasmOptFlags, "--strip-debug", join(work, "web", "syncgate_bg.wasm"), "-o", optimised]);
 if (process.env.SYNCGATE_PKG_NAMES) {
   run(wasmOpt, [...wasmOptFlags, "-g", join(work, "web", "syncgate_bg.wasm"), "-o", resolve(process.env.SYNCGATE_PKG_NAMES)]);
