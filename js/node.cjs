@@ -3,8 +3,8 @@
 // the split).
 //
 // Loading is lazy: `require("syncgate")` (or `import`) only defines the functions; the first call
-// of any of them compiles and instantiates the wasm (wasm-bindgen's Node glue, synchronous) and
-// loads node:crypto. Compiling the module is most of what loading the package costs, and a
+// of any of them loads the shared glue, compiles and instantiates the wasm (wasm-bindgen's Node
+// glue, synchronous) and loads node:crypto. Compiling the module is most of what loading the package costs, and a
 // process that imports the package but never calls it (a CLI's `--help`, a test runner
 // collecting files) then never pays it. The first call is slower by that much (a few ms); every
 // later call goes straight to the bound function.
@@ -13,8 +13,6 @@
 // package has, in its order. When it is null (this template run as is) the package loads eagerly.
 "use strict";
 
-const { bindSyncgate, nodeCryptoHost } = require("./glue.cjs");
-
 const EXPORTS = null;
 
 let bound = null;
@@ -22,6 +20,7 @@ let bound = null;
 /** The package bound to its wasm instance, loaded on the first call. */
 function load() {
   if (bound === null) {
+    const { bindSyncgate, nodeCryptoHost } = require("./glue.cjs");
     const wasm = require("./syncgate_node.cjs");
     bound = bindSyncgate(wasm, nodeCryptoHost(require("node:crypto"), Buffer), null);
   }
