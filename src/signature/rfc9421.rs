@@ -9,12 +9,27 @@
 //! `Signature-Input`, `Signature` and `Content-Digest` are RFC 8941 structured fields, parsed with
 //! the `sfv` crate: a hand-written parser is where signature schemes usually go wrong, and `sfv`
 //! also gives the canonical re-serialisation the `@signature-params` line needs.
+//!
+//! `sfv` is used through its visitor parser and its serializers, without its `parsed-types`
+//! feature (`Dictionary`, `Parameters`, … as `IndexMap`s): that leaves `indexmap`, `hashbrown`
+//! and SipHash out of the wasm (about 20 KB of the npm package). The visitors below only keep
+//! what this module reads, in plain vectors, and follow RFC 8941's rule for repeated keys as the
+//! parsed types do: a dictionary member or parameter keeps the position where its key first
+//! appears and the value it has last. Every other part of a field is still parsed and checked by
+//! `sfv` (the `Ignored` visitor validates what it discards), so a field is accepted or refused
+//! exactly as before.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use sfv::visitor::{
+    DictionaryVisitor, EntryVisitor, Ignored, InnerListVisitor, ItemVisitor, ParameterVisitor,
+};
 use sfv::{
-    BareItem, Dictionary, FieldType, InnerList, Item, Key, ListEntry, ListSerializer, Parser,
-    Version,
+    BareItem, BareItemFromInput, DictSerializer, Integer, Key, KeyRef, ListSerializer, Parser,
+    RefBareItem, StringRef, Version,
 };
 
 use crate::error::{Rejection, fragment};
@@ -41,7 +56,7 @@ pub const MAX_NONCE_LEN: usize = 128;
 pub struct SignatureInput {
     label: String,
     components: Vec<String>,
-    params: InnerList,
+    params: Params,
     serialized: String,
 }
 
@@ -84,54 +99,45 @@ impl SignatureInput {
     /// # Errors
     /// `malformed_signature` when the value is not a dictionary of inner lists of strings.
     pub fn parse_all(value: &str) -> Result<Vec<Self>, Rejection> {
-        let dict: Dictionary = Parser::new(value)
+        let members = Parser::new(value)
             .with_version(Version::Rfc8941)
-            .parse()
+            .parse_dictionary_with_visitor(Members::<InputMember>::default())
             .map_err(|_| Rejection::malformed("signature-input is not a structured dictionary"))?;
-        if dict.len() > MAX_SIGNATURES {
+        if members.len() > MAX_SIGNATURES {
             return Err(Rejection::malformed("too many signatures"));
         }
-        dict.into_iter()
+        members
+            .into_iter()
             .map(|(label, entry)| Self::from_entry(label.as_str(), entry))
             .collect()
     }
 
-    fn from_entry(label: &str, entry: ListEntry) -> Result<Self, Rejection> {
-        let ListEntry::InnerList(list) = entry else {
+    fn from_entry(label: &str, entry: InputMember) -> Result<Self, Rejection> {
+        let InputMember::InnerList { items, params } = entry else {
             return Err(Rejection::malformed(
                 "a signature-input member must be an inner list",
             ));
         };
-        if list.items.len() > MAX_COMPONENTS {
+        if items.len() > MAX_COMPONENTS {
             return Err(Rejection::malformed("too many covered components"));
         }
-        let mut components = Vec::with_capacity(list.items.len());
-        for item in &list.items {
-            let Some(name) = item.bare_item.as_string() else {
+        let mut components = Vec::with_capacity(items.len());
+        for item in &items {
+            let ComponentItem::String { name, has_params } = item else {
                 return Err(Rejection::malformed("a covered component must be a string"));
             };
-            if !item.params.is_empty() {
+            if *has_params {
                 return Err(Rejection::malformed(
                     "component parameters (;sf, ;key, ;bs, ;req, ;tr) are not supported",
                 ));
             }
-            let name = name.as_str();
             if components.iter().any(|c| c == name) {
                 return Err(Rejection::malformed("a component is covered twice"));
             }
-            components.push(name.to_string());
+            components.push(name.clone());
         }
-        let mut serializer = ListSerializer::new();
-        let entry = ListEntry::InnerList(list);
-        serializer.members([&entry]);
-        let serialized = serializer
-            .finish()
+        let serialized = serialize_inner_list(&components, &params)
             .ok_or_else(|| Rejection::malformed("signature-input cannot be serialised"))?;
-        let ListEntry::InnerList(params) = entry else {
-            return Err(Rejection::malformed(
-                "a signature-input member must be an inner list",
-            ));
-        };
         Ok(Self {
             label: label.to_string(),
             components,
@@ -146,7 +152,7 @@ impl SignatureInput {
     /// # Errors
     /// `malformed_signature` naming the missing or ill-typed parameter.
     pub fn params(&self) -> Result<SignatureParams, Rejection> {
-        let p = &self.params.params;
+        let p = &self.params;
         let int = |name: &str| -> Result<Option<i64>, Rejection> {
             match p.get(name) {
                 None => Ok(None),
@@ -284,15 +290,12 @@ pub fn content_digest_value(body_sha256: &[u8; SHA256_LEN]) -> String {
 /// # Errors
 /// `digest_mismatch` when the value has no `sha-256` member or it does not match.
 pub fn check_content_digest(value: &str, body_sha256: &[u8; SHA256_LEN]) -> Result<(), Rejection> {
-    let dict: Dictionary = Parser::new(value)
+    let members = Parser::new(value)
         .with_version(Version::Rfc8941)
-        .parse()
+        .parse_dictionary_with_visitor(Members::<BytesMember>::default())
         .map_err(|_| Rejection::DigestMismatch)?;
-    match dict.get("sha-256") {
-        Some(ListEntry::Item(Item {
-            bare_item: BareItem::ByteSequence(bytes),
-            ..
-        })) if bytes.as_slice() == body_sha256.as_slice() => Ok(()),
+    match members.get("sha-256") {
+        Some(BytesMember::Bytes(bytes)) if bytes.as_slice() == body_sha256.as_slice() => Ok(()),
         _ => Err(Rejection::DigestMismatch),
     }
 }
@@ -366,18 +369,15 @@ pub(crate) fn labelled_signatures(
         .get("signature")
         .ok_or(Rejection::MissingSignature)?;
     let inputs = SignatureInput::parse_all(input)?;
-    let signatures: Dictionary = Parser::new(signature)
+    let signatures = Parser::new(signature)
         .with_version(Version::Rfc8941)
-        .parse()
+        .parse_dictionary_with_visitor(Members::<BytesMember>::default())
         .map_err(|_| Rejection::malformed("signature is not a structured dictionary"))?;
     Ok(inputs
         .into_iter()
         .map(|input| {
             let tag = match signatures.get(input.label()) {
-                Some(ListEntry::Item(Item {
-                    bare_item: BareItem::ByteSequence(bytes),
-                    ..
-                })) => Ok(bytes.clone()),
+                Some(BytesMember::Bytes(bytes)) => Ok(bytes.clone()),
                 Some(_) => Err(Rejection::malformed("a signature must be a byte sequence")),
                 None => Err(Rejection::malformed(
                     "signature-input names a label that signature lacks",
@@ -487,47 +487,40 @@ pub fn sign(
             components.push(extra.clone());
         }
     }
-    let sf_string = |s: &str, what: &str| {
-        sfv::String::from_string(s.to_string())
-            .map_err(|_| Rejection::malformed(format!("{what} must be printable ascii")))
-    };
-    let key = |name: &str| {
-        Key::from_string(name.to_string())
-            .map_err(|_| Rejection::malformed("invalid structured field key"))
+    let int = |v: i64| {
+        Integer::try_from(v)
+            .map(RefBareItem::Integer)
+            .map_err(|_| Rejection::malformed("timestamp out of range"))
     };
     let mut items = Vec::with_capacity(components.len());
     for c in &components {
-        items.push(Item::new(BareItem::String(sf_string(c, "a component")?)));
+        items.push(sf_string(c, "a component")?);
     }
-    let mut list = InnerList::new(items);
-    let int = |v: i64| {
-        sfv::Integer::try_from(v).map_err(|_| Rejection::malformed("timestamp out of range"))
-    };
-    list.params
-        .insert(key("created")?, BareItem::Integer(int(options.created)?));
+    let mut params: Vec<(&KeyRef, RefBareItem<'_>)> =
+        vec![(key("created")?, int(options.created)?)];
     if let Some(expires) = options.expires {
-        list.params
-            .insert(key("expires")?, BareItem::Integer(int(expires)?));
+        params.push((key("expires")?, int(expires)?));
     }
-    list.params.insert(
+    params.push((
         key("nonce")?,
-        BareItem::String(sf_string(&options.nonce, "the nonce")?),
-    );
-    list.params
-        .insert(key("alg")?, BareItem::String(sf_string(ALGORITHM, "alg")?));
-    list.params.insert(
-        key("keyid")?,
-        BareItem::String(sf_string(kid, "the key id")?),
-    );
+        sf_string(&options.nonce, "the nonce")?.into(),
+    ));
+    params.push((key("alg")?, sf_string(ALGORITHM, "alg")?.into()));
+    params.push((key("keyid")?, sf_string(kid, "the key id")?.into()));
     if let Some(tag) = &options.tag {
-        list.params
-            .insert(key("tag")?, BareItem::String(sf_string(tag, "the tag")?));
+        params.push((key("tag")?, sf_string(tag, "the tag")?.into()));
     }
     let label = key(&options.label)?;
-    let mut input_dict = Dictionary::new();
-    input_dict.insert(label.clone(), ListEntry::InnerList(list));
+    let mut input_dict = DictSerializer::new();
+    {
+        let mut list = input_dict.inner_list(label);
+        for item in items {
+            let _ = list.bare_item(item);
+        }
+        let _ = list.finish().parameters(params);
+    }
     let signature_input = input_dict
-        .serialize()
+        .finish()
         .ok_or_else(|| Rejection::malformed("signature-input cannot be serialised"))?;
     let parsed = SignatureInput::parse_all(&signature_input)?;
     let input = parsed
@@ -535,19 +528,343 @@ pub fn sign(
         .ok_or_else(|| Rejection::malformed("signature-input cannot be serialised"))?;
     let base = input.signature_base(&request)?;
     let tag = primitives.hmac_sha256(secret, &[base.as_bytes()]);
-    let mut signature_dict = Dictionary::new();
-    signature_dict.insert(
-        label,
-        ListEntry::Item(Item::new(BareItem::ByteSequence(tag.to_vec()))),
-    );
+    let mut signature_dict = DictSerializer::new();
+    let _ = signature_dict.bare_item(label, tag.as_slice());
     let signature = signature_dict
-        .serialize()
+        .finish()
         .ok_or_else(|| Rejection::malformed("signature cannot be serialised"))?;
     Ok(vec![
         ("content-digest".into(), digest),
         ("signature-input".into(), signature_input),
         ("signature".into(), signature),
     ])
+}
+
+/// `s` as a structured-field string, or why `what` cannot be one.
+fn sf_string<'s>(s: &'s str, what: &str) -> Result<&'s StringRef, Rejection> {
+    StringRef::from_str(s)
+        .map_err(|_| Rejection::malformed(format!("{what} must be printable ascii")))
+}
+
+/// `name` as a structured-field key.
+fn key(name: &str) -> Result<&KeyRef, Rejection> {
+    KeyRef::from_str(name).map_err(|_| Rejection::malformed("invalid structured field key"))
+}
+
+/// The `@signature-params` value of an entry: `("c1" "c2" …)` and its parameters, as RFC 8941
+/// serialises them (the components are strings without parameters: [`SignatureInput::parse_all`]
+/// refuses any other).
+fn serialize_inner_list(components: &[String], params: &Params) -> Option<String> {
+    let mut out = ListSerializer::new();
+    {
+        let mut list = out.inner_list();
+        for c in components {
+            let _ = list.bare_item(StringRef::from_str(c).ok()?);
+        }
+        let _ = list
+            .finish()
+            .parameters(params.0.iter().map(|(k, v)| (k, RefBareItem::from(v))));
+    }
+    out.finish()
+}
+
+/// Parameters as RFC 8941 §4.2.3.2 reads them: in the order their keys first appear, each with
+/// the value it has last.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Params(Vec<(Key, BareItem)>);
+
+impl Params {
+    fn get(&self, name: &str) -> Option<&BareItem> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.as_str() == name)
+            .map(|(_, v)| v)
+    }
+}
+
+/// Collects parameters in the order they are read, then keeps one per key
+/// ([`ParameterVisitor::parameter`] leaves repeated keys to the visitor).
+#[derive(Default)]
+struct ParamsVisitor(Vec<(Key, BareItem)>);
+
+impl<'de> ParameterVisitor<'de> for ParamsVisitor {
+    type Out = Params;
+    type Error = Infallible;
+
+    fn parameter(
+        &mut self,
+        key: &'de KeyRef,
+        value: BareItemFromInput<'de>,
+    ) -> Result<(), Self::Error> {
+        self.0.push((key.to_owned(), value.into()));
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Params, Self::Error> {
+        Ok(Params(last_value_first_place(self.0)))
+    }
+}
+
+/// Pairs in the order their keys first appear, each with the value it has last: how RFC 8941
+/// reads repeated dictionary keys and parameter keys. Sorting through a map keeps a field of
+/// many repeated keys from costing quadratic time.
+fn last_value_first_place<V>(pairs: Vec<(Key, V)>) -> Vec<(Key, V)> {
+    let mut slots: BTreeMap<Key, usize> = BTreeMap::new();
+    let mut out: Vec<(Key, V)> = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        match slots.get(&key).and_then(|&i| out.get_mut(i)) {
+            Some(slot) => slot.1 = value,
+            None => {
+                slots.insert(key.clone(), out.len());
+                out.push((key, value));
+            }
+        }
+    }
+    out
+}
+
+/// The members of a dictionary, by key, as a [`MemberValue`] keeps them.
+struct Members<M>(Vec<(Key, M)>);
+
+impl<M> Default for Members<M> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+/// What a dictionary member's value is reduced to while it is read.
+trait MemberValue: Sized {
+    /// The member is an item (a bare item with parameters).
+    fn item(bare_item: BareItemFromInput<'_>) -> Self;
+    /// The member is an inner list; `visit` collects it.
+    fn inner_list() -> Self;
+    /// The inner list's parts, when this kind of member keeps them.
+    fn list_parts(&mut self) -> Option<(&mut Vec<ComponentItem>, &mut Params)>;
+}
+
+/// A member read for its byte sequence only (`Signature`, `Content-Digest`).
+#[derive(Debug)]
+enum BytesMember {
+    Bytes(Vec<u8>),
+    Other,
+}
+
+impl MemberValue for BytesMember {
+    fn item(bare_item: BareItemFromInput<'_>) -> Self {
+        match bare_item {
+            BareItemFromInput::ByteSequence(bytes) => Self::Bytes(bytes),
+            _ => Self::Other,
+        }
+    }
+    fn inner_list() -> Self {
+        Self::Other
+    }
+    fn list_parts(&mut self) -> Option<(&mut Vec<ComponentItem>, &mut Params)> {
+        None
+    }
+}
+
+/// A `Signature-Input` member: an inner list of components with its parameters, or anything else.
+#[derive(Debug)]
+enum InputMember {
+    InnerList {
+        items: Vec<ComponentItem>,
+        params: Params,
+    },
+    Other,
+}
+
+/// One item of a `Signature-Input` inner list.
+#[derive(Debug)]
+enum ComponentItem {
+    String { name: String, has_params: bool },
+    Other,
+}
+
+impl MemberValue for InputMember {
+    fn item(_: BareItemFromInput<'_>) -> Self {
+        Self::Other
+    }
+    fn inner_list() -> Self {
+        Self::InnerList {
+            items: Vec::new(),
+            params: Params::default(),
+        }
+    }
+    fn list_parts(&mut self) -> Option<(&mut Vec<ComponentItem>, &mut Params)> {
+        match self {
+            Self::InnerList { items, params } => Some((items, params)),
+            Self::Other => None,
+        }
+    }
+}
+
+impl<M: MemberValue> Members<M> {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn get(&self, name: &str) -> Option<&M> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.as_str() == name)
+            .map(|(_, v)| v)
+    }
+
+    fn into_iter(self) -> impl Iterator<Item = (Key, M)> {
+        self.0.into_iter()
+    }
+}
+
+impl<'de, M: MemberValue> DictionaryVisitor<'de> for Members<M> {
+    type Out = Self;
+    type Error = Infallible;
+
+    fn entry(&mut self, key: &'de KeyRef) -> Result<impl EntryVisitor<'de>, Self::Error> {
+        Ok(MemberVisitor { members: self, key })
+    }
+
+    fn finish(self) -> Result<Self, Self::Error> {
+        Ok(Self(last_value_first_place(self.0)))
+    }
+}
+
+/// Reads one member's value into its [`Members`].
+struct MemberVisitor<'a, 'de, M> {
+    members: &'a mut Members<M>,
+    key: &'de KeyRef,
+}
+
+impl<'de, M: MemberValue> ItemVisitor<'de> for MemberVisitor<'_, 'de, M> {
+    type Out = ();
+    type Error = Infallible;
+
+    fn bare_item(
+        self,
+        bare_item: BareItemFromInput<'de>,
+    ) -> Result<impl ParameterVisitor<'de, Out = ()>, Self::Error> {
+        self.members
+            .0
+            .push((self.key.to_owned(), M::item(bare_item)));
+        Ok(Ignored)
+    }
+}
+
+impl<'de, M: MemberValue> EntryVisitor<'de> for MemberVisitor<'_, 'de, M> {
+    type Error = Infallible;
+
+    fn item(self) -> Result<impl ItemVisitor<'de>, Self::Error> {
+        Ok(self)
+    }
+
+    fn inner_list(self) -> Result<impl InnerListVisitor<'de>, Self::Error> {
+        self.members.0.push((self.key.to_owned(), M::inner_list()));
+        Ok(InnerListReader {
+            target: self.members.0.last_mut().and_then(|(_, m)| m.list_parts()),
+        })
+    }
+}
+
+/// Reads an inner list's items and parameters into a member that keeps them (or discards them).
+struct InnerListReader<'a> {
+    target: Option<(&'a mut Vec<ComponentItem>, &'a mut Params)>,
+}
+
+impl<'de> InnerListVisitor<'de> for InnerListReader<'_> {
+    type Error = Infallible;
+
+    fn item(&mut self) -> Result<impl ItemVisitor<'de>, Self::Error> {
+        Ok(ComponentReader {
+            items: self.target.as_mut().map(|(items, _)| &mut **items),
+        })
+    }
+
+    fn finish(self) -> Result<impl ParameterVisitor<'de>, Self::Error> {
+        Ok(ListParams {
+            target: self.target.map(|(_, params)| params),
+            read: ParamsVisitor::default(),
+        })
+    }
+}
+
+/// Reads one inner-list item: a string component (noting whether it has parameters) or other.
+struct ComponentReader<'a> {
+    items: Option<&'a mut Vec<ComponentItem>>,
+}
+
+impl<'de> ItemVisitor<'de> for ComponentReader<'_> {
+    type Out = ();
+    type Error = Infallible;
+
+    fn bare_item(
+        self,
+        bare_item: BareItemFromInput<'de>,
+    ) -> Result<impl ParameterVisitor<'de, Out = ()>, Self::Error> {
+        let item = match bare_item {
+            BareItemFromInput::String(name) => ComponentItem::String {
+                name: name.as_str().to_string(),
+                has_params: false,
+            },
+            _ => ComponentItem::Other,
+        };
+        let slot = self.items.map(|items| {
+            items.push(item);
+            items.last_mut()
+        });
+        Ok(ComponentParams {
+            item: slot.flatten(),
+        })
+    }
+}
+
+/// Notes that a component item has parameters (syncgate refuses them; their values are unused).
+struct ComponentParams<'a> {
+    item: Option<&'a mut ComponentItem>,
+}
+
+impl<'de> ParameterVisitor<'de> for ComponentParams<'_> {
+    type Out = ();
+    type Error = Infallible;
+
+    fn parameter(&mut self, _: &'de KeyRef, _: BareItemFromInput<'de>) -> Result<(), Self::Error> {
+        if let Some(ComponentItem::String { has_params, .. }) = self.item.as_deref_mut() {
+            *has_params = true;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// Reads an inner list's parameters into its member.
+struct ListParams<'a> {
+    target: Option<&'a mut Params>,
+    read: ParamsVisitor,
+}
+
+impl<'de> ParameterVisitor<'de> for ListParams<'_> {
+    type Out = ();
+    type Error = Infallible;
+
+    fn parameter(
+        &mut self,
+        key: &'de KeyRef,
+        value: BareItemFromInput<'de>,
+    ) -> Result<(), Self::Error> {
+        if self.target.is_some() {
+            self.read.parameter(key, value)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), Self::Error> {
+        if let Some(target) = self.target {
+            *target = self.read.finish()?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -588,6 +905,258 @@ mod tests {
             parsed[0].serialized_params(),
             r#"("@method" "@path");created=1;keyid="k""#
         );
+    }
+
+    /// A member's label and, when syncgate accepts it, its components and `@signature-params`.
+    type ReferenceMember = (String, Option<(Vec<String>, String)>);
+
+    /// What sfv's parsed types (the `parsed-types` feature, a dev-dependency) make of a
+    /// `Signature-Input` value: per member, the label and either its components and canonical
+    /// `@signature-params` line, or `None` when syncgate refuses it (not an inner list of distinct
+    /// strings without parameters).
+    fn reference_inputs(value: &str) -> Option<Vec<ReferenceMember>> {
+        let dict: sfv::Dictionary = Parser::new(value)
+            .with_version(Version::Rfc8941)
+            .parse()
+            .ok()?;
+        Some(
+            dict.iter()
+                .map(|(label, entry)| {
+                    let parts = match entry {
+                        sfv::ListEntry::InnerList(list) => list
+                            .items
+                            .iter()
+                            .map(|i| match &i.bare_item {
+                                BareItem::String(s) if i.params.is_empty() => {
+                                    Some(s.as_str().to_string())
+                                }
+                                _ => None,
+                            })
+                            .collect::<Option<Vec<String>>>()
+                            .filter(|c| {
+                                c.len() <= MAX_COMPONENTS
+                                    && c.iter().enumerate().all(|(i, x)| !c[..i].contains(x))
+                            })
+                            .map(|components| {
+                                let mut ser = ListSerializer::new();
+                                ser.members([entry]);
+                                (components, ser.finish().unwrap())
+                            }),
+                        sfv::ListEntry::Item(_) => None,
+                    };
+                    (label.as_str().to_string(), parts)
+                })
+                .collect(),
+        )
+    }
+
+    /// What sfv's parsed types make of a `Signature` or `Content-Digest` value: the byte
+    /// sequence of member `name`, if it is one.
+    fn reference_bytes(value: &str, name: &str) -> Option<Option<Vec<u8>>> {
+        let dict: sfv::Dictionary = Parser::new(value)
+            .with_version(Version::Rfc8941)
+            .parse()
+            .ok()?;
+        Some(match dict.get(name) {
+            Some(sfv::ListEntry::Item(sfv::Item {
+                bare_item: BareItem::ByteSequence(b),
+                ..
+            })) => Some(b.clone()),
+            _ => None,
+        })
+    }
+
+    /// Dictionaries built from what RFC 8941 fields are made of (repeated keys, every bare item
+    /// type, parameters on items and lists, inner lists of strings or not), a quarter of them
+    /// then damaged by one inserted piece or one removed character.
+    fn generated_fields(count: usize) -> Vec<String> {
+        const KEYS: [&str; 4] = ["sig1", "sig2", "sha-256", "a"];
+        const COMPONENTS: [&str; 6] = [
+            "\"@method\"",
+            "\"@path\"",
+            "\"content-digest\"",
+            "\"q\\\"s\"",
+            "tok",
+            "7",
+        ];
+        const PARAMS: [&str; 10] = [
+            ";created=1",
+            ";created=2",
+            ";keyid=\"k\"",
+            ";nonce=\"n\"",
+            ";alg=\"hmac-sha256\"",
+            ";a",
+            ";b=?0",
+            ";c=1.50",
+            ";d=tok/x",
+            ";e=:AAAA:",
+        ];
+        const ITEMS: [&str; 7] = [
+            ":X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:",
+            ":AA==:",
+            "?1",
+            "-12",
+            "tok",
+            "\"s\"",
+            "4.5",
+        ];
+        const DAMAGE: [&str; 8] = ["(", ")", ",", "=", ";", " ", "\"", ":"];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        (0..count)
+            .map(|_| {
+                let mut out = String::new();
+                for m in 0..1 + next(4) {
+                    if m > 0 {
+                        out.push_str([", ", ",", " ,  "][next(3)]);
+                    }
+                    out.push_str(KEYS[next(KEYS.len())]);
+                    match next(3) {
+                        0 => {
+                            out.push_str("=(");
+                            for i in 0..next(5) {
+                                if i > 0 {
+                                    out.push_str([" ", "  "][next(2)]);
+                                }
+                                let kinds = if next(4) == 0 { COMPONENTS.len() } else { 3 };
+                                out.push_str(COMPONENTS[next(kinds)]);
+                                if next(8) == 0 {
+                                    out.push_str(PARAMS[next(PARAMS.len())]);
+                                }
+                            }
+                            out.push(')');
+                        }
+                        1 => {
+                            out.push('=');
+                            out.push_str(ITEMS[next(ITEMS.len())]);
+                        }
+                        _ => {}
+                    }
+                    for _ in 0..next(5) {
+                        out.push_str(PARAMS[next(PARAMS.len())]);
+                    }
+                }
+                if next(4) == 0 && !out.is_empty() {
+                    let at = next(out.len());
+                    if out.is_char_boundary(at) {
+                        if next(2) == 0 {
+                            out.insert_str(at, DAMAGE[next(DAMAGE.len())]);
+                        } else {
+                            out.remove(at);
+                        }
+                    }
+                }
+                out
+            })
+            .collect()
+    }
+
+    fn fields_to_check() -> Vec<String> {
+        let mut fields: Vec<String> = [
+            r#"sig1=("@method" "@path");created=1;created=2;keyid="k""#,
+            r#"sig1=("@method");a=1, sig2=("@path"), sig1=("@path");b=2"#,
+            r#"sig1=("@method";x), sig1=("@path")"#,
+            r#"sig1=("@method"), sig1=:AAAA:"#,
+            r#"sig1=("@method");a;b=?0;c=1.5;d=tok;e=:AA==:;f=-0"#,
+            r#"a=1, b, c=?0, d=(1 2), e=("x");p"#,
+            "sig1=:AAAA:, sig1=:AA==:",
+            "sig1=:AAAA:;p=1, sig2=(:AA==:)",
+            "sha-256=:AA==:, sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:",
+            "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:, sha-256=?1",
+            "sig1=(\"@method\"), ,sig2=(\"@path\")",
+        ]
+        .map(String::from)
+        .to_vec();
+        fields.extend(generated_fields(20_000));
+        fields
+    }
+
+    #[test]
+    fn signature_input_reads_as_sfv_parsed_types_do() {
+        let mut accepted = 0;
+        for value in fields_to_check() {
+            let ours = SignatureInput::parse_all(&value);
+            match reference_inputs(&value) {
+                None => assert_eq!(
+                    ours.map_err(|e| e.to_string()),
+                    Err(
+                        Rejection::malformed("signature-input is not a structured dictionary")
+                            .to_string()
+                    ),
+                    "{value}"
+                ),
+                Some(members) if members.len() > MAX_SIGNATURES => {
+                    assert!(ours.is_err(), "{value}");
+                }
+                Some(members) => {
+                    let first_refused = members.iter().position(|(_, p)| p.is_none());
+                    match first_refused {
+                        Some(_) => assert!(ours.is_err(), "{value}"),
+                        None => {
+                            let ours = ours.unwrap_or_else(|e| panic!("{value}: {e}"));
+                            assert_eq!(ours.len(), members.len(), "{value}");
+                            for (entry, (label, parts)) in ours.iter().zip(&members) {
+                                let (components, serialized) = parts.clone().unwrap();
+                                assert_eq!(entry.label(), label, "{value}");
+                                assert_eq!(entry.components(), components.as_slice(), "{value}");
+                                assert_eq!(entry.serialized_params(), serialized, "{value}");
+                            }
+                            accepted += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(accepted > 1_000, "only {accepted} generated fields parsed");
+    }
+
+    #[test]
+    fn byte_sequence_members_read_as_sfv_parsed_types_do() {
+        let mut found = 0;
+        for value in fields_to_check() {
+            for name in ["sig1", "sha-256"] {
+                let ours = Parser::new(&value)
+                    .with_version(Version::Rfc8941)
+                    .parse_dictionary_with_visitor(Members::<BytesMember>::default())
+                    .ok()
+                    .map(|m| match m.get(name) {
+                        Some(BytesMember::Bytes(b)) => Some(b.clone()),
+                        _ => None,
+                    });
+                let reference = reference_bytes(&value, name);
+                assert_eq!(ours, reference, "{value} ({name})");
+                found += usize::from(matches!(reference, Some(Some(_))));
+            }
+        }
+        assert!(found > 1_000, "only {found} byte sequences found");
+    }
+
+    #[test]
+    fn repeated_parameters_keep_first_place_and_last_value() {
+        let parsed = SignatureInput::parse_all(
+            r#"sig1=("@method" "@path" "content-digest");created=1;keyid="a";nonce="n";created=5;keyid="b""#,
+        )
+        .unwrap();
+        assert_eq!(
+            parsed[0].serialized_params(),
+            r#"("@method" "@path" "content-digest");created=5;keyid="b";nonce="n""#
+        );
+        let params = parsed[0].params().unwrap();
+        assert_eq!((params.created, params.keyid.as_str()), (5, "b"));
+    }
+
+    #[test]
+    fn many_repeated_keys_are_read_in_bounded_time() {
+        let value = format!("sig1=(\"@method\"){}", ";a=1".repeat(100_000));
+        let started = std::time::Instant::now();
+        let parsed = SignatureInput::parse_all(&value).unwrap();
+        assert_eq!(parsed[0].serialized_params(), r#"("@method");a=1"#);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
