@@ -72,9 +72,11 @@ pub async fn call(env: &Env, tenant: &str, request: Request) -> Result<Response>
     stub(env, tenant)?.fetch_with_request(request).await
 }
 
-/// Hands `reservation` and `body` (one framed body, see [`Reservation::frame`]) to `tenant`'s
-/// object, which reserves, forwards to the origin and commits or releases: the one step of a
-/// signed sync or a provider delivery after the edge's checks.
+/// Hands `reservation` and `body` (one framed body, see [`Reservation::frame_head`]) to
+/// `tenant`'s object, which reserves, forwards to the origin and commits or releases: the one
+/// step of a signed sync or a provider delivery after the edge's checks. The body is joined to
+/// the reservation in JavaScript (its bytes do not pass through wasm again), and the object's
+/// answer comes back as the runtime gave it, to be passed on untouched.
 ///
 /// # Errors
 /// When the body cannot be framed or the object cannot be reached.
@@ -83,16 +85,16 @@ pub async fn reserve_and_forward(
     tenant: &str,
     request_id: &str,
     reservation: &Reservation,
-    body: &[u8],
-) -> Result<Response> {
-    let framed = reservation.frame(body)?;
+    body: &js_sys::Uint8Array,
+) -> Result<web_sys::Response> {
+    let head = reservation.frame_head()?;
     let forwarded = request(
         Method::Post,
         "/sync",
         &[("x-request-id", request_id)],
-        Some(js_sys::Uint8Array::from(framed.as_slice()).into()),
+        Some(crate::host::concat(&head, body).into()),
     )?;
-    call(env, tenant, forwarded).await
+    crate::host::object_fetch(stub(env, tenant)?, &forwarded).await
 }
 /// Most applied rows kept in a tenant's sync log (see [`LogClass`] for the other classes).
 pub const LOG_RETENTION_ROWS: i64 = 10_000;
