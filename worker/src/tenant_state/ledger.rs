@@ -13,6 +13,17 @@
 //! the origin, which knows whether it applied the first attempt, answers `stale_version` itself
 //! when it did not and a newer version has since been applied.
 //!
+//! **One write to reserve.** The check is one read (the live rows of the nonce and payload hash,
+//! and the newest version of each section, applied or in flight); the reservation is one
+//! `INSERT` of both rows, the nonce row carrying the sections and version in flight. The
+//! versions in flight are therefore exactly the unapplied reserved rows: a commit (`applied =
+//! 1`), a release (rows deleted) and a takeover (rows handed to the retry) move them with the
+//! reservation, in the same statement. Read and write run in one step of the object with no
+//! `await` between them, so of concurrent requests with one nonce exactly one reserves; the
+//! step's writes are made durable before the forward leaves (the object's output gate), so an
+//! edge that stops mid-forward leaves a reservation a retry can take over. That durable write
+//! before the forward, and the one after the answer, are the floor of this design.
+//!
 //! **Instance binding.** Standard Webhooks signs neither the path nor the instance, so a payload
 //! signed for one instance would verify on any instance of the same tenant. The ledger therefore
 //! records where a nonce and payload hash were first seen (applied, reserved, or signed but
@@ -21,7 +32,7 @@
 use serde::{Deserialize, Serialize};
 use syncgate::idempotency::{SyncApplied, sync_key};
 use syncgate::{Rejection, TenantPolicy, Verdict, check_section_versions};
-use worker::{Method, Request, Response, Result};
+use worker::{Method, Request, Response, Result, SqlStorageValue};
 
 use super::{LogEntry, LogStatus, SignatureResult, TenantState, int, str_value, u64_value};
 use crate::http;
@@ -279,11 +290,16 @@ impl TenantState {
                  SELECT 'version', NULL, NULL, NULL, NULL, section, MAX(version) FROM (
                    SELECT section, version FROM section_versions
                    UNION ALL
+                   SELECT s.value AS section, l.version AS version
+                     FROM ledger AS l, json_each(l.sections) AS s
+                     WHERE l.applied = 0 AND l.sections IS NOT NULL AND l.expires_at >= ?
+                   UNION ALL
                    SELECT section, version FROM pending_versions WHERE expires_at >= ?)
                  GROUP BY section",
                 vec![
                     str_value(&meta.nonce_key),
                     str_value(&meta.payload_key),
+                    int(now),
                     int(now),
                     int(now),
                 ],
@@ -360,41 +376,30 @@ impl TenantState {
                 .find(|v| v.section == section)
                 .and_then(|v| u64::try_from(v.version).ok())
         })?;
-        let mut bindings = Vec::with_capacity(10);
-        for key in [&meta.nonce_key, &meta.payload_key] {
-            bindings.extend([
-                str_value(key),
+        // One write reserves both keys; the nonce row carries the sections and version in
+        // flight (a JSON array: `json_each` reads it back in the check above).
+        let sections = if meta.sections.is_empty() {
+            SqlStorageValue::Null
+        } else {
+            serde_json::to_string(&meta.sections)
+                .map(SqlStorageValue::String)
+                .map_err(|_| Rejection::OriginUnavailable)?
+        };
+        sql.exec(
+            "INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance, sections, version)
+             VALUES (?1, 'nonce', ?3, 0, ?4, ?5, ?6, ?7, ?8), (?2, 'payload', ?3, 0, ?4, ?5, ?6, NULL, NULL)",
+            vec![
+                str_value(&meta.nonce_key),
+                str_value(&meta.payload_key),
                 str_value(&meta.request_id),
                 int(meta.expires_at),
                 int(now_ms),
                 str_value(&meta.instance),
-            ]);
-        }
-        sql.exec(
-            "INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance)
-             VALUES (?, 'nonce', ?, 0, ?, ?, ?), (?, 'payload', ?, 0, ?, ?, ?)",
-            bindings,
+                sections,
+                u64_value(meta.payload_version),
+            ],
         )
         .map_err(|_| Rejection::OriginUnavailable)?;
-        if !meta.sections.is_empty() {
-            let mut bindings = Vec::with_capacity(4 * meta.sections.len());
-            for section in &meta.sections {
-                bindings.extend([
-                    str_value(&meta.request_id),
-                    str_value(section),
-                    u64_value(meta.payload_version),
-                    int(meta.expires_at),
-                ]);
-            }
-            sql.exec(
-                &format!(
-                    "INSERT OR REPLACE INTO pending_versions (request_id, section, version, expires_at) VALUES {}",
-                    placeholders(meta.sections.len(), 4)
-                ),
-                bindings,
-            )
-            .map_err(|_| Rejection::OriginUnavailable)?;
-        }
         Ok(Claim::Fresh)
     }
 
@@ -422,12 +427,11 @@ impl TenantState {
     }
 
     /// Ends a reservation: `statement` acts on its two ledger rows (bound as key, key, request
-    /// id), and its in-flight versions are dropped either way. Answers whether the statement
-    /// found the rows, i.e. whether this request still held the reservation (a retry may have
-    /// taken it over).
+    /// id). Answers whether the statement found the rows, i.e. whether this request still held
+    /// the reservation (a retry may have taken it over). Its in-flight versions end with it:
+    /// they are its unapplied nonce row.
     fn settle(&self, meta: &Reservation, statement: &str) -> Result<bool> {
-        let sql = self.sql();
-        let cursor = sql.exec(
+        let cursor = self.sql().exec(
             statement,
             vec![
                 str_value(&meta.nonce_key),
@@ -435,12 +439,7 @@ impl TenantState {
                 str_value(&meta.request_id),
             ],
         )?;
-        let held = cursor.rows_written() > 0;
-        sql.exec(
-            "DELETE FROM pending_versions WHERE request_id = ?",
-            vec![str_value(&meta.request_id)],
-        )?;
-        Ok(held)
+        Ok(cursor.rows_written() > 0)
     }
 
     /// The origin did not apply it: the sender's retry (same nonce) must go through.
@@ -448,6 +447,13 @@ impl TenantState {
         self.settle(
             meta,
             "DELETE FROM ledger WHERE key IN (?, ?) AND request_id = ? AND applied = 0",
+        )?;
+        // Versions a reservation made before they moved onto its nonce row (schema version
+        // 3) are dropped here, or a retry of the same version would read as stale. A rare path
+        // (the origin did not apply it), and an empty table once those have drained.
+        self.sql().exec(
+            "DELETE FROM pending_versions WHERE request_id = ?",
+            vec![str_value(&meta.request_id)],
         )?;
         Ok(())
     }

@@ -146,7 +146,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
 /// Changes to [`SCHEMA`] since its first version, in order: migration `i` takes the schema from
 /// version `i + 1` to `i + 2`. An object created today runs them all once, right after
 /// [`SCHEMA`]; an object created earlier runs the ones it has not seen.
-const MIGRATIONS: [&str; 1] = [
+const MIGRATIONS: [&str; 2] = [
     // 2: takeover of abandoned reservations (`reserved_at`), instance binding (`instance`),
     // refusal logging bounded apart from authenticated work (`class`, `refusal_counts`).
     "
@@ -159,6 +159,16 @@ UPDATE sync_log SET class = CASE
 CREATE INDEX IF NOT EXISTS sync_log_class ON sync_log (class, seq);
 CREATE TABLE IF NOT EXISTS refusal_counts (
   minute INTEGER NOT NULL, code TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (minute, code));
+",
+    // 3: a reservation's section versions travel on its nonce row (`sections`, a JSON array,
+    // and `version`), so reserving is one write; the in-flight versions are the unapplied
+    // reserved rows (index `ledger_in_flight`). `pending_versions` only drains rows written
+    // before this version.
+    "
+ALTER TABLE ledger ADD COLUMN sections TEXT;
+ALTER TABLE ledger ADD COLUMN version INTEGER;
+CREATE INDEX IF NOT EXISTS ledger_in_flight ON ledger (expires_at)
+  WHERE applied = 0 AND sections IS NOT NULL;
 ",
 ];
 
