@@ -57,11 +57,11 @@ export function headersFrom(lines) {
   }
   return headers;
 }
-export function objectFetch(stub, request) {
-  return stub.fetch(request);
+export function objectPost(stub, url, requestId, body) {
+  return stub.fetch(url, { method: "POST", headers: { "x-request-id": requestId }, body });
 }
-export function originFetch(request, signal) {
-  return fetch(request, { signal });
+export function originFetch(url, method, lines, body, signal) {
+  return fetch(url, { method, headers: headersFrom(lines), body: body ?? undefined, signal });
 }
 export function answerHead(response, names) {
   let head = String(response.status);

@@ -14,7 +14,8 @@
 //!   per isolate and secret;
 //! - [`concat`]: the framed body for the tenant's object (reservation, then the body) joined in
 //!   JavaScript;
-//! - [`headers_from`]: a `Headers` from `name:value` lines, in one call.
+//! - [`origin_fetch`]: a fetch with its method, `name:value` header lines, body and signal in
+//!   one call (no `Request` or `RequestInit` built in wasm).
 //!
 //! Nothing here decides anything: the core's [`syncgate::Verifier`] says what to hash and
 //! compares the tags (in constant time); a failed WebCrypto call answers `None`, and the caller
@@ -39,13 +40,19 @@ extern "C" {
     ) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = concat)]
     fn concat_js(head: &[u8], body: &Uint8Array) -> Uint8Array;
-    #[wasm_bindgen(js_name = headersFrom, catch)]
-    fn headers_from_js(lines: &str) -> Result<web_sys::Headers, JsValue>;
-    #[wasm_bindgen(js_name = objectFetch, catch)]
-    fn object_fetch_js(stub: &JsValue, request: &web_sys::Request) -> Result<Promise, JsValue>;
+    #[wasm_bindgen(js_name = objectPost, catch)]
+    fn object_post_js(
+        stub: &JsValue,
+        url: &str,
+        request_id: &str,
+        body: &Uint8Array,
+    ) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = originFetch, catch)]
     fn origin_fetch_js(
-        request: &web_sys::Request,
+        url: &str,
+        method: &str,
+        lines: &str,
+        body: Option<Uint8Array>,
         signal: &web_sys::AbortSignal,
     ) -> Result<Promise, JsValue>;
     #[wasm_bindgen(js_name = answerHead, catch)]
@@ -179,12 +186,9 @@ pub fn concat(head: &[u8], body: &Uint8Array) -> Uint8Array {
     concat_js(head, body)
 }
 
-/// A `Headers` holding `pairs`, built in one call. A value holding a line break is refused (no
-/// header value may hold one).
-///
-/// # Errors
-/// When a name or value is not one a header can hold.
-pub fn headers_from(pairs: &[(String, String)]) -> worker::Result<worker::Headers> {
+/// `pairs` as `name:value` lines, the form `headersFrom` (in the helper) reads. A name or value
+/// holding a line break (or a name holding `:`) is refused: no header can hold one.
+fn header_lines(pairs: &[(String, String)]) -> worker::Result<String> {
     let mut lines = String::with_capacity(pairs.iter().map(|(n, v)| n.len() + v.len() + 2).sum());
     for (name, value) in pairs {
         if name.contains([':', '\n', '\r']) || value.contains(['\n', '\r']) {
@@ -199,34 +203,41 @@ pub fn headers_from(pairs: &[(String, String)]) -> worker::Result<worker::Header
         lines.push(':');
         lines.push_str(value);
     }
-    headers_from_js(&lines)
-        .map(worker::Headers)
-        .map_err(worker::Error::from)
+    Ok(lines)
 }
 
-/// Sends `request` to a Durable Object and answers its response as the runtime gave it: passed
-/// on untouched, it is not rebuilt around a new stream (which `worker::Response` would do).
+/// Posts `body` to a Durable Object at `url` (its internal interface) with `X-Request-Id`, in
+/// one call, and answers its response as the runtime gave it: passed on untouched, it is not
+/// rebuilt around a new stream (which `worker::Response` would do).
 ///
 /// # Errors
 /// When the object cannot be reached.
-pub async fn object_fetch(
+pub async fn object_post(
     stub: worker::Stub,
-    request: &worker::Request,
+    url: &str,
+    request_id: &str,
+    body: &Uint8Array,
 ) -> worker::Result<web_sys::Response> {
     let stub: JsValue = stub.into_rpc();
-    let answer = JsFuture::from(object_fetch_js(&stub, request.inner())?).await?;
+    let answer = JsFuture::from(object_post_js(&stub, url, request_id, body)?).await?;
     Ok(answer.unchecked_into())
 }
 
-/// Fetches `request` with `signal`; the response as the runtime gave it.
+/// Fetches `url` with `method`, the headers `pairs`, `body` and `signal`, in one call: no
+/// `Request` or `RequestInit` is built in wasm. The response as the runtime gave it.
 ///
 /// # Errors
-/// When the fetch fails (network error, abort).
+/// When a header holds a line break, or the fetch fails (network error, abort, a URL the
+/// runtime refuses).
 pub async fn origin_fetch(
-    request: &worker::Request,
+    url: &str,
+    method: &str,
+    pairs: &[(String, String)],
+    body: Option<Uint8Array>,
     signal: &web_sys::AbortSignal,
 ) -> worker::Result<web_sys::Response> {
-    let answer = JsFuture::from(origin_fetch_js(request.inner(), signal)?).await?;
+    let lines = header_lines(pairs)?;
+    let answer = JsFuture::from(origin_fetch_js(url, method, &lines, body, signal)?).await?;
     Ok(answer.unchecked_into())
 }
 

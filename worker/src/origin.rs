@@ -18,7 +18,7 @@ use std::rc::Rc;
 use syncgate::attest::{self, Claims, Outgoing};
 use syncgate::error::Problem;
 use syncgate::{Primitives, RustCrypto};
-use worker::{Env, Headers, Method, Request, RequestInit, Result};
+use worker::{Env, Method, Result};
 
 /// Default origin timeout.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
@@ -95,7 +95,7 @@ fn signed_headers(
     url: &str,
     secret: &syncgate::Secret,
     primitives: &dyn Primitives,
-) -> Result<Headers> {
+) -> Result<Vec<(String, String)>> {
     let claims = Claims {
         request_id: call.request_id,
         tenant: call.tenant,
@@ -120,7 +120,7 @@ fn signed_headers(
         primitives,
     )
     .map_err(|e| worker::Error::RustError(e.to_string()))?;
-    crate::host::headers_from(&added)
+    Ok(added)
 }
 
 /// Whether an origin refusal is about the edge's attestation rather than the request: any 401,
@@ -236,15 +236,11 @@ async fn send(
         _ => format!("{base}{}", call.path),
     };
     let headers = signed_headers(call, &url, &secret, primitives)?;
-    let mut init = RequestInit::new();
-    init.with_method(call.method.clone()).with_headers(headers);
-    if let Some(body) = js_body.filter(|body| body.length() > 0) {
-        init.with_body(Some(body.into()));
-    } else if !call.body.is_empty() {
-        let body = js_sys::Uint8Array::from(call.body.as_slice());
-        init.with_body(Some(body.into()));
-    }
-    let request = Request::new_with_init(&url, &init)?;
+    let body = match js_body.filter(|body| body.length() > 0) {
+        Some(body) => Some(body.clone()),
+        None if !call.body.is_empty() => Some(js_sys::Uint8Array::from(call.body.as_slice())),
+        None => None,
+    };
     let signal = timeout_signal(timeout_ms);
     let timed_out = |what: &str, err: worker::Error| {
         if signal.aborted() {
@@ -253,7 +249,8 @@ async fn send(
             format!("{what} failed: {err}")
         }
     };
-    let response = match crate::host::origin_fetch(&request, &signal).await {
+    let method = method_str(&call.method);
+    let response = match crate::host::origin_fetch(&url, method, &headers, body, &signal).await {
         Ok(response) => response,
         Err(err) => {
             return Ok(OriginAnswer::Unavailable {

@@ -88,13 +88,14 @@ pub async fn reserve_and_forward(
     body: &js_sys::Uint8Array,
 ) -> Result<web_sys::Response> {
     let head = reservation.frame_head()?;
-    let forwarded = request(
-        Method::Post,
-        "/sync",
-        &[("x-request-id", request_id)],
-        Some(crate::host::concat(&head, body).into()),
-    )?;
-    crate::host::object_fetch(stub(env, tenant)?, &forwarded).await
+    let framed = crate::host::concat(&head, body);
+    crate::host::object_post(
+        stub(env, tenant)?,
+        "https://internal/sync",
+        request_id,
+        &framed,
+    )
+    .await
 }
 /// Most applied rows kept in a tenant's sync log (see [`LogClass`] for the other classes).
 pub const LOG_RETENTION_ROWS: i64 = 10_000;
