@@ -4,7 +4,10 @@
 // the origin, all on loopback, in one run. The servers run in a child process
 // (tests/e2e/support/serve.mjs); this one only measures.
 //
-//   node --no-opt bench/edge-latency.mjs [--requests 300] [--out target/bench/edge.json]
+//   node --no-opt bench/edge-latency.mjs [--requests 300] [--only latency,rps,cpu,tenants,customers]
+//                                        [--out target/bench/edge.json]
+//
+// `--only` runs the named sections alone (a shorter run while iterating; the default is all).
 //
 // Sections (each bounded in count):
 // - latency: `requests` sequential syncs per path, the three paths interleaved request by
@@ -17,7 +20,10 @@
 //   the HTTP serving both share (Miniflare's entry worker, the request and answer) is left out;
 // - tenants: sequential syncs spread round-robin over 1, 10 and 100 tenants (each its own
 //   instance, policy, Durable Object), after each tenant's first request (timed apart);
-// - size: sequential latency of 1 KiB, 64 KiB and 256 KiB syncs, edge and pass-through.
+// - size: sequential latency of 1 KiB, 64 KiB and 256 KiB syncs, edge and pass-through (with cpu);
+// - customers: customer create (POST) and read (GET) through the edge (API key, token buckets,
+//   access log, attested forward) next to the same call through the pass-through Worker,
+//   interleaved, `requests` each.
 //
 // Every path ends in the same origin work (verify the edge signature, validate, SQLite); the
 // difference is the edge: policy lookup, the core's checks, the Durable Object's step (reserve,
@@ -33,9 +39,13 @@ const { values } = parseArgs({
   options: {
     requests: { type: "string", default: "300" },
     out: { type: "string", default: "target/bench/edge.json" },
+    only: { type: "string", default: "latency,rps,cpu,tenants,customers" },
   },
 });
 const n = Number(values.requests);
+const sections = new Set(values.only.split(",").map((s) => s.trim()));
+const KNOWN_SECTIONS = ["latency", "rps", "cpu", "tenants", "customers"];
+for (const s of sections) if (!KNOWN_SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s}`);
 const CONCURRENCY = 16;
 const PER_CLIENT = 30;
 const SIZES = { "1k": 1024, "64k": 65536, "256k": 262144 };
@@ -99,6 +109,7 @@ try {
   out.startup_ms.worker_cold_detail = { workerd_ready: round(gw.edgeReadyMs, 1), first_request: round(firstMs, 2) };
 
   // Latency, sequential, the three paths interleaved.
+  if (sections.has("latency")) {
   const paths = ["syncgate", "passthrough", "origin"];
   const warmup = Math.max(30, Math.floor(n / 10));
   const times = Object.fromEntries(paths.map((p) => [p, []]));
@@ -111,8 +122,10 @@ try {
   }
   out.edge.latency_ms = Object.fromEntries(paths.map((p) => [p, quantiles(times[p])]));
   out.edge.latency_requests = n;
+  }
 
   // Throughput at concurrency 16: each client its own tenant, PER_CLIENT syncs in sequence.
+  if (sections.has("rps")) {
   const clients = instances.slice(0, CONCURRENCY);
   for (const t of clients) await send("syncgate", t);
   const rps = { syncgate: [], passthrough: [] };
@@ -131,8 +144,10 @@ try {
     syncgate: { c16: round(mean(rps.syncgate), 1) },
     passthrough: { c16: round(mean(rps.passthrough), 1) },
   };
+  }
 
   // CPU per sync and latency by body size.
+  if (sections.has("cpu")) {
   out.edge.cpu_ms = {};
   out.edge.cpu_detail = { method: "workerd process CPU (kernel schedstat, all threads) per sync, edge minus pass-through" };
   out.edge.by_size = {};
@@ -156,8 +171,10 @@ try {
       passthrough: { p50: perPath.passthrough.p50, p99: perPath.passthrough.p99 },
     };
   }
+  }
 
   // Tenant count: first request per tenant, then round-robin.
+  if (sections.has("tenants")) {
   out.edge.tenants = {};
   const firsts = [];
   for (const t of instances) firsts.push(await timed(() => send("syncgate", t)));
@@ -170,6 +187,62 @@ try {
     for (let i = 0; i < total; i++) lat.push(await timed(() => send("syncgate", group[i % count])));
     out.edge.tenants[count] = { ...quantiles(lat), cpu_ms: round((cpuMs(gw.pids.edge) - before) / total) };
   }
+  }
+
+  // Customer records: create (POST) and read (GET), through the edge and through the
+  // pass-through Worker (signed as the edge signs them), interleaved request by request.
+  if (sections.has("customers")) {
+    const c = await gw.createInstance("custbench-eu1", "custbench", {
+      rateLimits: { perKeyPerMinute: 1000000, perTenantPerMinute: 1000000 },
+    });
+    const apiKey = await gw.apiKey(c.instance, ["customers:read", "customers:write"]);
+    let serial = 0;
+    const customer = () => JSON.stringify({ firstName: "Bench", email: `b${(serial += 1)}@example.com` });
+    const expect = async (res, status, what) => {
+      const answer = await res;
+      const text = await answer.text();
+      if (answer.status !== status) throw new Error(`${what} answered ${answer.status}: ${text}`);
+      return text;
+    };
+    const edgeCustomers = (method, path = "", body) =>
+      request(`${gw.edge}/v1/${c.instance}/customers${path}`, {
+        method,
+        headers: { authorization: `Bearer ${apiKey}`, ...(body ? { "content-type": "application/json" } : {}) },
+        body,
+      });
+    const direct = (method, path, body) =>
+      gw.originDirect(method, `/origin/v1/${c.tenant}/customers${path}`, {
+        tenant: c.tenant, instance: c.instance, keyId: "bench", body, via: gw.passthrough,
+      });
+    const known = JSON.parse(await expect(edgeCustomers("POST", "", customer()), 201, "edge create"));
+    const scenarios = {
+      "customer create (POST)": {
+        syncgate: () => expect(edgeCustomers("POST", "", customer()), 201, "edge create"),
+        passthrough: () => expect(direct("POST", "", customer()), 201, "pass-through create"),
+      },
+      "customer read (GET)": {
+        syncgate: () => expect(edgeCustomers("GET", `/${known.id}`), 200, "edge read"),
+        passthrough: () => expect(direct("GET", `/${known.id}`), 200, "pass-through read"),
+      },
+    };
+    out.edge.customers_ms = {};
+    const warm = Math.max(10, Math.floor(n / 10));
+    for (const [name, byPath] of Object.entries(scenarios)) {
+      const lat = { syncgate: [], passthrough: [] };
+      for (let i = 0; i < warm + n; i++) {
+        for (const path of i % 2 ? ["syncgate", "passthrough"] : ["passthrough", "syncgate"]) {
+          const ms = await timed(byPath[path]);
+          if (i >= warm) lat[path].push(ms);
+        }
+      }
+      const q = { syncgate: quantiles(lat.syncgate), passthrough: quantiles(lat.passthrough) };
+      out.edge.customers_ms[name] = {
+        ...q,
+        added_p50: round(q.syncgate.p50 - q.passthrough.p50),
+        added_p99: round(q.syncgate.p99 - q.passthrough.p99),
+      };
+    }
+  }
 } finally {
   await gw.stop();
 }
@@ -177,9 +250,12 @@ try {
 mkdirSync(dirname(values.out), { recursive: true });
 writeFileSync(values.out, `${JSON.stringify(out, null, 2)}\n`);
 const l = out.edge.latency_ms;
-console.log(`edge latency, ${n} sequential syncs per path (ms):`);
-console.table(Object.fromEntries(Object.entries(l).map(([p, q]) => [p, { ...q, "added p50": round(q.p50 - l.passthrough.p50), "added p99": round(q.p99 - l.passthrough.p99) }])));
-console.log(`rps at c${CONCURRENCY}:`, out.edge.rps, `ratio ${round(out.edge.rps.syncgate.c16 / out.edge.rps.passthrough.c16, 2)}`);
-console.log("CPU per sync (ms, edge minus pass-through):", out.edge.cpu_ms);
-console.log("tenants:", out.edge.tenants);
+if (l) {
+  console.log(`edge latency, ${n} sequential syncs per path (ms):`);
+  console.table(Object.fromEntries(Object.entries(l).map(([p, q]) => [p, { ...q, "added p50": round(q.p50 - l.passthrough.p50), "added p99": round(q.p99 - l.passthrough.p99) }])));
+}
+if (out.edge.rps) console.log(`rps at c${CONCURRENCY}:`, out.edge.rps, `ratio ${round(out.edge.rps.syncgate.c16 / out.edge.rps.passthrough.c16, 2)}`);
+if (out.edge.cpu_ms) console.log("CPU per sync (ms, edge minus pass-through):", out.edge.cpu_ms, out.edge.cpu_detail);
+if (out.edge.tenants) console.log("tenants:", out.edge.tenants);
+if (out.edge.customers_ms) console.log("customers (ms):", JSON.stringify(out.edge.customers_ms, null, 1));
 console.log(`wrote ${values.out}`);

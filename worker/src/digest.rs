@@ -1,23 +1,23 @@
 //! Body hashing without hashing twice, and on the host where that is cheaper.
 //!
-//! SHA-256 in WebAssembly runs at about 165 MB/s here (no SHA instructions); the runtime's own
-//! `crypto.subtle.digest` is native code. The core's checks ask a [`Primitives`] for hashes, so
-//! the edge hands it one that already knows the body's digest:
-//! - the worker hashes a large sync body once with `crypto.subtle.digest` ([`host_sha256`]) and
-//!   verifies with [`KnownDigest`] (the core's `Content-Digest` check and payload hash reuse it);
+//! SHA-256 and HMAC-SHA256 in WebAssembly run at about 165 MB/s here (no SHA instructions); the
+//! runtime's own WebCrypto is native code. So:
+//! - the worker verifies a body of [`HOST_DIGEST_MIN_BYTES`] or more through the core's
+//!   two-phase seam, with the body's SHA-256 and the signature's HMAC tags computed by
+//!   WebCrypto over the JavaScript bytes ([`crate::host::digests`]); a smaller body is verified
+//!   in wasm in one pass (the host calls cost more than they save);
 //! - the tenant's object signs the forward to the origin with the digest the worker computed
-//!   (the reservation's payload hash), so the attestation's `Content-Digest` costs nothing.
+//!   (the reservation's payload hash), so the attestation's `Content-Digest` costs nothing and
+//!   the body need not be in wasm at all ([`crate::origin::forward_bytes`]).
 //!
 //! [`KnownDigest`] answers with the known digest only for input byte-for-byte equal to the body
 //! it was computed for (a length check, then a comparison — far cheaper than hashing); anything
 //! else is hashed as usual. A wrong digest could only make the origin refuse the forward
 //! (`digest_mismatch`, answered `503 origin_unavailable`): the origin checks it again.
 
-use js_sys::{Function, Promise, Reflect, Uint8Array};
 use syncgate::{Primitives, RustCrypto, SHA256_LEN};
-use wasm_bindgen::{JsCast, JsValue};
 
-/// Bodies below this many bytes are hashed in wasm: the host call costs more than it saves.
+/// Bodies below this many bytes are hashed in wasm: the host calls cost more than they save.
 pub const HOST_DIGEST_MIN_BYTES: usize = 4096;
 
 /// [`RustCrypto`], except that the SHA-256 of `body` is `sha256`.
@@ -37,21 +37,30 @@ impl<'a> KnownDigest<'a> {
     /// From the lowercase hex digest of `body`; `None` when `hex` is not 64 hex digits.
     #[must_use]
     pub fn from_hex(body: &'a [u8], hex: &str) -> Option<Self> {
-        let hex = hex.as_bytes();
-        if hex.len() != 2 * SHA256_LEN {
-            return None;
-        }
-        let mut sha256 = [0u8; SHA256_LEN];
-        for (byte, pair) in sha256.iter_mut().zip(hex.chunks_exact(2)) {
-            let digit = |c: u8| char::from(c).to_digit(16);
-            let (high, low) = match pair {
-                [high, low] => (digit(*high)?, digit(*low)?),
-                _ => return None,
-            };
-            *byte = u8::try_from(high * 16 + low).ok()?;
-        }
-        Some(Self { body, sha256 })
+        Some(Self {
+            body,
+            sha256: from_hex(hex)?,
+        })
     }
+}
+
+/// A SHA-256 from its hex digits; `None` when `hex` is not 64 hex digits.
+#[must_use]
+pub fn from_hex(hex: &str) -> Option<[u8; SHA256_LEN]> {
+    let hex = hex.as_bytes();
+    if hex.len() != 2 * SHA256_LEN {
+        return None;
+    }
+    let mut sha256 = [0u8; SHA256_LEN];
+    for (byte, pair) in sha256.iter_mut().zip(hex.chunks_exact(2)) {
+        let digit = |c: u8| char::from(c).to_digit(16);
+        let (high, low) = match pair {
+            [high, low] => (digit(*high)?, digit(*low)?),
+            _ => return None,
+        };
+        *byte = u8::try_from(high * 16 + low).ok()?;
+    }
+    Some(sha256)
 }
 
 impl Primitives for KnownDigest<'_> {
@@ -70,30 +79,6 @@ impl Primitives for KnownDigest<'_> {
     fn find_hmac_sha256(&self, key: &[u8], parts: &[&[u8]], tags: &[&[u8]]) -> Option<usize> {
         RustCrypto.find_hmac_sha256(key, parts, tags)
     }
-}
-
-/// SHA-256 of `data` by the runtime (`crypto.subtle.digest`); `None` when the runtime has no
-/// WebCrypto or the call fails (the caller then hashes in wasm).
-pub async fn host_sha256(data: &[u8]) -> Option<[u8; SHA256_LEN]> {
-    let subtle = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
-        .and_then(|crypto| Reflect::get(&crypto, &JsValue::from_str("subtle")))
-        .ok()?;
-    let digest: Function = Reflect::get(&subtle, &JsValue::from_str("digest"))
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    let promise: Promise = digest
-        .call2(
-            &subtle,
-            &JsValue::from_str("SHA-256"),
-            &Uint8Array::from(data),
-        )
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    let buffer = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
-    let bytes = Uint8Array::new(&buffer).to_vec();
-    bytes.try_into().ok()
 }
 
 #[cfg(test)]

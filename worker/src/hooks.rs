@@ -15,10 +15,11 @@
 
 use serde::{Deserialize, Serialize};
 use syncgate::providers::{HookApplied, HookVerdict, Provider, verify_hook};
-use syncgate::{Headers as CoreHeaders, HttpRequest, Rejection, RustCrypto, TenantPolicy};
+use syncgate::{HttpRequest, Rejection, RustCrypto, TenantPolicy};
 use worker::{Context, Env, Method, Request, Response, Result};
 
-use crate::http;
+use crate::host::{self, RequestHead};
+use crate::http::{self, Reply};
 use crate::origin::OriginCall;
 use crate::sync::Attempt;
 use crate::tenant_state::{self, Reservation};
@@ -162,61 +163,57 @@ pub async fn handle(
     request_id: &str,
     instance: &str,
     provider: &str,
-) -> Result<Response> {
+) -> Result<Reply> {
     let Some(provider) = Provider::parse(provider) else {
         http::drain_body(&mut req, syncgate::DEFAULT_MAX_BODY_BYTES).await;
-        return http::problem(&Rejection::NotFound, request_id);
+        return http::problem(&Rejection::NotFound, request_id).map(Reply::from);
     };
-    let attempt = Attempt::begin(&req, env, ctx, request_id)?;
+    let head = RequestHead::read(&req)?;
+    let attempt = Attempt::begin(&head, env, ctx, request_id);
     let Some(policy) = crate::instances::route(env, instance).await? else {
-        return http::problem(&Rejection::UnknownInstance, request_id);
+        return http::problem(&Rejection::UnknownInstance, request_id).map(Reply::from);
     };
     let Some(entry) = policy.providers.get(provider) else {
         http::drain_body(&mut req, policy.max_body_bytes).await;
-        return http::problem(&Rejection::NotFound, request_id);
+        return http::problem(&Rejection::NotFound, request_id).map(Reply::from);
     };
     if !policy.enabled {
-        return attempt.reject(&policy, &Rejection::InstanceDisabled);
+        return attempt
+            .reject(&policy, &Rejection::InstanceDisabled)
+            .map(Reply::from);
     }
     let too_large = Rejection::PayloadTooLarge {
         limit: policy.max_body_bytes,
     };
-    let declared_len = req
-        .headers()
-        .get("content-length")?
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    if declared_len > policy.max_body_bytes {
-        return attempt.reject(&policy, &too_large);
+    let declared_len = head.content_length();
+    if declared_len.unwrap_or(0) > policy.max_body_bytes {
+        return attempt.reject(&policy, &too_large).map(Reply::from);
     }
-    let Some(body) = http::read_body_capped(&mut req, policy.max_body_bytes).await? else {
-        return attempt.reject(&policy, &too_large);
+    let Some(body) = host::read_body(&mut req, declared_len, policy.max_body_bytes).await? else {
+        return attempt.reject(&policy, &too_large).map(Reply::from);
     };
-    let url = req.url()?.to_string();
-    let headers: CoreHeaders = req.headers().entries().collect();
+    let RequestHead {
+        method,
+        url,
+        headers,
+    } = head;
     let content_type = headers
         .get("content-type")
         .filter(|t| {
             t.len() <= MAX_CONTENT_TYPE_CHARS && t.bytes().all(|b| (b' '..=b'~').contains(&b))
         })
         .map(str::to_string);
-    let method = req.method().to_string();
-    let core_request = match HttpRequest::new(&method, &url, headers, body) {
+    let core_request = match HttpRequest::new(&method, &url, headers, body.to_vec()) {
         Ok(request) => request,
-        Err(rejection) => return attempt.reject(&policy, &rejection),
+        Err(rejection) => return attempt.reject(&policy, &rejection).map(Reply::from),
     };
     let now = http::now_seconds();
     let verdict = match verify_hook(provider, &core_request, &entry.secret, now, &RustCrypto) {
         Ok(verdict) => verdict,
-        Err(rejection) => return attempt.reject(&policy, &rejection),
+        Err(rejection) => return attempt.reject(&policy, &rejection).map(Reply::from),
     };
     let reservation = reservation(verdict, &policy, &attempt, content_type, now);
-    tenant_state::reserve_and_forward(
-        env,
-        &policy.tenant,
-        request_id,
-        &reservation,
-        &core_request.body,
-    )
-    .await
+    tenant_state::reserve_and_forward(env, &policy.tenant, request_id, &reservation, &body)
+        .await
+        .map(Reply::Passed)
 }

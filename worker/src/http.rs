@@ -5,6 +5,23 @@ use syncgate::Rejection;
 use syncgate::error::PROBLEM_CONTENT_TYPE;
 use worker::{Headers, Response, Result};
 
+/// An answer to send: one built here, or the tenant object's, passed on exactly as the runtime
+/// gave it (already carrying the request id; wrapping it in a `worker::Response` would rebuild
+/// it around a new stream).
+#[derive(Debug)]
+pub enum Reply {
+    /// Built by the worker.
+    Built(Response),
+    /// The tenant object's answer, untouched.
+    Passed(web_sys::Response),
+}
+
+impl From<Response> for Reply {
+    fn from(response: Response) -> Self {
+        Self::Built(response)
+    }
+}
+
 /// A new request id: `req_` and 24 hex characters of randomness. Should the platform's CSPRNG
 /// ever fail, the id falls back to the clock (unique enough to correlate logs; request ids are
 /// not secrets).
@@ -158,7 +175,6 @@ pub async fn read_body_capped(
     req: &mut worker::Request,
     limit: usize,
 ) -> worker::Result<Option<Vec<u8>>> {
-    use futures_util::StreamExt as _;
     let declared = req
         .headers()
         .get("content-length")?
@@ -172,6 +188,19 @@ pub async fn read_body_capped(
         }
         None => {}
     }
+    read_chunks_capped(req, limit).await
+}
+
+/// Reads a body without a declared length chunk by chunk, stopping as soon as it is larger than
+/// `limit` (`Ok(None)`), so it is never buffered past the limit.
+///
+/// # Errors
+/// When the body stream fails.
+pub async fn read_chunks_capped(
+    req: &mut worker::Request,
+    limit: usize,
+) -> worker::Result<Option<Vec<u8>>> {
+    use futures_util::StreamExt as _;
     let mut stream = req.stream()?;
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {

@@ -13,7 +13,8 @@
 //! [`instance_config`] Durable Object),
 //! [`customers`] the customer records API, [`dashboard`] the operator's page, [`tenant_state`] the Durable Object, [`instances`] the KV store of sealed policies, [`seal`]
 //! the secret sealing, [`origin`] the signed forwarding, [`api_keys`] the bearer keys,
-//! [`http`] the small response helpers, [`digest`] body hashing done once (and natively for large bodies).
+//! [`http`] the small response helpers, [`digest`] body hashing done once (and natively for large bodies),
+//! [`host`] the runtime calls of the hot path (one call per job).
 
 pub mod admin;
 pub mod api_keys;
@@ -21,6 +22,7 @@ pub mod customers;
 pub mod dashboard;
 pub mod digest;
 pub mod hooks;
+pub mod host;
 pub mod http;
 pub mod instance_config;
 pub mod instances;
@@ -30,14 +32,16 @@ pub mod seal;
 pub mod sync;
 pub mod tenant_state;
 
-use worker::{Context, Env, Request, Response, Result, event};
+use worker::{Context, Env, Request, Result, event};
 
 /// The Worker's fetch handler.
 #[event(fetch)]
-pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<web_sys::Response> {
     let request_id = http::new_request_id();
     let response = match routes::dispatch(req, &env, &ctx, &request_id).await {
-        Ok(response) => response,
+        // The tenant object's answer carries the request id already: passed on untouched.
+        Ok(http::Reply::Passed(raw)) => return Ok(raw),
+        Ok(http::Reply::Built(response)) => response,
         Err(err) => {
             // Never a panic and never internals in the answer: log, then a generic 503 that a
             // sender may retry (nothing was applied unless the Durable Object said so).
@@ -45,5 +49,5 @@ pub async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
             http::problem(&syncgate::Rejection::OriginUnavailable, &request_id)?
         }
     };
-    http::with_request_id(response, &request_id)
+    Ok(http::with_request_id(response, &request_id)?.into())
 }

@@ -18,7 +18,7 @@ use std::rc::Rc;
 use syncgate::attest::{self, Claims, Outgoing};
 use syncgate::error::Problem;
 use syncgate::{Primitives, RustCrypto};
-use worker::{AbortSignal, Env, Fetch, Headers, Method, Request, RequestInit, Result};
+use worker::{Env, Method, Result};
 
 /// Default origin timeout.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
@@ -95,7 +95,7 @@ fn signed_headers(
     url: &str,
     secret: &syncgate::Secret,
     primitives: &dyn Primitives,
-) -> Result<Headers> {
+) -> Result<Vec<(String, String)>> {
     let claims = Claims {
         request_id: call.request_id,
         tenant: call.tenant,
@@ -120,11 +120,7 @@ fn signed_headers(
         primitives,
     )
     .map_err(|e| worker::Error::RustError(e.to_string()))?;
-    let headers = Headers::new();
-    for (name, value) in &added {
-        headers.set(name, value)?;
-    }
-    Ok(headers)
+    Ok(added)
 }
 
 /// Whether an origin refusal is about the edge's attestation rather than the request: any 401,
@@ -178,11 +174,13 @@ fn origin_secret(env: &Env) -> Result<Rc<syncgate::Secret>> {
 
 /// A signal that aborts after `ms` (`AbortSignal.timeout`): the runtime's own timer, covering
 /// the whole exchange — connection, answer head and body — with no timer or race in the wasm.
-fn timeout_signal(ms: u64) -> AbortSignal {
-    AbortSignal::from(web_sys::AbortSignal::timeout_with_u32(
-        u32::try_from(ms).unwrap_or(u32::MAX),
-    ))
+fn timeout_signal(ms: u64) -> web_sys::AbortSignal {
+    web_sys::AbortSignal::timeout_with_u32(u32::try_from(ms).unwrap_or(u32::MAX))
 }
+
+/// The origin's answer headers read back: the content type, and those passed on (`ETag`,
+/// `Idempotent-Replayed`, `Location`).
+const PASSED_ON_HEADERS: &str = "content-type,etag,idempotent-replayed,location";
 
 /// Forwards `call`, signed, with the configured timeout (`ORIGIN_TIMEOUT_MS`), which bounds the
 /// whole exchange: the request, the answer's head and its body.
@@ -204,6 +202,32 @@ pub async fn forward_with(
     call: &OriginCall<'_>,
     primitives: &dyn Primitives,
 ) -> Result<OriginAnswer> {
+    send(env, call, primitives, None).await
+}
+
+/// [`forward`] with `body` as JavaScript bytes (`call.body` is left empty) whose SHA-256 is
+/// `sha256`: the bytes go to the origin without passing through wasm, and the attestation's
+/// `Content-Digest` is made from `sha256` (the core signs the empty `call.body` as a stand-in
+/// whose digest is `sha256`; the origin checks the digest against the bytes it gets).
+///
+/// # Errors
+/// As [`forward`].
+pub async fn forward_bytes(
+    env: &Env,
+    call: &OriginCall<'_>,
+    body: &js_sys::Uint8Array,
+    sha256: [u8; syncgate::SHA256_LEN],
+) -> Result<OriginAnswer> {
+    let stand_in = crate::digest::KnownDigest::new(&call.body, sha256);
+    send(env, call, &stand_in, Some(body)).await
+}
+
+async fn send(
+    env: &Env,
+    call: &OriginCall<'_>,
+    primitives: &dyn Primitives,
+    js_body: Option<&js_sys::Uint8Array>,
+) -> Result<OriginAnswer> {
     let secret = origin_secret(env)?;
     let timeout_ms = timeout_ms(env);
     let base = call.base.trim_end_matches('/');
@@ -212,13 +236,11 @@ pub async fn forward_with(
         _ => format!("{base}{}", call.path),
     };
     let headers = signed_headers(call, &url, &secret, primitives)?;
-    let mut init = RequestInit::new();
-    init.with_method(call.method.clone()).with_headers(headers);
-    if !call.body.is_empty() {
-        let body = js_sys::Uint8Array::from(call.body.as_slice());
-        init.with_body(Some(body.into()));
-    }
-    let request = Request::new_with_init(&url, &init)?;
+    let body = match js_body.filter(|body| body.length() > 0) {
+        Some(body) => Some(body.clone()),
+        None if !call.body.is_empty() => Some(js_sys::Uint8Array::from(call.body.as_slice())),
+        None => None,
+    };
     let signal = timeout_signal(timeout_ms);
     let timed_out = |what: &str, err: worker::Error| {
         if signal.aborted() {
@@ -227,7 +249,8 @@ pub async fn forward_with(
             format!("{what} failed: {err}")
         }
     };
-    let mut response = match Fetch::Request(request).send_with_signal(&signal).await {
+    let method = method_str(&call.method);
+    let response = match crate::host::origin_fetch(&url, method, &headers, body, &signal).await {
         Ok(response) => response,
         Err(err) => {
             return Ok(OriginAnswer::Unavailable {
@@ -235,13 +258,14 @@ pub async fn forward_with(
             });
         }
     };
-    let status = response.status_code();
+    // The status and the headers worth keeping, in one call.
+    let (status, mut headers) = crate::host::answer_head(&response, PASSED_ON_HEADERS)?;
     if status >= 500 {
         return Ok(OriginAnswer::Unavailable {
             reason: format!("origin answered {status}"),
         });
     }
-    let body = match response.bytes().await {
+    let body = match crate::host::answer_body(&response).await {
         Ok(body) => body,
         Err(err) => {
             return Ok(OriginAnswer::Unavailable {
@@ -267,21 +291,13 @@ pub async fn forward_with(
             ),
         });
     }
-    let passed_on = ["etag", syncgate::idempotency::REPLAYED_HEADER, "location"];
-    let headers = passed_on
+    let content_type = headers
         .iter()
-        .filter_map(|name| {
-            response
-                .headers()
-                .get(name)
-                .ok()
-                .flatten()
-                .map(|v| ((*name).to_string(), v))
-        })
-        .collect();
+        .position(|(name, _)| name == "content-type")
+        .map(|at| headers.remove(at).1);
     Ok(OriginAnswer::Answered {
         status,
-        content_type: response.headers().get("content-type").ok().flatten(),
+        content_type,
         headers,
         body,
     })

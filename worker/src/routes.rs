@@ -5,6 +5,7 @@
 use syncgate::{Rejection, is_valid_instance_code};
 use worker::{Context, Env, Method, Request, Response, Result};
 
+use crate::http::Reply;
 use crate::origin::{OriginAnswer, OriginCall, forward};
 use crate::{admin, customers, dashboard, hooks, http, instances, sync, tenant_state};
 
@@ -17,7 +18,7 @@ pub async fn dispatch(
     env: &Env,
     ctx: &Context,
     request_id: &str,
-) -> Result<Response> {
+) -> Result<Reply> {
     let path = req.path();
     let segments: Vec<String> = path
         .trim_matches('/')
@@ -26,16 +27,18 @@ pub async fn dispatch(
         .collect();
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let method = req.method();
-    match segments.as_slice() {
+    let built = match segments.as_slice() {
         ["v1", instance, rest @ ..] => {
             if !is_valid_instance_code(instance) {
                 http::drain_body(&mut req, syncgate::DEFAULT_MAX_BODY_BYTES).await;
-                return http::problem(&Rejection::UnknownInstance, request_id);
+                return http::problem(&Rejection::UnknownInstance, request_id).map(Reply::from);
             }
             match (method, rest) {
-                (Method::Post, ["sync"]) => sync::handle(req, env, ctx, request_id, instance).await,
+                (Method::Post, ["sync"]) => {
+                    return sync::handle(req, env, ctx, request_id, instance).await;
+                }
                 (Method::Post, ["hooks", provider]) => {
-                    hooks::handle(req, env, ctx, request_id, instance, provider).await
+                    return hooks::handle(req, env, ctx, request_id, instance, provider).await;
                 }
                 (Method::Get, ["sync", "health"]) => health(env, request_id, instance).await,
                 (Method::Get, ["sync", "status" | "logs"]) => {
@@ -58,12 +61,13 @@ pub async fn dispatch(
         }
         ["admin", "v1", "instances", instance, rest @ ..] => {
             if !is_valid_instance_code(instance) {
-                return http::problem(&Rejection::UnknownInstance, request_id);
+                return http::problem(&Rejection::UnknownInstance, request_id).map(Reply::from);
             }
             admin::dispatch(req, env, request_id, instance, rest).await
         }
         _ => http::problem(&Rejection::NotFound, request_id),
-    }
+    };
+    built.map(Reply::Built)
 }
 
 async fn health(env: &Env, request_id: &str, instance: &str) -> Result<Response> {

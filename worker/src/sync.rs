@@ -11,13 +11,14 @@
 //! cannot be replayed to another instance of the tenant (Standard Webhooks signs no path).
 
 use syncgate::{
-    Authenticated, Headers as CoreHeaders, HttpRequest, Primitives, Rejection, ReplayKeys,
-    RustCrypto, SkewWindow, TenantPolicy, admit, authenticate, hex, precheck,
+    Authenticated, Depth, HttpRequest, Rejection, ReplayKeys, RustCrypto, SkewWindow, TenantPolicy,
+    Verifier, admit, authenticate, hex,
 };
 use worker::{Context, Env, Method, Request, Response, Result, Stub};
 
-use crate::digest::{HOST_DIGEST_MIN_BYTES, KnownDigest, host_sha256};
-use crate::http;
+use crate::digest::HOST_DIGEST_MIN_BYTES;
+use crate::host::{self, RequestHead};
+use crate::http::{self, Reply};
 use crate::tenant_state::{self, LogEntry, Reservation, SignedRefusal};
 
 /// Posts `body` as JSON to the tenant's object at `path` after the answer has gone out (log
@@ -71,23 +72,20 @@ pub(crate) struct Attempt<'a> {
 }
 
 impl<'a> Attempt<'a> {
-    /// The attempt `req` starts, received now.
-    ///
-    /// # Errors
-    /// Only when the runtime cannot read the request's headers.
+    /// The attempt of the request whose head is `head`, received now.
     pub(crate) fn begin(
-        req: &Request,
+        head: &RequestHead,
         env: &'a Env,
         ctx: &'a Context,
         request_id: &'a str,
-    ) -> Result<Self> {
-        Ok(Self {
+    ) -> Self {
+        Self {
             ctx,
             env,
             request_id,
             received_at: http::now_millis(),
-            source_ip: req.headers().get("cf-connecting-ip")?,
-        })
+            source_ip: head.get("cf-connecting-ip").map(str::to_string),
+        }
     }
 
     fn entry(&self, rejection: &Rejection) -> LogEntry {
@@ -163,67 +161,53 @@ pub async fn handle(
     ctx: &Context,
     request_id: &str,
     instance: &str,
-) -> Result<Response> {
-    let attempt = Attempt::begin(&req, env, ctx, request_id)?;
+) -> Result<Reply> {
+    // The head in one call: method, URL and every header (see `crate::host`).
+    let head = RequestHead::read(&req)?;
+    let attempt = Attempt::begin(&head, env, ctx, request_id);
     let Some(policy) = crate::instances::route(env, instance).await? else {
-        return http::problem(&Rejection::UnknownInstance, request_id);
+        return http::problem(&Rejection::UnknownInstance, request_id).map(Reply::from);
     };
-    let declared_len = req
-        .headers()
-        .get("content-length")?
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    if declared_len > policy.max_body_bytes {
+    let declared_len = head.content_length();
+    let too_large = || Rejection::PayloadTooLarge {
+        limit: policy.max_body_bytes,
+    };
+    if declared_len.unwrap_or(0) > policy.max_body_bytes {
         // Refused from the declared length alone: the body is neither read nor hashed.
-        let rejection = Rejection::PayloadTooLarge {
-            limit: policy.max_body_bytes,
-        };
-        return attempt.reject(&policy, &rejection);
+        return attempt.reject(&policy, &too_large()).map(Reply::from);
     }
-    let Some(body) = http::read_body_capped(&mut req, policy.max_body_bytes).await? else {
-        let rejection = Rejection::PayloadTooLarge {
-            limit: policy.max_body_bytes,
-        };
-        return attempt.reject(&policy, &rejection);
+    // The body stays JavaScript bytes: the core gets one copy; the hashes, the hop to the
+    // tenant's object and the forward read the JavaScript bytes.
+    let Some(body) = host::read_body(&mut req, declared_len, policy.max_body_bytes).await? else {
+        return attempt.reject(&policy, &too_large()).map(Reply::from);
     };
-    // Instance state and media type are checked by `authenticate`, first, before any hashing.
-    let url = req.url()?.to_string();
-    let headers: CoreHeaders = req.headers().entries().collect();
-    let method = req.method().to_string();
-    let core_request = match HttpRequest::new(&method, &url, headers, body) {
+    let RequestHead {
+        method,
+        url,
+        headers,
+    } = head;
+    // Instance state and media type are checked first, before any hashing.
+    let core_request = match HttpRequest::new(&method, &url, headers, body.to_vec()) {
         Ok(request) => request,
-        Err(rejection) => return attempt.reject(&policy, &rejection),
-    };
-    // A large body is hashed once, natively, once the cheap checks pass; the core's digest
-    // check and payload hash use that digest (see `crate::digest`).
-    let host_digest = if core_request.body.len() >= HOST_DIGEST_MIN_BYTES
-        && precheck(
-            &policy,
-            core_request.headers.get("content-type"),
-            core_request.body.len(),
-        )
-        .is_ok()
-    {
-        host_sha256(&core_request.body).await
-    } else {
-        None
-    };
-    let known = host_digest.map(|sha256| KnownDigest::new(&core_request.body, sha256));
-    let primitives: &dyn Primitives = match &known {
-        Some(known) => known,
-        None => &RustCrypto,
+        Err(rejection) => return attempt.reject(&policy, &rejection).map(Reply::from),
     };
     let now = http::now_seconds();
-    let authenticated = match authenticate(&core_request, &policy, now, primitives) {
-        Ok(authenticated) => authenticated,
-        Err(rejection) => return attempt.reject(&policy, &rejection),
+    let authenticated = if core_request.body.len() >= HOST_DIGEST_MIN_BYTES {
+        authenticate_on_host(&core_request, &policy, &body, now).await
+    } else {
+        authenticate(&core_request, &policy, now, &RustCrypto)
     };
-    let verdict = match admit(&core_request, &policy, &authenticated, primitives) {
+    let authenticated = match authenticated {
+        Ok(authenticated) => authenticated,
+        Err(rejection) => return attempt.reject(&policy, &rejection).map(Reply::from),
+    };
+    let verdict = match admit(&core_request, &policy, &authenticated, &RustCrypto) {
         Ok(verdict) => verdict,
         Err(rejection) => {
             return attempt
                 .reject_signed(&policy, &rejection, &authenticated, &core_request.body)
-                .await;
+                .await
+                .map(Reply::from);
         }
     };
     let reservation = Reservation::from_verdict(
@@ -233,12 +217,41 @@ pub async fn handle(
         attempt.received_at,
         attempt.source_ip.clone(),
     );
-    tenant_state::reserve_and_forward(
-        env,
-        &policy.tenant,
-        request_id,
-        &reservation,
-        &core_request.body,
-    )
-    .await
+    tenant_state::reserve_and_forward(env, &policy.tenant, request_id, &reservation, &body)
+        .await
+        .map(Reply::Passed)
+}
+
+/// Steps 1–5 with the body's SHA-256 and the signature's HMAC tags computed by the runtime
+/// (WebCrypto, native code) over the JavaScript bytes: the core's two-phase seam
+/// ([`syncgate::Verifier::prepare`], the host's digests, [`syncgate::Verifier::finish_signature`])
+/// decides exactly as [`authenticate`] does. Should WebCrypto fail, the digests are computed in
+/// wasm.
+async fn authenticate_on_host<'p>(
+    request: &HttpRequest,
+    policy: &'p TenantPolicy,
+    body: &js_sys::Uint8Array,
+    now: i64,
+) -> std::result::Result<Authenticated<'p>, Rejection> {
+    let verifier = Verifier::new(policy);
+    let pending = verifier.prepare(request, request.body.len(), now, Depth::Full)?;
+    let digests = match host::digests(body, &pending, verifier.keys()).await {
+        Some(digests) => digests,
+        None => pending.compute(verifier.keys(), &request.body, &RustCrypto),
+    };
+    let signed = verifier.finish_signature(pending, &digests)?;
+    // The verdict names the verifier's copy of the key: the same place in the policy's ring.
+    let key = verifier
+        .keys()
+        .iter()
+        .position(|key| std::ptr::eq(key, signed.key))
+        .and_then(|at| policy.keys.0.get(at))
+        .ok_or(Rejection::InternalError)?;
+    Ok(Authenticated {
+        scheme: signed.scheme,
+        key,
+        nonce: signed.nonce,
+        timestamp: signed.timestamp,
+        body_sha256: signed.body_sha256.ok_or(Rejection::InternalError)?,
+    })
 }

@@ -13,6 +13,17 @@
 //! the origin, which knows whether it applied the first attempt, answers `stale_version` itself
 //! when it did not and a newer version has since been applied.
 //!
+//! **One write to reserve.** The check is one read (the live rows of the nonce and payload hash,
+//! and the newest version of each section, applied or in flight); the reservation is one
+//! `INSERT` of both rows, the nonce row carrying the sections and version in flight. The
+//! versions in flight are therefore exactly the unapplied reserved rows: a commit (`applied =
+//! 1`), a release (rows deleted) and a takeover (rows handed to the retry) move them with the
+//! reservation, in the same statement. Read and write run in one step of the object with no
+//! `await` between them, so of concurrent requests with one nonce exactly one reserves; the
+//! step's writes are made durable before the forward leaves (the object's output gate), so an
+//! edge that stops mid-forward leaves a reservation a retry can take over. That durable write
+//! before the forward, and the one after the answer, are the floor of this design.
+//!
 //! **Instance binding.** Standard Webhooks signs neither the path nor the instance, so a payload
 //! signed for one instance would verify on any instance of the same tenant. The ledger therefore
 //! records where a nonce and payload hash were first seen (applied, reserved, or signed but
@@ -21,11 +32,11 @@
 use serde::{Deserialize, Serialize};
 use syncgate::idempotency::{SyncApplied, sync_key};
 use syncgate::{Rejection, TenantPolicy, Verdict, check_section_versions};
-use worker::{Method, Request, Response, Result};
+use worker::{Method, Request, Response, Result, SqlStorageValue};
 
 use super::{LogEntry, LogStatus, SignatureResult, TenantState, int, str_value, u64_value};
 use crate::http;
-use crate::origin::{OriginAnswer, OriginCall, forward, forward_with};
+use crate::origin::{OriginAnswer, OriginCall, forward_bytes};
 
 /// What the worker asks the object to reserve, forward and settle for one verified sync: built
 /// from the core's [`Verdict`] and the routed policy, sent ahead of the body in one request body
@@ -131,28 +142,43 @@ impl Reservation {
         }
     }
 
-    /// One body for the object: the reservation's JSON length (4 bytes, big-endian), its JSON,
-    /// then the sync body as received.
+    /// The head of the one body the object gets: the reservation's JSON length (4 bytes,
+    /// big-endian), then its JSON; the sync body as received follows it.
     ///
     /// # Errors
     /// When the reservation cannot be serialised.
-    pub fn frame(&self, body: &[u8]) -> serde_json::Result<Vec<u8>> {
+    pub fn frame_head(&self) -> serde_json::Result<Vec<u8>> {
         let meta = serde_json::to_vec(self)?;
         let len = u32::try_from(meta.len()).unwrap_or(u32::MAX);
-        let mut framed = Vec::with_capacity(4 + meta.len() + body.len());
-        framed.extend_from_slice(&len.to_be_bytes());
-        framed.extend_from_slice(&meta);
-        framed.extend_from_slice(body);
-        Ok(framed)
+        let mut head = Vec::with_capacity(4 + meta.len());
+        head.extend_from_slice(&len.to_be_bytes());
+        head.extend_from_slice(&meta);
+        Ok(head)
     }
 
-    /// Splits a [`Reservation::frame`]d body; `None` when it is not one.
+    /// The reservation of a framed head ([`Reservation::frame_head`]) and where its body starts;
+    /// `None` when it is not one. `head` may run on into the body: only the head is read.
     #[must_use]
-    pub fn unframe(framed: &[u8]) -> Option<(Self, &[u8])> {
-        let (len, rest) = framed.split_first_chunk::<4>()?;
+    pub fn unframe(head: &[u8]) -> Option<(Self, usize)> {
+        let (len, rest) = head.split_first_chunk::<4>()?;
         let len = usize::try_from(u32::from_be_bytes(*len)).ok()?;
-        let (meta, body) = rest.split_at_checked(len)?;
-        Some((serde_json::from_slice(meta).ok()?, body))
+        let meta = rest.get(..len)?;
+        Some((serde_json::from_slice(meta).ok()?, 4 + len))
+    }
+
+    /// Splits a framed body the object received as JavaScript bytes: the reservation (copied
+    /// into wasm) and a view of the sync body (not copied).
+    #[must_use]
+    pub fn unframe_js(framed: &js_sys::Uint8Array) -> Option<(Self, js_sys::Uint8Array)> {
+        let total = framed.length();
+        if total < 4 {
+            return None;
+        }
+        let len_bytes: [u8; 4] = framed.subarray(0, 4).to_vec().try_into().ok()?;
+        let len = u32::from_be_bytes(len_bytes);
+        let end = len.checked_add(4).filter(|end| *end <= total)?;
+        let (meta, _) = Self::unframe(&framed.subarray(0, end).to_vec())?;
+        Some((meta, framed.subarray(end, total)))
     }
 }
 
@@ -264,11 +290,16 @@ impl TenantState {
                  SELECT 'version', NULL, NULL, NULL, NULL, section, MAX(version) FROM (
                    SELECT section, version FROM section_versions
                    UNION ALL
+                   SELECT s.value AS section, l.version AS version
+                     FROM ledger AS l, json_each(l.sections) AS s
+                     WHERE l.applied = 0 AND l.sections IS NOT NULL AND l.expires_at >= ?
+                   UNION ALL
                    SELECT section, version FROM pending_versions WHERE expires_at >= ?)
                  GROUP BY section",
                 vec![
                     str_value(&meta.nonce_key),
                     str_value(&meta.payload_key),
+                    int(now),
                     int(now),
                     int(now),
                 ],
@@ -345,41 +376,30 @@ impl TenantState {
                 .find(|v| v.section == section)
                 .and_then(|v| u64::try_from(v.version).ok())
         })?;
-        let mut bindings = Vec::with_capacity(10);
-        for key in [&meta.nonce_key, &meta.payload_key] {
-            bindings.extend([
-                str_value(key),
+        // One write reserves both keys; the nonce row carries the sections and version in
+        // flight (a JSON array: `json_each` reads it back in the check above).
+        let sections = if meta.sections.is_empty() {
+            SqlStorageValue::Null
+        } else {
+            serde_json::to_string(&meta.sections)
+                .map(SqlStorageValue::String)
+                .map_err(|_| Rejection::OriginUnavailable)?
+        };
+        sql.exec(
+            "INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance, sections, version)
+             VALUES (?1, 'nonce', ?3, 0, ?4, ?5, ?6, ?7, ?8), (?2, 'payload', ?3, 0, ?4, ?5, ?6, NULL, NULL)",
+            vec![
+                str_value(&meta.nonce_key),
+                str_value(&meta.payload_key),
                 str_value(&meta.request_id),
                 int(meta.expires_at),
                 int(now_ms),
                 str_value(&meta.instance),
-            ]);
-        }
-        sql.exec(
-            "INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance)
-             VALUES (?, 'nonce', ?, 0, ?, ?, ?), (?, 'payload', ?, 0, ?, ?, ?)",
-            bindings,
+                sections,
+                u64_value(meta.payload_version),
+            ],
         )
         .map_err(|_| Rejection::OriginUnavailable)?;
-        if !meta.sections.is_empty() {
-            let mut bindings = Vec::with_capacity(4 * meta.sections.len());
-            for section in &meta.sections {
-                bindings.extend([
-                    str_value(&meta.request_id),
-                    str_value(section),
-                    u64_value(meta.payload_version),
-                    int(meta.expires_at),
-                ]);
-            }
-            sql.exec(
-                &format!(
-                    "INSERT OR REPLACE INTO pending_versions (request_id, section, version, expires_at) VALUES {}",
-                    placeholders(meta.sections.len(), 4)
-                ),
-                bindings,
-            )
-            .map_err(|_| Rejection::OriginUnavailable)?;
-        }
         Ok(Claim::Fresh)
     }
 
@@ -407,12 +427,11 @@ impl TenantState {
     }
 
     /// Ends a reservation: `statement` acts on its two ledger rows (bound as key, key, request
-    /// id), and its in-flight versions are dropped either way. Answers whether the statement
-    /// found the rows, i.e. whether this request still held the reservation (a retry may have
-    /// taken it over).
+    /// id). Answers whether the statement found the rows, i.e. whether this request still held
+    /// the reservation (a retry may have taken it over). Its in-flight versions end with it:
+    /// they are its unapplied nonce row.
     fn settle(&self, meta: &Reservation, statement: &str) -> Result<bool> {
-        let sql = self.sql();
-        let cursor = sql.exec(
+        let cursor = self.sql().exec(
             statement,
             vec![
                 str_value(&meta.nonce_key),
@@ -420,12 +439,7 @@ impl TenantState {
                 str_value(&meta.request_id),
             ],
         )?;
-        let held = cursor.rows_written() > 0;
-        sql.exec(
-            "DELETE FROM pending_versions WHERE request_id = ?",
-            vec![str_value(&meta.request_id)],
-        )?;
-        Ok(held)
+        Ok(cursor.rows_written() > 0)
     }
 
     /// The origin did not apply it: the sender's retry (same nonce) must go through.
@@ -433,6 +447,13 @@ impl TenantState {
         self.settle(
             meta,
             "DELETE FROM ledger WHERE key IN (?, ?) AND request_id = ? AND applied = 0",
+        )?;
+        // Versions a reservation made before they moved onto its nonce row (schema version
+        // 3) are dropped here, or a retry of the same version would read as stale. A rare path
+        // (the origin did not apply it), and an empty table once those have drained.
+        self.sql().exec(
+            "DELETE FROM pending_versions WHERE request_id = ?",
+            vec![str_value(&meta.request_id)],
         )?;
         Ok(())
     }
@@ -512,11 +533,10 @@ impl TenantState {
     }
 
     pub(super) async fn sync(&self, req: &mut Request, request_id: &str) -> Result<Response> {
-        let framed = req.bytes().await?;
-        let Some((meta, body)) = Reservation::unframe(&framed) else {
+        let framed = crate::host::body_bytes(req).await?;
+        let Some((meta, body)) = Reservation::unframe_js(&framed) else {
             return http::problem(&Rejection::NotFound, request_id);
         };
-        let body = body.to_vec();
         match self.reserve(&meta, http::now_millis()) {
             Ok(Claim::Fresh) => {}
             Ok(Claim::TakenOver {
@@ -548,7 +568,7 @@ impl TenantState {
     async fn forward_and_settle(
         &self,
         meta: &Reservation,
-        body: Vec<u8>,
+        body: js_sys::Uint8Array,
         request_id: &str,
     ) -> Result<Response> {
         self.ensure_alarm().await?;
@@ -558,13 +578,13 @@ impl TenantState {
             ));
         };
         let call = match &meta.hook {
-            Some(hook) => hook.origin_call(meta, origin, body, request_id),
+            Some(hook) => hook.origin_call(meta, origin, Vec::new(), request_id),
             None => OriginCall {
                 method: Method::Post,
                 base: origin,
                 path: format!("/origin/v1/{}/sync", meta.tenant),
                 query: None,
-                body,
+                body: Vec::new(),
                 content_type: Some("application/json".into()),
                 request_id,
                 tenant: &meta.tenant,
@@ -576,11 +596,14 @@ impl TenantState {
                 blocked_groups: Some(meta.blocked_groups.join(",")),
             },
         };
-        // The worker hashed this body when it verified it: the attestation reuses that digest.
-        let answer = match crate::digest::KnownDigest::from_hex(&call.body, &meta.payload_hash) {
-            Some(known) => forward_with(&self.env, &call, &known).await?,
-            None => forward(&self.env, &call).await?,
+        // The body is passed on as the JavaScript bytes the object received, and the worker
+        // hashed it when it verified it: the attestation's `Content-Digest` is that digest.
+        let Some(sha256) = crate::digest::from_hex(&meta.payload_hash) else {
+            return Err(worker::Error::RustError(
+                "the reservation's payload hash is not a sha-256".into(),
+            ));
         };
+        let answer = forward_bytes(&self.env, &call, &body, sha256).await?;
         match answer {
             OriginAnswer::Answered { status, .. } if (200..300).contains(&status) => {
                 // Applied at the origin: from here the answer is `applied` whatever else fails,
@@ -706,17 +729,19 @@ mod tests {
     }
 
     #[test]
-    fn a_framed_body_splits_back_into_reservation_and_body() {
-        let framed = reservation().frame(b"{\"x\":1}").unwrap();
-        let (back, body) = Reservation::unframe(&framed).unwrap();
+    fn a_framed_head_splits_back_into_reservation_and_body() {
+        let mut framed = reservation().frame_head().unwrap();
+        framed.extend_from_slice(b"{\"x\":1}");
+        let (back, at) = Reservation::unframe(&framed).unwrap();
         assert_eq!(back.request_id, "req_1");
         assert_eq!(back.payload_version, 3);
-        assert_eq!(body, b"{\"x\":1}");
+        assert_eq!(&framed[at..], b"{\"x\":1}");
     }
 
     #[test]
     fn a_damaged_frame_is_refused() {
-        let framed = reservation().frame(b"body").unwrap();
+        let mut framed = reservation().frame_head().unwrap();
+        framed.extend_from_slice(b"body");
         assert!(Reservation::unframe(&framed[..2]).is_none());
         assert!(Reservation::unframe(&framed[..10]).is_none());
         assert!(Reservation::unframe(b"\xff\xff\xff\xffabc").is_none());

@@ -72,9 +72,11 @@ pub async fn call(env: &Env, tenant: &str, request: Request) -> Result<Response>
     stub(env, tenant)?.fetch_with_request(request).await
 }
 
-/// Hands `reservation` and `body` (one framed body, see [`Reservation::frame`]) to `tenant`'s
-/// object, which reserves, forwards to the origin and commits or releases: the one step of a
-/// signed sync or a provider delivery after the edge's checks.
+/// Hands `reservation` and `body` (one framed body, see [`Reservation::frame_head`]) to
+/// `tenant`'s object, which reserves, forwards to the origin and commits or releases: the one
+/// step of a signed sync or a provider delivery after the edge's checks. The body is joined to
+/// the reservation in JavaScript (its bytes do not pass through wasm again), and the object's
+/// answer comes back as the runtime gave it, to be passed on untouched.
 ///
 /// # Errors
 /// When the body cannot be framed or the object cannot be reached.
@@ -83,16 +85,17 @@ pub async fn reserve_and_forward(
     tenant: &str,
     request_id: &str,
     reservation: &Reservation,
-    body: &[u8],
-) -> Result<Response> {
-    let framed = reservation.frame(body)?;
-    let forwarded = request(
-        Method::Post,
-        "/sync",
-        &[("x-request-id", request_id)],
-        Some(js_sys::Uint8Array::from(framed.as_slice()).into()),
-    )?;
-    call(env, tenant, forwarded).await
+    body: &js_sys::Uint8Array,
+) -> Result<web_sys::Response> {
+    let head = reservation.frame_head()?;
+    let framed = crate::host::concat(&head, body);
+    crate::host::object_post(
+        stub(env, tenant)?,
+        "https://internal/sync",
+        request_id,
+        &framed,
+    )
+    .await
 }
 /// Most applied rows kept in a tenant's sync log (see [`LogClass`] for the other classes).
 pub const LOG_RETENTION_ROWS: i64 = 10_000;
@@ -144,7 +147,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
 /// Changes to [`SCHEMA`] since its first version, in order: migration `i` takes the schema from
 /// version `i + 1` to `i + 2`. An object created today runs them all once, right after
 /// [`SCHEMA`]; an object created earlier runs the ones it has not seen.
-const MIGRATIONS: [&str; 1] = [
+const MIGRATIONS: [&str; 2] = [
     // 2: takeover of abandoned reservations (`reserved_at`), instance binding (`instance`),
     // refusal logging bounded apart from authenticated work (`class`, `refusal_counts`).
     "
@@ -157,6 +160,16 @@ UPDATE sync_log SET class = CASE
 CREATE INDEX IF NOT EXISTS sync_log_class ON sync_log (class, seq);
 CREATE TABLE IF NOT EXISTS refusal_counts (
   minute INTEGER NOT NULL, code TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (minute, code));
+",
+    // 3: a reservation's section versions travel on its nonce row (`sections`, a JSON array,
+    // and `version`), so reserving is one write; the in-flight versions are the unapplied
+    // reserved rows (index `ledger_in_flight`). `pending_versions` only drains rows written
+    // before this version.
+    "
+ALTER TABLE ledger ADD COLUMN sections TEXT;
+ALTER TABLE ledger ADD COLUMN version INTEGER;
+CREATE INDEX IF NOT EXISTS ledger_in_flight ON ledger (expires_at)
+  WHERE applied = 0 AND sections IS NOT NULL;
 ",
 ];
 
