@@ -39,13 +39,12 @@ impl<'a> WebhookHeaders<'a> {
     /// is present at all.
     #[must_use]
     pub fn find(headers: &'a Headers) -> Option<Result<Self, Rejection>> {
-        let get = |name: &str| {
-            headers
-                .get(&format!("webhook-{name}"))
-                .or_else(|| headers.get(&format!("svix-{name}")))
-        };
-        let signature = get("signature")?;
-        let (Some(id), Some(timestamp)) = (get("id"), get("timestamp")) else {
+        let get = |name: &str, alias: &str| headers.get(name).or_else(|| headers.get(alias));
+        let signature = get("webhook-signature", "svix-signature")?;
+        let (Some(id), Some(timestamp)) = (
+            get("webhook-id", "svix-id"),
+            get("webhook-timestamp", "svix-timestamp"),
+        ) else {
             return Some(Err(Rejection::malformed(
                 "webhook-id and webhook-timestamp are required with webhook-signature",
             )));
