@@ -32,6 +32,11 @@ pub struct Headers {
 /// of a linear scan.
 const INDEX_FROM: usize = 32;
 
+/// Optional whitespace around a field value (RFC 9110 §5.6.3).
+const fn is_blank(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
 /// One field: `text` holds the lowercase name followed by the (combined) value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Field {
@@ -51,10 +56,12 @@ impl Field {
         }
     }
 
+    #[inline]
     fn name(&self) -> &str {
         self.text.get(..self.name_len).unwrap_or_default()
     }
 
+    #[inline]
     fn value(&self) -> &str {
         self.text.get(self.name_len..).unwrap_or_default()
     }
@@ -69,32 +76,39 @@ impl Headers {
 
     /// Position of the field named `name`, compared case-insensitively.
     fn position(&self, name: &str) -> Option<usize> {
-        match &self.index {
-            Some(index) if name.bytes().any(|b| b.is_ascii_uppercase()) => {
-                index.get(&name.to_ascii_lowercase()).copied()
+        // Stored names are lowercase: an exact match is a case-insensitive one, and a name
+        // without uppercase letters matches exactly or not at all.
+        self.position_lowercase(name).or_else(|| {
+            if !name.bytes().any(|b| b.is_ascii_uppercase()) {
+                return None;
             }
+            match &self.index {
+                Some(index) => index.get(&name.to_ascii_lowercase()).copied(),
+                None => self
+                    .fields
+                    .iter()
+                    .position(|f| f.name_len == name.len() && f.name().eq_ignore_ascii_case(name)),
+            }
+        })
+    }
+
+    /// Position of the field named `name`, which is lowercase already.
+    fn position_lowercase(&self, name: &str) -> Option<usize> {
+        match &self.index {
             Some(index) => index.get(name).copied(),
-            // Stored names are lowercase, so a case-insensitive match is a match of the
-            // lowercased `name`.
-            None => self
-                .fields
-                .iter()
-                .position(|f| f.name_len == name.len() && f.name().eq_ignore_ascii_case(name)),
+            None => self.fields.iter().position(|f| f.name() == name),
         }
     }
 
-    /// Adds a new field (whose name is not present yet).
-    fn push(&mut self, name: &str, value: &str) {
-        let field = Field::new(name, value);
+    /// Adds `field`, whose name is not present yet.
+    fn push(&mut self, field: Field) {
         if let Some(index) = &mut self.index {
             index.insert(field.name().to_string(), self.fields.len());
         } else if self.fields.len() + 1 >= INDEX_FROM {
-            let mut index: BTreeMap<String, usize> = self
-                .fields
-                .iter()
-                .enumerate()
-                .map(|(at, f)| (f.name().to_string(), at))
-                .collect();
+            let mut index = BTreeMap::new();
+            for (at, f) in self.fields.iter().enumerate() {
+                index.insert(f.name().to_string(), at);
+            }
             index.insert(field.name().to_string(), self.fields.len());
             self.index = Some(index);
         }
@@ -104,28 +118,31 @@ impl Headers {
     /// Adds a field line; the name is lowercased and the value trimmed. A repeated name is
     /// combined with the earlier value.
     pub fn append(&mut self, name: &str, value: &str) {
-        let name = name.trim();
-        let value = value.trim_matches([' ', '\t']);
-        match self.position(name).and_then(|at| self.fields.get_mut(at)) {
+        // The line is lowercased into its own buffer first: most names are new, and the buffer
+        // then becomes the field.
+        let field = Field::new(name.trim(), value.trim_matches(is_blank));
+        match self
+            .position_lowercase(field.name())
+            .and_then(|at| self.fields.get_mut(at))
+        {
             Some(existing) => {
                 existing.text.push_str(", ");
-                existing.text.push_str(value);
+                existing.text.push_str(field.value());
             }
-            None => self.push(name, value),
+            None => self.push(field),
         }
     }
 
     /// Sets a field, replacing every earlier line of that name (case-insensitively); the name is
     /// lowercased and the value trimmed. A replaced field keeps its place in the order.
     pub fn set(&mut self, name: &str, value: &str) {
-        let name = name.trim();
-        let value = value.trim_matches([' ', '\t']);
-        match self.position(name).and_then(|at| self.fields.get_mut(at)) {
-            Some(existing) => {
-                existing.text.truncate(existing.name_len);
-                existing.text.push_str(value);
-            }
-            None => self.push(name, value),
+        let field = Field::new(name.trim(), value.trim_matches(is_blank));
+        match self
+            .position_lowercase(field.name())
+            .and_then(|at| self.fields.get_mut(at))
+        {
+            Some(existing) => *existing = field,
+            None => self.push(field),
         }
     }
 
@@ -210,14 +227,19 @@ impl TargetUri {
             return Err(bad());
         }
         let url = url.split_once('#').map_or(url, |(before, _)| before);
-        let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
-        let scheme = if scheme.eq_ignore_ascii_case("http") {
-            "http"
-        } else if scheme.eq_ignore_ascii_case("https") {
-            "https"
+        // The scheme ends at the first `://`; for `http` and `https` that is right after them.
+        let starts = |prefix: &str| {
+            url.get(..prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+        };
+        let (scheme, rest) = if starts("http://") {
+            ("http", url.get(7..))
+        } else if starts("https://") {
+            ("https", url.get(8..))
         } else {
             return Err(bad());
         };
+        let rest = rest.ok_or_else(bad)?;
         let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, path_and_query) = rest.split_at_checked(authority_end).ok_or_else(bad)?;
         if authority.is_empty() || authority.contains('@') {
