@@ -240,7 +240,11 @@ impl TargetUri {
             return Err(bad());
         };
         let rest = rest.ok_or_else(bad)?;
-        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        // Bytes, not chars: `/` and `?` are ASCII, so their byte index is a char boundary.
+        let authority_end = rest
+            .bytes()
+            .position(|b| b == b'/' || b == b'?')
+            .unwrap_or(rest.len());
         let (authority, path_and_query) = rest.split_at_checked(authority_end).ok_or_else(bad)?;
         if authority.is_empty() || authority.contains('@') {
             return Err(bad());
