@@ -278,12 +278,24 @@ fn prepare_webhooks(
         .collect();
     let (mut usable_macs, mut revoked_macs) = (Vec::new(), Vec::new());
     if !tags.is_empty() {
-        let prefix = format!("{id}.{timestamp}.");
+        let mut prefix = String::with_capacity(id.len() + timestamp.len() + 2);
+        for part in [id, ".", timestamp, "."] {
+            prefix.push_str(part);
+        }
+        // Every key's MAC has the same prefix; the last one takes it, the others a copy.
+        let mut left = usable.len() + revoked.len();
+        let mut prefix = Some(prefix);
         for (list, out) in [(&usable, &mut usable_macs), (&revoked, &mut revoked_macs)] {
             for &key in list {
+                left -= 1;
+                let prefix = if left == 0 {
+                    prefix.take().unwrap_or_default()
+                } else {
+                    prefix.clone().unwrap_or_default()
+                };
                 macs.push(MacInput {
                     key,
-                    prefix: prefix.clone(),
+                    prefix,
                     body: true,
                 });
                 out.push((key, macs.len() - 1));

@@ -39,13 +39,12 @@ impl<'a> WebhookHeaders<'a> {
     /// is present at all.
     #[must_use]
     pub fn find(headers: &'a Headers) -> Option<Result<Self, Rejection>> {
-        let get = |name: &str| {
-            headers
-                .get(&format!("webhook-{name}"))
-                .or_else(|| headers.get(&format!("svix-{name}")))
-        };
-        let signature = get("signature")?;
-        let (Some(id), Some(timestamp)) = (get("id"), get("timestamp")) else {
+        let get = |name: &str, alias: &str| headers.get(name).or_else(|| headers.get(alias));
+        let signature = get("webhook-signature", "svix-signature")?;
+        let (Some(id), Some(timestamp)) = (
+            get("webhook-id", "svix-id"),
+            get("webhook-timestamp", "svix-timestamp"),
+        ) else {
             return Some(Err(Rejection::malformed(
                 "webhook-id and webhook-timestamp are required with webhook-signature",
             )));
@@ -82,25 +81,33 @@ pub struct Verified<'k> {
 /// # Errors
 /// `malformed_signature` when the header is empty, has too many entries or an entry without `,`.
 pub fn v1_tags(signature: &str) -> Result<Vec<Vec<u8>>, Rejection> {
-    let entries: Vec<&str> = signature.split_ascii_whitespace().collect();
-    if entries.is_empty() {
+    let entries = || signature.split_ascii_whitespace();
+    let (mut count, mut v1, mut bare) = (0_usize, 0_usize, false);
+    for entry in entries() {
+        count += 1;
+        v1 += usize::from(entry.starts_with("v1,"));
+        bare |= !entry.contains(',');
+    }
+    if count == 0 {
         return Err(Rejection::malformed("webhook-signature is empty"));
     }
-    if entries.len() > MAX_SIGNATURES {
+    if count > MAX_SIGNATURES {
         return Err(Rejection::malformed(
             "too many signatures in webhook-signature",
         ));
     }
-    if entries.iter().any(|e| !e.contains(',')) {
+    if bare {
         return Err(Rejection::malformed(
             "webhook-signature entries must look like v1,<base64>",
         ));
     }
-    Ok(entries
-        .iter()
-        .filter_map(|e| e.strip_prefix("v1,"))
-        .map(|b64| STANDARD.decode(b64).unwrap_or_default())
-        .collect())
+    let mut tags = Vec::with_capacity(v1);
+    tags.extend(
+        entries()
+            .filter_map(|e| e.strip_prefix("v1,"))
+            .map(|b64| STANDARD.decode(b64).unwrap_or_default()),
+    );
+    Ok(tags)
 }
 
 /// Verifies a Standard Webhooks request against a tenant's key ring.
