@@ -267,11 +267,14 @@ fn prepare_webhooks(
     let tags = webhooks::v1_tags(signature)?;
     window.check(ts, now)?;
     let keys = &policy.keys.0;
-    let mut usable: Vec<usize> = (0..keys.len())
-        .filter(|&i| keys.get(i).is_some_and(|k| k.status.verifies()))
-        .collect();
-    // Newest version first, ties in ring order (a stable sort, as `KeyRing::usable`).
-    usable.sort_by_key(|&i| core::cmp::Reverse(keys.get(i).map_or(0, |k| k.version)));
+    // Newest version first, ties in ring order (as `KeyRing::usable`: an insertion sort of a
+    // handful of keys, no driftsort instance in the wasm).
+    let version = |i: usize| keys.get(i).map_or(0, |k| k.version);
+    let mut usable: Vec<usize> = Vec::new();
+    for i in (0..keys.len()).filter(|&i| keys.get(i).is_some_and(|k| k.status.verifies())) {
+        let at = usable.partition_point(|&kept| version(kept) >= version(i));
+        usable.insert(at, i);
+    }
     let any_usable = !usable.is_empty();
     let revoked: Vec<usize> = (0..keys.len())
         .filter(|&i| keys.get(i).is_some_and(|k| !k.status.verifies()))

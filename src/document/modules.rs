@@ -120,10 +120,13 @@ pub fn recompute_modules(features: &Features, blocked_groups: &[String]) -> Modu
             .flatten()
             .map(String::as_str),
     );
-    let mut modules: BTreeMap<&str, OwnState<'_>> = BTreeMap::new();
+    // One module per key, in key order (a sorted Vec: the key map below is the only map of
+    // modules, so the .wasm carries one BTreeMap instance for them, not one per value type).
+    let mut modules: Vec<(&str, OwnState<'_>)> = Vec::new();
     modules.extend(
         modules_by_key(&features.modules)
             .into_iter()
+            .filter_map(|(key, index)| features.modules.get(index).map(|module| (key, module)))
             .map(|(key, module)| {
                 let reason =
                     own_reason(module, &features.overrides, &plan_defaults, blocked_groups);
@@ -132,17 +135,17 @@ pub fn recompute_modules(features: &Features, blocked_groups: &[String]) -> Modu
     );
     let enabled = enabled_modules(&modules);
     let statuses: Vec<ModuleStatus> = modules
-        .values()
-        .map(|own| status(own.module, final_reason(own, &enabled)))
+        .iter()
+        .map(|(_, own)| status(own.module, final_reason(own, &enabled)))
         .collect();
-    let mut permissions = BTreeSet::new();
+    let mut permissions: BTreeSet<&str> = BTreeSet::new();
     permissions.extend(
         statuses
             .iter()
             .filter(|status| status.enabled)
-            .flat_map(|status| status.permissions.iter().cloned()),
+            .flat_map(|status| status.permissions.iter().map(String::as_str)),
     );
-    let permissions = permissions.into_iter().collect();
+    let permissions = permissions.into_iter().map(String::from).collect();
     ModuleState {
         modules: statuses,
         permissions,
@@ -177,29 +180,35 @@ impl<'a> Normal<'a> {
 /// One entry per key; of repeated keys the smallest entry wins, whatever the input order. Entries
 /// are compared by key, group and the *sets* of requires and permissions, so reordering a list
 /// inside an entry cannot change which one wins (the answer only uses those lists as sets).
-fn modules_by_key(modules: &[ModuleDef]) -> BTreeMap<&str, &ModuleDef> {
+/// The answer maps each key to the index of its entry in `modules`.
+fn modules_by_key(modules: &[ModuleDef]) -> BTreeMap<&str, usize> {
     // An entry's sets are built only once its key repeats: most payloads repeat no key, and
-    // building them costs a set of every module's permissions.
-    let mut by_key: BTreeMap<&str, (&ModuleDef, Option<Normal<'_>>)> = BTreeMap::new();
-    for module in modules {
-        match by_key.get_mut(module.key.as_str()) {
-            Some((kept, normal)) => {
-                let first: &ModuleDef = kept;
-                let kept_normal = normal.get_or_insert_with(|| Normal::of(first));
-                let candidate = Normal::of(module);
-                if candidate < *kept_normal {
-                    *kept = module;
-                    *normal = Some(candidate);
-                }
+    // building them costs a set of every module's permissions. `normals` holds them by index.
+    let mut by_key: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut normals: Vec<Option<Normal<'_>>> = Vec::new();
+    for (index, module) in modules.iter().enumerate() {
+        let Some(kept) = by_key.get_mut(module.key.as_str()) else {
+            by_key.insert(module.key.as_str(), index);
+            continue;
+        };
+        if normals.is_empty() {
+            normals.resize_with(modules.len(), || None);
+        }
+        let candidate = Normal::of(module);
+        let smaller = match (modules.get(*kept), normals.get_mut(*kept)) {
+            (Some(first), Some(normal)) => {
+                candidate < *normal.get_or_insert_with(|| Normal::of(first))
             }
-            None => {
-                by_key.insert(module.key.as_str(), (module, None));
+            _ => false,
+        };
+        if smaller {
+            *kept = index;
+            if let Some(slot) = normals.get_mut(index) {
+                *slot = Some(candidate);
             }
         }
     }
-    let mut kept = BTreeMap::new();
-    kept.extend(by_key.into_iter().map(|(key, (module, _))| (key, module)));
-    kept
+    by_key
 }
 
 /// The reason from the module's own inputs (group, override, plan), before dependencies.
@@ -223,7 +232,7 @@ fn own_reason(
 /// The least set of modules that are enabled on their own and whose requirements are all in the
 /// set (Kahn's algorithm: a module joins once its last requirement has joined). Each module and
 /// requirement is handled once; modules on a cycle or needing an unknown key never join.
-fn enabled_modules<'a>(modules: &BTreeMap<&'a str, OwnState<'a>>) -> BTreeSet<&'a str> {
+fn enabled_modules<'a>(modules: &[(&'a str, OwnState<'a>)]) -> BTreeSet<&'a str> {
     let mut waiting_on: BTreeMap<&'a str, BTreeSet<&'a str>> = BTreeMap::new();
     for (key, own) in modules {
         if own.reason.enables() {
@@ -278,14 +287,14 @@ fn final_reason(own: &OwnState<'_>, enabled: &BTreeSet<&str>) -> ModuleReason {
 }
 
 fn status(module: &ModuleDef, reason: ModuleReason) -> ModuleStatus {
-    let mut permissions: BTreeSet<&String> = BTreeSet::new();
-    permissions.extend(&module.permissions);
+    let mut permissions: BTreeSet<&str> = BTreeSet::new();
+    permissions.extend(module.permissions.iter().map(String::as_str));
     ModuleStatus {
         key: module.key.clone(),
         group: module.group.clone(),
         enabled: reason.enables(),
         reason,
-        permissions: permissions.into_iter().cloned().collect(),
+        permissions: permissions.into_iter().map(String::from).collect(),
     }
 }
 

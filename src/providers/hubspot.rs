@@ -19,6 +19,8 @@
 //!
 //! [HubSpot: validating requests]: https://developers.hubspot.com/docs/api/webhooks/validating-requests
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 
 use crate::document::reader::{Document, JsonPath, Node, parse_document};
@@ -170,9 +172,12 @@ fn delivery_key(
         };
         identities.push(Value::Array(parts).to_string());
     }
-    identities.sort_unstable();
-    identities.dedup();
-    let digest = hex(&primitives.sha256(identities.join("\n").as_bytes()));
+    // Sorted and de-duplicated through a set of &str (a map type the core has anyway, where a
+    // sort of Strings would add a quicksort instance to the wasm).
+    let mut unique: BTreeSet<&str> = BTreeSet::new();
+    unique.extend(identities.iter().map(String::as_str));
+    let unique: Vec<&str> = unique.into_iter().collect();
+    let digest = hex(&primitives.sha256(unique.join("\n").as_bytes()));
     let event_type = events
         .first()
         .and_then(|e| e.get("subscriptionType"))
