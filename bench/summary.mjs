@@ -23,6 +23,13 @@ export const TARGETS = {
   cpu_ms_64k: 0.5,
   worker_wasm_raw: 1_000_000,
   worker_wasm_gzip: 350_000,
+  core_wasm_raw: 200_000,
+  core_wasm_gzip: 80_000,
+  node_import_ms: 10,
+  // Node throughput ratios (× the peer, at every size unless the row names some).
+  verify_ratio: 1.0, // createVerifier().verify vs stripe, standardwebhooks, svix
+  signature_ratio: 1.0, // verifySignature vs octokit, http_message_signatures at 16k and 256k
+  signature_hmac_ratio_256k: 0.8, // verifySignature vs node_hmac at 256k
 };
 
 const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
@@ -62,6 +69,16 @@ if (js) {
     const r = ratio(row[lib], row.standardwebhooks);
     return [lib, row[lib] === undefined ? "-" : `${Math.round(row[lib])}${r === undefined ? "" : ` (${r.toFixed(2)}×)`}`];
   }))])));
+  for (const [size, row] of Object.entries(js)) {
+    for (const peer of ["stripe", "standardwebhooks", "svix"]) {
+      check(`verify / ${peer}, ${size} (×)`, ratio(row.syncgate, row[peer]), TARGETS.verify_ratio, false);
+    }
+    if (size !== "1k") {
+      check(`verifySignature / octokit, ${size} (×)`, ratio(row.syncgate_signature_only, row.octokit), TARGETS.signature_ratio, false);
+      check(`verifySignature (RFC 9421) / http_message_signatures, ${size} (×)`, ratio(row.syncgate_signature_only_rfc9421, row.http_message_signatures), TARGETS.signature_ratio, false);
+    }
+    if (size === "256k") check("verifySignature / node_hmac, 256k (×)", ratio(row.syncgate_signature_only, row.node_hmac), TARGETS.signature_hmac_ratio_256k, false);
+  }
 }
 
 const edge = summary.edge ?? {};
@@ -117,8 +134,13 @@ if (summary.size) {
   console.table(Object.fromEntries(Object.entries(s).map(([k, v]) => [k, { raw: v.raw, gzip: v.gzip }])));
   check("worker wasm raw (B)", s.worker_wasm?.raw, TARGETS.worker_wasm_raw);
   check("worker wasm gzip (B)", s.worker_wasm?.gzip, TARGETS.worker_wasm_gzip);
+  check("package (core) wasm raw (B)", s.core_wasm?.raw, TARGETS.core_wasm_raw);
+  check("package (core) wasm gzip (B)", s.core_wasm?.gzip, TARGETS.core_wasm_gzip);
 }
-if (summary.startup_ms) console.log("\nstartup (ms):", summary.startup_ms);
+if (summary.startup_ms) {
+  console.log("\nstartup (ms):", summary.startup_ms);
+  check("package import in Node (ms)", summary.startup_ms.node_import, TARGETS.node_import_ms);
+}
 
 summary.targets = checks;
 writeFileSync(join(dir, "summary.json"), `${JSON.stringify(summary, null, 2)}\n`);
