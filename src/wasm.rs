@@ -253,7 +253,14 @@ fn header_value(value: &JsValue) -> Result<Option<String>, Rejection> {
             .collect();
         return Ok(parts.map(|p| p.join(", ")));
     }
-    Ok(value.as_f64().map(|n| n.to_string()))
+    // A number is written as JavaScript writes it (`String(n)`, what a Fetch `Headers` does),
+    // which also keeps Rust's float formatter out of the package.
+    Ok(value.as_f64().and_then(|n| {
+        js_sys::Number::from(n)
+            .to_string_with_radix(10)
+            .ok()
+            .and_then(|text| text.as_string())
+    }))
 }
 
 fn read_headers(value: &JsValue) -> Result<Headers, Rejection> {

@@ -43,6 +43,9 @@ pub(crate) enum Document {
     SyncPayload,
     /// A customer record: a broken rule is `invalid_field` with a `field` (`body` for the root).
     Customer,
+    /// A tenant policy: a broken rule is `invalid_field` with field `policy`, the path leading
+    /// the reason (`keys[0].status: must be one of …`).
+    Policy,
 }
 
 /// Where a value sits in a document: `smtp.port`, `features.modules[2].group`,
@@ -102,6 +105,10 @@ impl<'p> JsonPath<'p> {
             Document::SyncPayload => Rejection::invalid_payload(text, reason),
             Document::Customer if text.is_empty() => Rejection::invalid_field("body", reason),
             Document::Customer => Rejection::invalid_field(text, reason),
+            Document::Policy if text.is_empty() => Rejection::invalid_field("policy", reason),
+            Document::Policy => {
+                Rejection::invalid_field("policy", format!("{text}: {}", reason.into()))
+            }
         }
     }
 

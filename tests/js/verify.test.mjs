@@ -46,6 +46,19 @@ const SCHEMES = ["rfc9421", "standard-webhooks"];
 // ---------------------------------------------------------------------------------------------
 // Happy paths
 
+test("a header value given as a number is read as JavaScript writes it (String(n))", () => {
+  const req = sign(syncRequest(JSON.stringify(brandingPayload(5))), { scheme: "standard-webhooks" });
+  const stamp = req.headers["webhook-timestamp"];
+  assert.equal(stamp, String(NOW));
+  const numeric = { ...req, headers: { ...req.headers, "webhook-timestamp": NOW } };
+  const v = verifyRequest(numeric, policy(), NOW);
+  assert.equal(v.ok, true, JSON.stringify(v));
+  assert.equal(v.timestamp, NOW);
+  // A fraction is written "1800000000.5", which is not a timestamp.
+  const fraction = { ...req, headers: { ...req.headers, "webhook-timestamp": NOW + 0.5 } };
+  assert.equal(verifyRequest(fraction, policy(), NOW).ok, false);
+});
+
 for (const scheme of SCHEMES) {
   test(`${scheme}: sign → verify a branding payload gives the full verdict`, () => {
     const payload = brandingPayload(5);
