@@ -199,3 +199,37 @@ async fn bootstrap(req: Request, env: &Env, request_id: &str, instance: &str) ->
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Cargo.lock pins `idna_adapter` to its 1.0 line, the one without Unicode tables (~47 KB of
+    /// the worker's wasm, gzip): the worker only parses URLs the runtime hands it, whose hosts
+    /// are ASCII already (punycode), and origins the core accepts only as ASCII host names. Such
+    /// URLs must still parse, punycode labels included; a Unicode host name is refused.
+    #[test]
+    fn ascii_and_punycode_hosts_parse_without_unicode_tables() {
+        for (url, host) in [
+            (
+                "https://edge.example.com/v1/acme-eu1/sync?x=1",
+                "edge.example.com",
+            ),
+            (
+                "https://xn--bcher-kva.de/v1/acme-eu1/sync",
+                "xn--bcher-kva.de",
+            ),
+            (
+                "http://127.0.0.1:8787/v1/acme-eu1/sync/logs?limit=5",
+                "127.0.0.1",
+            ),
+            ("https://EDGE.Example.COM/", "edge.example.com"),
+        ] {
+            let parsed = worker::Url::parse(url);
+            assert_eq!(
+                parsed.as_ref().ok().and_then(|u| u.host_str()),
+                Some(host),
+                "{url}"
+            );
+        }
+        assert!(worker::Url::parse("https://bücher.de/").is_err());
+    }
+}
