@@ -41,8 +41,11 @@ pub use verify::{
     precheck, verify_request, verify_request_with,
 };
 
-// A compiled policy, and the two-phase seam (prepare → host digests → finish).
-pub use verifier::{Depth, HostDigests, MacInput, Pending, SignatureVerdict, Verifier};
+// A compiled policy, and the two-phase seam (prepare → host digests → finish); `prepare` and
+// `finish_signature` run it on a policy the caller already holds (the worker's cached one).
+pub use verifier::{
+    Depth, HostDigests, MacInput, Pending, SignatureVerdict, Verifier, finish_signature, prepare,
+};
 
 // Errors: the type at the root, the code catalogue and the text rules in `syncgate::error`.
 #[doc(inline)]

@@ -12,7 +12,7 @@
 
 use syncgate::{
     Authenticated, Depth, HttpRequest, Rejection, ReplayKeys, RustCrypto, SkewWindow, TenantPolicy,
-    Verifier, admit, authenticate, hex,
+    admit, authenticate, hex,
 };
 use worker::{Context, Env, Method, Request, Response, Result, Stub};
 
@@ -224,8 +224,8 @@ pub async fn handle(
 
 /// Steps 1–5 with the body's SHA-256 and the signature's HMAC tags computed by the runtime
 /// (WebCrypto, native code) over the JavaScript bytes: the core's two-phase seam
-/// ([`syncgate::Verifier::prepare`], the host's digests, [`syncgate::Verifier::finish_signature`])
-/// decides exactly as [`authenticate`] does. Should WebCrypto fail, the digests are computed in
+/// ([`syncgate::prepare`], the host's digests, [`syncgate::finish_signature`]), run on the
+/// cached policy, decides exactly as [`authenticate`] does. Should WebCrypto fail, the digests are computed in
 /// wasm.
 async fn authenticate_on_host<'p>(
     request: &HttpRequest,
@@ -233,23 +233,17 @@ async fn authenticate_on_host<'p>(
     body: &js_sys::Uint8Array,
     now: i64,
 ) -> std::result::Result<Authenticated<'p>, Rejection> {
-    let verifier = Verifier::new(policy);
-    let pending = verifier.prepare(request, request.body.len(), now, Depth::Full)?;
-    let digests = match host::digests(body, &pending, verifier.keys()).await {
+    let keys = policy.keys.0.as_slice();
+    let pending = syncgate::prepare(policy, request, request.body.len(), now, Depth::Full)?;
+    let digests = match host::digests(body, &pending, keys).await {
         Some(digests) => digests,
-        None => pending.compute(verifier.keys(), &request.body, &RustCrypto),
+        None => pending.compute(keys, &request.body, &RustCrypto),
     };
-    let signed = verifier.finish_signature(pending, &digests)?;
-    // The verdict names the verifier's copy of the key: the same place in the policy's ring.
-    let key = verifier
-        .keys()
-        .iter()
-        .position(|key| std::ptr::eq(key, signed.key))
-        .and_then(|at| policy.keys.0.get(at))
-        .ok_or(Rejection::InternalError)?;
+    // Run on the cached policy itself: no copy of it, and the verdict's key is the ring's own.
+    let signed = syncgate::finish_signature(policy, pending, &digests)?;
     Ok(Authenticated {
         scheme: signed.scheme,
-        key,
+        key: signed.key,
         nonce: signed.nonce,
         timestamp: signed.timestamp,
         body_sha256: signed.body_sha256.ok_or(Rejection::InternalError)?,
