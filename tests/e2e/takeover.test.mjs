@@ -1,10 +1,10 @@
 // An edge crash in the middle of a forward: the origin applied the sync but the edge never heard,
-// and its reservation was left behind. After the restart the sender's retry of the same signed
-// request must take the reservation over (once it is older than the origin timeout plus a
-// margin), be applied exactly once at the origin, and leave the edge's status, log and key usage
-// in agreement with the origin. The worker runs in real workerd (Miniflare) with on-disk KV and
-// Durable Objects, stopped and started again; a holding proxy of the test's own sits between edge
-// and origin.
+// and what the edge held in memory (its reservation) went with it. After the restart the
+// sender's retry of the same signed request must be forwarded at once (no deadline to wait out),
+// be applied exactly once at the origin (answered from its idempotency record), and leave the
+// edge's status, log and key usage in agreement with the origin. The worker runs in real workerd
+// (Miniflare) with on-disk KV and Durable Objects, stopped and started again; a holding proxy of
+// the test's own sits between edge and origin.
 import assert from "node:assert/strict";
 import http from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -46,7 +46,7 @@ async function holdingProxy(originUrl) {
   return state;
 }
 
-test("a retry after an edge crash mid-forward takes the reservation over and is applied once", async () => {
+test("a retry after an edge crash mid-forward is forwarded at once and applied once", async () => {
   const dir = mkdtempSync(join(tmpdir(), "syncgate-takeover-"));
   cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
   const originSecret = whsec();
@@ -96,30 +96,18 @@ test("a retry after an edge crash mid-forward takes the reservation over and is 
   await mf.dispose();                                     // the edge dies mid-forward
   assert.equal(await first, "no answer");
   proxy.holding = false;
-  const restartedAt = Date.now();
   mf = new Miniflare(options);
   edge = (await mf.ready).toString().replace(/\/$/, "");
   edgeContract.register(edge);
 
-  const answers = [];
-  let applied;
-  while (Date.now() - restartedAt < 2 * ORIGIN_TIMEOUT_MS + 3000) {
-    const res = await request(`${edge}/v1/tk-eu1/sync`, init);
-    const answer = await res.json();
-    answers.push(`${res.status} ${answer.code ?? answer.status}`);
-    if (res.status === 200) { applied = answer; break; }
-    assert.equal(res.status, 409, JSON.stringify(answer));
-    assert.equal(answer.code, "replayed_nonce");
-    assert.equal(answer.applied, false, "the reservation is still young: not applied yet, retry");
-    await new Promise((ok) => setTimeout(ok, 250));
-  }
-  assert.ok(applied, `never applied after the restart: ${answers.join(", ")}`);
-  const recovery = Date.now() - restartedAt;
-  assert.ok(recovery <= 2 * ORIGIN_TIMEOUT_MS + 3000, `recovered in ${recovery} ms`);
+  const res = await request(`${edge}/v1/tk-eu1/sync`, init);
+  const applied = await res.json();
+  assert.equal(res.status, 200, `the first retry after the restart is applied: ${JSON.stringify(applied)}`);
+  assert.equal(applied.status, "applied");
 
   const stats = await (await request(`${origin.url}/__control/stats`)).json();
   assert.equal(stats.applied, 1, "applied once at the origin");
-  assert.equal(stats.replayed, 1, "the takeover was answered from the origin's idempotency record");
+  assert.equal(stats.replayed, 1, "the retry was answered from the origin's idempotency record");
 
   // A further retry is told it is done.
   const again = await (await request(`${edge}/v1/tk-eu1/sync`, init)).json();

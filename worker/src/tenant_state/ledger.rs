@@ -1,39 +1,49 @@
 //! The signed-sync path inside the object: reserve the nonce and payload hash (atomically,
 //! with the section versions), forward to the origin, then commit or release.
 //!
-//! **Takeover.** A reservation normally ends in a commit or a release. If the edge stops in the
-//! middle of a forward (an isolate evicted, a deploy, a crash), neither happens and the
-//! reservation would block the sender's retries until it expires. A reservation older than the
-//! origin timeout plus [`TAKEOVER_MARGIN_MS`] cannot have a forward still running (every forward
-//! is cut off at the timeout), so a retry of the *same* request (the same nonce and payload
-//! hash, hence the same signed bytes) takes it over: it is forwarded again with the same
-//! `Idempotency-Key` and committed or released on the answer. The origin de-duplicates by that
-//! key, so a sync it had already applied is answered from its record and not applied twice. The
-//! edge's own version check is skipped for a takeover: the reservation already passed it, and
-//! the origin, which knows whether it applied the first attempt, answers `stale_version` itself
-//! when it did not and a newer version has since been applied.
+//! **Reserved in memory, committed in storage.** The object is the one instance of its tenant's
+//! state and runs one event at a time, so the check (one read of the ledger and the object's
+//! [`InFlight`] map) and the reservation (an entry in that map), with no `await` between them,
+//! decide which of concurrent requests with one nonce goes on: exactly one. Nothing is written
+//! before the forward, so the forward does not wait on the object's output gate: a durable write
+//! there was the larger half of what the edge added over a bare Worker (BENCHMARKS.md, platform
+//! floor). When the origin confirms, the answer goes out at once, and the commit (the applied
+//! ledger rows, section versions, last sync, key use and the log row) is written right after it
+//! and in any case before the object takes its next event, so every later request, a replay or a
+//! status read, finds it.
 //!
-//! **One write to reserve.** The check is one read (the live rows of the nonce and payload hash,
-//! and the newest version of each section, applied or in flight); the reservation is one
-//! `INSERT` of both rows, the nonce row carrying the sections and version in flight. The
-//! versions in flight are therefore exactly the unapplied reserved rows: a commit (`applied =
-//! 1`), a release (rows deleted) and a takeover (rows handed to the retry) move them with the
-//! reservation, in the same statement. Read and write run in one step of the object with no
-//! `await` between them, so of concurrent requests with one nonce exactly one reserves; the
-//! step's writes are made durable before the forward leaves (the object's output gate), so an
-//! edge that stops mid-forward leaves a reservation a retry can take over. That durable write
-//! before the forward, and the one after the answer, are the floor of this design.
+//! **After a crash.** An object that stops in the middle of a forward, or between its answer and
+//! the commit, loses what it held only in memory. The sender's retry of the same signed request
+//! is then forwarded again, at once, with the same `Idempotency-Key` (from the payload hash), and
+//! the origin, which de-duplicates by that key, answers an application it already made from its
+//! record: applied at most once, and the edge's ledger, versions, key use and log follow that
+//! answer. What such a crash costs is the edge's own record of the attempt it interrupted (a
+//! replay of it is answered from the origin's record instead of being refused at the edge),
+//! never a second application.
+//!
+//! **Abandoned reservations.** Every forward is cut off at the origin timeout, so a reservation
+//! older than that plus [`ABANDONED_MARGIN_MS`] has no forward behind it (its handler was
+//! dropped, or it is a stored row an edge before this design left when it stopped): a retry of the
+//! same request (the same nonce and payload hash, hence the same signed bytes) goes on past it,
+//! without the edge's version check, which the reservation already passed (the origin answers
+//! `stale_version` itself if a newer version has since been applied). Any other request is still
+//! refused.
 //!
 //! **Instance binding.** Standard Webhooks signs neither the path nor the instance, so a payload
 //! signed for one instance would verify on any instance of the same tenant. The ledger therefore
 //! records where a nonce and payload hash were first seen (applied, reserved, or signed but
 //! refused by that instance's policy) and refuses them on any other instance.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use serde::{Deserialize, Serialize};
 use syncgate::idempotency::{SyncApplied, sync_key};
 use syncgate::{Rejection, TenantPolicy, Verdict, check_section_versions};
-use worker::{Method, Request, Response, Result, SqlStorageValue};
+use worker::{Method, Request, Response, Result, SqlStorage};
 
+use super::logs::insert_log;
 use super::{LogEntry, LogStatus, SignatureResult, TenantState, int, str_value, u64_value};
 use crate::http;
 use crate::origin::{OriginAnswer, OriginCall, forward_bytes};
@@ -81,18 +91,166 @@ pub struct Reservation {
 }
 
 /// How long after the origin timeout a reservation is presumed abandoned, in milliseconds.
-pub const TAKEOVER_MARGIN_MS: i64 = 1_000;
+pub const ABANDONED_MARGIN_MS: i64 = 1_000;
 
-/// How a sync got hold of its reservation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// A new reservation.
-    Fresh,
-    /// An abandoned reservation of the same request, taken over.
-    TakenOver {
-        /// The request id that made the reservation.
-        previous_request_id: String,
-    },
+/// A reservation held in memory: the sync whose forward holds a ledger key, and since when.
+struct Held {
+    at_ms: i64,
+    sync: Rc<Reservation>,
+}
+
+/// The object's in-memory half of the ledger (see the module docs): the reservations whose
+/// forward is running, and the syncs the origin applied whose commit is not written yet.
+#[derive(Default)]
+pub struct InFlight {
+    /// Ledger key (a nonce key or a payload key) → the reservation holding it.
+    held: RefCell<HashMap<String, Held>>,
+    /// Applied and answered, in the order they were answered; written by
+    /// [`InFlight::write_applied`].
+    applied: RefCell<Vec<Rc<Reservation>>>,
+}
+
+impl InFlight {
+    /// The held reservations of `meta`'s nonce and payload hash, as ledger rows.
+    fn rows(&self, meta: &Reservation) -> Vec<LedgerRow> {
+        let held = self.held.borrow();
+        [(&meta.nonce_key, "nonce"), (&meta.payload_key, "payload")]
+            .into_iter()
+            .filter_map(|(key, kind)| {
+                held.get(key).map(|h| LedgerRow {
+                    kind: kind.to_string(),
+                    request_id: h.sync.request_id.clone(),
+                    applied: 0,
+                    reserved_at: Some(h.at_ms),
+                    instance: Some(h.sync.instance.clone()),
+                })
+            })
+            .collect()
+    }
+
+    /// The newest version of `section` in flight.
+    fn version_of(&self, section: &str) -> Option<u64> {
+        self.held
+            .borrow()
+            .values()
+            .filter(|h| h.sync.sections.iter().any(|s| s == section))
+            .map(|h| h.sync.payload_version)
+            .max()
+    }
+
+    fn hold(&self, meta: &Rc<Reservation>, now_ms: i64) {
+        let mut held = self.held.borrow_mut();
+        for key in [&meta.nonce_key, &meta.payload_key] {
+            held.insert(
+                key.clone(),
+                Held {
+                    at_ms: now_ms,
+                    sync: Rc::clone(meta),
+                },
+            );
+        }
+    }
+
+    /// Whether `meta` still holds its nonce (a retry may have gone on past it, see the module
+    /// docs).
+    fn holds(&self, meta: &Reservation) -> bool {
+        self.held
+            .borrow()
+            .get(&meta.nonce_key)
+            .is_some_and(|h| h.sync.request_id == meta.request_id)
+    }
+
+    /// Ends `meta`'s reservation (the keys it still holds).
+    fn release(&self, meta: &Reservation) {
+        self.held
+            .borrow_mut()
+            .retain(|_, h| h.sync.request_id != meta.request_id);
+    }
+
+    /// The origin applied `meta`: its commit is queued (answers `false`, queuing nothing, when
+    /// the reservation is no longer its own: the retry holding it records the application).
+    fn applied(&self, meta: &Rc<Reservation>) -> bool {
+        if !self.holds(meta) {
+            return false;
+        }
+        self.applied.borrow_mut().push(Rc::clone(meta));
+        true
+    }
+
+    /// Writes the queued commits, then ends their reservations. A commit that fails is logged:
+    /// the sync is applied at the origin, whose idempotency answers a retry of it.
+    pub fn write_applied(&self, sql: &SqlStorage) {
+        let applied = std::mem::take(&mut *self.applied.borrow_mut());
+        for meta in applied {
+            if let Err(err) = write_commit(sql, &meta, http::now_millis()) {
+                worker::console_error!("commit of applied sync {} failed: {err}", meta.request_id);
+            }
+            self.release(&meta);
+        }
+    }
+
+    /// Drops reservations abandoned before `stale_before` (Unix ms): handlers that never ended.
+    pub fn forget_abandoned(&self, stale_before: i64) {
+        let applied = self.applied.borrow();
+        self.held.borrow_mut().retain(|_, h| {
+            h.at_ms > stale_before || applied.iter().any(|a| a.request_id == h.sync.request_id)
+        });
+    }
+}
+
+/// The commit of an applied sync: its ledger rows applied, and for a config sync the section
+/// versions, last sync and key use; then its log row.
+fn write_commit(sql: &SqlStorage, meta: &Reservation, now_ms: i64) -> Result<()> {
+    sql.exec(
+        "INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance)
+         VALUES (?1, 'nonce', ?3, 1, ?4, ?5, ?6), (?2, 'payload', ?3, 1, ?4, ?5, ?6)",
+        vec![
+            str_value(&meta.nonce_key),
+            str_value(&meta.payload_key),
+            str_value(&meta.request_id),
+            int(meta.expires_at),
+            int(now_ms),
+            str_value(&meta.instance),
+        ],
+    )?;
+    if meta.hook.is_none() {
+        if !meta.sections.is_empty() {
+            let mut bindings = Vec::with_capacity(3 * meta.sections.len());
+            for section in &meta.sections {
+                bindings.extend([
+                    str_value(section),
+                    u64_value(meta.payload_version),
+                    str_value(&meta.request_id),
+                ]);
+            }
+            sql.exec(
+                &format!(
+                    "INSERT INTO section_versions (section, version, request_id) VALUES {}
+                     ON CONFLICT (section) DO UPDATE SET version = excluded.version, request_id = excluded.request_id
+                     WHERE excluded.version > section_versions.version",
+                    placeholders(meta.sections.len(), 3)
+                ),
+                bindings,
+            )?;
+        }
+        sql.exec(
+            "INSERT OR REPLACE INTO last_sync (id, at, payload_type, payload_version, request_id, key_id) VALUES (1, ?, ?, ?, ?, ?)",
+            vec![
+                int(now_ms),
+                str_value(&meta.payload_type),
+                u64_value(meta.payload_version),
+                str_value(&meta.request_id),
+                str_value(&meta.key_id),
+            ],
+        )?;
+        sql.exec(
+            "INSERT INTO key_usage (kid, last_used_at, uses) VALUES (?, ?, 1)
+             ON CONFLICT (kid) DO UPDATE SET last_used_at = excluded.last_used_at, uses = uses + 1",
+            vec![str_value(&meta.key_id), int(now_ms)],
+        )?;
+    }
+    insert_log(sql, &TenantState::log_for(meta, None))?;
+    Ok(())
 }
 
 /// A signed request refused by its instance's policy: logged, and its nonce and payload hash
@@ -269,20 +427,29 @@ struct LastSyncRow {
 }
 
 impl TenantState {
+    /// Reservations made before this time (Unix ms) have no forward behind them any more.
+    pub(super) fn abandoned_before(&self, now_ms: i64) -> i64 {
+        now_ms
+            .saturating_sub(i64::try_from(crate::origin::timeout_ms(&self.env)).unwrap_or(i64::MAX))
+            .saturating_sub(ABANDONED_MARGIN_MS)
+    }
+
     /// Atomically checks nonce, payload and section versions, then reserves nonce and payload
-    /// (or takes over an abandoned reservation of the same request, see the module docs).
-    /// No `await` inside: the object runs it as one step.
+    /// in the object's memory (going on past an abandoned reservation of the same request, see
+    /// the module docs). No `await` inside: the object runs it as one step.
     pub(super) fn reserve(
         &self,
-        meta: &Reservation,
+        meta: &Rc<Reservation>,
         now_ms: i64,
-    ) -> std::result::Result<Claim, Rejection> {
-        let sql = self.sql();
+    ) -> std::result::Result<(), Rejection> {
         let now = now_ms / 1000;
         // One read for the whole check: the live ledger rows of this nonce and payload hash, and
-        // the newest version of each section, applied or in flight (a v5 arriving while v6 is
-        // being forwarded is already stale, so two deliveries racing can never roll config back).
-        let found: Vec<ReserveRow> = sql
+        // the newest applied version of each section (and any an edge before this design left
+        // in flight in storage). A v5 arriving while v6 is being forwarded is already stale, so
+        // two deliveries racing can never roll config back: the versions in flight are read from
+        // memory below.
+        let found: Vec<ReserveRow> = self
+            .sql()
             .exec(
                 "SELECT kind, request_id, applied, reserved_at, instance, NULL AS section, NULL AS version
                    FROM ledger WHERE key IN (?, ?) AND expires_at >= ?
@@ -306,7 +473,8 @@ impl TenantState {
             )
             .and_then(|c| c.to_array())
             .map_err(|_| Rejection::OriginUnavailable)?;
-        let (mut rows, mut versions) = (Vec::new(), Vec::new());
+        let mut rows = self.in_flight.rows(meta);
+        let mut versions = Vec::new();
         for row in found {
             match row.split() {
                 Found::Ledger(entry) => rows.push(entry),
@@ -326,81 +494,33 @@ impl TenantState {
         }
         let reserved: Vec<&LedgerRow> = rows.iter().filter(|r| r.reserved_at.is_some()).collect();
         if let Some(first) = reserved.first() {
-            let stale_before = now_ms
-                .saturating_sub(
-                    i64::try_from(crate::origin::timeout_ms(&self.env)).unwrap_or(i64::MAX),
-                )
-                .saturating_sub(TAKEOVER_MARGIN_MS);
-            let same_request =
-                reserved.len() == 2 && reserved.iter().all(|r| r.request_id == first.request_id);
+            let stale_before = self.abandoned_before(now_ms);
+            let same_request = reserved.iter().all(|r| r.request_id == first.request_id)
+                && reserved.iter().any(|r| r.kind == "nonce")
+                && reserved.iter().any(|r| r.kind == "payload");
             let abandoned = reserved
                 .iter()
                 .all(|r| r.reserved_at.is_some_and(|at| at <= stale_before));
             if !(same_request && abandoned) {
                 return Err(first.rejection(false));
             }
-            let previous_request_id = first.request_id.clone();
-            let taken = sql
-                .exec(
-                    "UPDATE ledger SET request_id = ?, reserved_at = ?
-                     WHERE key IN (?, ?) AND request_id = ? AND applied = 0",
-                    vec![
-                        str_value(&meta.request_id),
-                        int(now_ms),
-                        str_value(&meta.nonce_key),
-                        str_value(&meta.payload_key),
-                        str_value(&previous_request_id),
-                    ],
-                )
-                .map_err(|_| Rejection::OriginUnavailable)?;
-            if taken.rows_written() != 2 {
-                return Err(first.rejection(false));
-            }
-            sql.exec(
-                "UPDATE pending_versions SET request_id = ?, expires_at = ? WHERE request_id = ?",
-                vec![
-                    str_value(&meta.request_id),
-                    int(meta.expires_at),
-                    str_value(&previous_request_id),
-                ],
-            )
-            .map_err(|_| Rejection::OriginUnavailable)?;
-            return Ok(Claim::TakenOver {
-                previous_request_id,
-            });
-        }
-        let sections: Vec<&str> = meta.sections.iter().map(String::as_str).collect();
-        check_section_versions(&sections, meta.payload_version, |section| {
-            versions
-                .iter()
-                .find(|v| v.section == section)
-                .and_then(|v| u64::try_from(v.version).ok())
-        })?;
-        // One write reserves both keys; the nonce row carries the sections and version in
-        // flight (a JSON array: `json_each` reads it back in the check above).
-        let sections = if meta.sections.is_empty() {
-            SqlStorageValue::Null
+            worker::console_log!(
+                "sync {} goes on past the abandoned reservation of {}",
+                meta.request_id,
+                first.request_id
+            );
         } else {
-            serde_json::to_string(&meta.sections)
-                .map(SqlStorageValue::String)
-                .map_err(|_| Rejection::OriginUnavailable)?
-        };
-        sql.exec(
-            "INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance, sections, version)
-             VALUES (?1, 'nonce', ?3, 0, ?4, ?5, ?6, ?7, ?8), (?2, 'payload', ?3, 0, ?4, ?5, ?6, NULL, NULL)",
-            vec![
-                str_value(&meta.nonce_key),
-                str_value(&meta.payload_key),
-                str_value(&meta.request_id),
-                int(meta.expires_at),
-                int(now_ms),
-                str_value(&meta.instance),
-                sections,
-                u64_value(meta.payload_version),
-            ],
-        )
-        .map_err(|_| Rejection::OriginUnavailable)?;
-        Ok(Claim::Fresh)
+            let sections: Vec<&str> = meta.sections.iter().map(String::as_str).collect();
+            check_section_versions(&sections, meta.payload_version, |section| {
+                let stored = versions
+                    .iter()
+                    .find(|v| v.section == section)
+                    .and_then(|v| u64::try_from(v.version).ok());
+                stored.max(self.in_flight.version_of(section))
+            })?;
+        }
+        self.in_flight.hold(meta, now_ms);
+        Ok(())
     }
 
     /// Records a signed request its instance refused: the log row, and its nonce and payload
@@ -424,93 +544,6 @@ impl TenantState {
             )?;
         }
         Ok(())
-    }
-
-    /// Ends a reservation: `statement` acts on its two ledger rows (bound as key, key, request
-    /// id). Answers whether the statement found the rows, i.e. whether this request still held
-    /// the reservation (a retry may have taken it over). Its in-flight versions end with it:
-    /// they are its unapplied nonce row.
-    fn settle(&self, meta: &Reservation, statement: &str) -> Result<bool> {
-        let cursor = self.sql().exec(
-            statement,
-            vec![
-                str_value(&meta.nonce_key),
-                str_value(&meta.payload_key),
-                str_value(&meta.request_id),
-            ],
-        )?;
-        Ok(cursor.rows_written() > 0)
-    }
-
-    /// The origin did not apply it: the sender's retry (same nonce) must go through.
-    pub(super) fn release(&self, meta: &Reservation) -> Result<()> {
-        self.settle(
-            meta,
-            "DELETE FROM ledger WHERE key IN (?, ?) AND request_id = ? AND applied = 0",
-        )?;
-        // Versions a reservation made before they moved onto its nonce row (schema version
-        // 3) are dropped here, or a retry of the same version would read as stale. A rare path
-        // (the origin did not apply it), and an empty table once those have drained.
-        self.sql().exec(
-            "DELETE FROM pending_versions WHERE request_id = ?",
-            vec![str_value(&meta.request_id)],
-        )?;
-        Ok(())
-    }
-
-    /// The origin applied it: mark the entries applied and record versions, last sync and key
-    /// use (a provider delivery carries no sections and is no config sync: only its log row).
-    /// Answers `false`, recording nothing, when the reservation is no longer this request's: a
-    /// retry took it over and records the same application itself.
-    pub(super) fn commit(&self, meta: &Reservation) -> Result<bool> {
-        if !self.settle(
-            meta,
-            "UPDATE ledger SET applied = 1 WHERE key IN (?, ?) AND request_id = ?",
-        )? {
-            return Ok(false);
-        }
-        if meta.hook.is_some() {
-            self.append_log(&Self::log_for(meta, None))?;
-            return Ok(true);
-        }
-        let sql = self.sql();
-        let now_ms = http::now_millis();
-        if !meta.sections.is_empty() {
-            let mut bindings = Vec::with_capacity(3 * meta.sections.len());
-            for section in &meta.sections {
-                bindings.extend([
-                    str_value(section),
-                    u64_value(meta.payload_version),
-                    str_value(&meta.request_id),
-                ]);
-            }
-            sql.exec(
-                &format!(
-                    "INSERT INTO section_versions (section, version, request_id) VALUES {}
-                     ON CONFLICT (section) DO UPDATE SET version = excluded.version, request_id = excluded.request_id
-                     WHERE excluded.version > section_versions.version",
-                    placeholders(meta.sections.len(), 3)
-                ),
-                bindings,
-            )?;
-        }
-        sql.exec(
-            "INSERT OR REPLACE INTO last_sync (id, at, payload_type, payload_version, request_id, key_id) VALUES (1, ?, ?, ?, ?, ?)",
-            vec![
-                int(now_ms),
-                str_value(&meta.payload_type),
-                u64_value(meta.payload_version),
-                str_value(&meta.request_id),
-                str_value(&meta.key_id),
-            ],
-        )?;
-        sql.exec(
-            "INSERT INTO key_usage (kid, last_used_at, uses) VALUES (?, ?, 1)
-             ON CONFLICT (kid) DO UPDATE SET last_used_at = excluded.last_used_at, uses = uses + 1",
-            vec![str_value(&meta.key_id), int(now_ms)],
-        )?;
-        self.append_log(&Self::log_for(meta, None))?;
-        Ok(true)
     }
 
     pub(super) fn log_for(meta: &Reservation, rejection: Option<&Rejection>) -> LogEntry {
@@ -537,18 +570,11 @@ impl TenantState {
         let Some((meta, body)) = Reservation::unframe_js(&framed) else {
             return http::problem(&Rejection::NotFound, request_id);
         };
-        match self.reserve(&meta, http::now_millis()) {
-            Ok(Claim::Fresh) => {}
-            Ok(Claim::TakenOver {
-                previous_request_id,
-            }) => worker::console_log!(
-                "sync {request_id} takes over the abandoned reservation of {previous_request_id}"
-            ),
-            Err(rejection) => {
-                self.append_log(&Self::log_for(&meta, Some(&rejection)))?;
-                self.ensure_alarm().await?;
-                return http::problem(&rejection, request_id);
-            }
+        let meta = Rc::new(meta);
+        if let Err(rejection) = self.reserve(&meta, http::now_millis()) {
+            self.append_log(&Self::log_for(&meta, Some(&rejection)))?;
+            self.ensure_alarm().await?;
+            return http::problem(&rejection, request_id);
         }
         // From here on the reservation is held: every way out either commits it or releases it.
         let outcome = self.forward_and_settle(&meta, body, request_id).await;
@@ -556,7 +582,7 @@ impl TenantState {
             Ok(response) => Ok(response),
             Err(err) => {
                 worker::console_error!("sync {request_id} failed after reserving: {err}");
-                self.release(&meta)?;
+                self.in_flight.release(&meta);
                 let rejection = Rejection::OriginUnavailable;
                 self.append_log(&Self::log_for(&meta, Some(&rejection)))?;
                 http::problem(&rejection, request_id)
@@ -564,10 +590,29 @@ impl TenantState {
         }
     }
 
+    /// Queues the commit of `meta`, which the origin applied, and has it written once the
+    /// answer has gone out: on a zero-delay timer (a write made before the answer would hold it
+    /// at the output gate until durable), or earlier by the object's next event
+    /// ([`InFlight::write_applied`] runs first in every event).
+    fn commit_after_answer(&self, meta: &Rc<Reservation>, request_id: &str) {
+        if !self.in_flight.applied(meta) {
+            worker::console_log!(
+                "sync {request_id} was applied; a retry that went on past its reservation records it"
+            );
+            return;
+        }
+        let sql = self.sql();
+        let in_flight = Rc::clone(&self.in_flight);
+        wasm_bindgen_futures::spawn_local(async move {
+            worker::Delay::from(std::time::Duration::ZERO).await;
+            in_flight.write_applied(&sql);
+        });
+    }
+
     /// Forwards a reserved sync and commits (origin applied it) or releases (it did not).
     async fn forward_and_settle(
         &self,
-        meta: &Reservation,
+        meta: &Rc<Reservation>,
         body: js_sys::Uint8Array,
         request_id: &str,
     ) -> Result<Response> {
@@ -608,15 +653,7 @@ impl TenantState {
             OriginAnswer::Answered { status, .. } if (200..300).contains(&status) => {
                 // Applied at the origin: from here the answer is `applied` whatever else fails,
                 // and a failed commit is only logged (the origin's idempotency covers a retry).
-                match self.commit(meta) {
-                    Ok(true) => {}
-                    Ok(false) => worker::console_log!(
-                        "sync {request_id} was applied; its reservation had been taken over"
-                    ),
-                    Err(err) => {
-                        worker::console_error!("commit of applied sync {request_id} failed: {err}");
-                    }
-                }
+                self.commit_after_answer(meta, request_id);
                 match &meta.hook {
                     Some(hook) => hook.applied(request_id),
                     None => http::json(
@@ -639,7 +676,7 @@ impl TenantState {
                 // The origin refused the request itself (its own validation, a version it
                 // already has): nothing was applied, so the reservation goes and the origin's
                 // answer is passed on as it is.
-                self.release(meta)?;
+                self.in_flight.release(meta);
                 // An answer that is not one of our problem documents is logged under
                 // `origin_unavailable`, the code of a link that did not keep the contract.
                 let problem = syncgate::error::Problem::parse(&body)
@@ -668,7 +705,7 @@ impl TenantState {
             }
             OriginAnswer::Unavailable { reason } => {
                 worker::console_log!("origin unavailable for {request_id}: {reason}");
-                self.release(meta)?;
+                self.in_flight.release(meta);
                 let rejection = Rejection::OriginUnavailable;
                 self.append_log(&Self::log_for(meta, Some(&rejection)))?;
                 http::problem(&rejection, request_id)
@@ -736,6 +773,69 @@ mod tests {
         assert_eq!(back.request_id, "req_1");
         assert_eq!(back.payload_version, 3);
         assert_eq!(&framed[at..], b"{\"x\":1}");
+    }
+
+    fn sync(request_id: &str, nonce: &str, payload: &str, version: u64) -> Rc<Reservation> {
+        Rc::new(Reservation {
+            request_id: request_id.into(),
+            nonce_key: nonce.into(),
+            payload_key: payload.into(),
+            payload_version: version,
+            ..reservation()
+        })
+    }
+
+    #[test]
+    fn a_held_reservation_is_seen_by_the_next_request_and_ends_only_with_its_own_release() {
+        let in_flight = InFlight::default();
+        let first = sync("req_1", "n1", "p1", 3);
+        in_flight.hold(&first, 1_000);
+        // Another request with the same nonce but another body sees the nonce held by req_1.
+        let other = sync("req_2", "n1", "p2", 4);
+        let rows = in_flight.rows(&other);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].kind, "nonce");
+        assert_eq!(rows[0].request_id, "req_1");
+        assert_eq!(rows[0].reserved_at, Some(1_000));
+        assert_eq!(rows[0].instance.as_deref(), Some("acme-eu1"));
+        assert_eq!(in_flight.rows(&first).len(), 2);
+        // Its sections' version counts as in flight; other sections have none.
+        assert_eq!(in_flight.version_of("branding"), Some(3));
+        assert_eq!(in_flight.version_of("smtp"), None);
+        // A release of another request leaves it; its own ends it.
+        in_flight.release(&other);
+        assert_eq!(in_flight.rows(&first).len(), 2);
+        in_flight.release(&first);
+        assert!(in_flight.rows(&first).is_empty());
+        assert_eq!(in_flight.version_of("branding"), None);
+    }
+
+    #[test]
+    fn only_the_holder_queues_a_commit_and_abandoned_holds_are_forgotten_but_queued_ones_kept() {
+        let in_flight = InFlight::default();
+        let old = sync("req_old", "n1", "p1", 3);
+        in_flight.hold(&old, 1_000);
+        // A retry of the same request went on past the abandoned reservation: it holds now.
+        let retry = sync("req_new", "n1", "p1", 3);
+        in_flight.hold(&retry, 3_000);
+        assert!(
+            !in_flight.applied(&old),
+            "the old attempt no longer holds: it records nothing"
+        );
+        assert!(in_flight.applied(&retry));
+        assert_eq!(in_flight.applied.borrow().len(), 1);
+        let stray = sync("req_stray", "n9", "p9", 1);
+        in_flight.hold(&stray, 2_000);
+        in_flight.forget_abandoned(5_000);
+        assert!(
+            in_flight.rows(&stray).is_empty(),
+            "abandoned before 5 s: forgotten"
+        );
+        assert_eq!(
+            in_flight.rows(&retry).len(),
+            2,
+            "its commit is queued: kept"
+        );
     }
 
     #[test]

@@ -8,11 +8,12 @@
 //! - the tenant's **API keys** (hashes only), the customer API's **token buckets** (per key and
 //!   per tenant) and its **access log**.
 //!
-//! A Durable Object runs one event at a time and its SQL calls are synchronous, so a sequence of
-//! SQL statements with no `await` between them is atomic: that is how check-and-reserve works
-//! when twenty copies of one request arrive together — exactly one reserves. The reservation is
-//! committed only after the origin confirms, and released when it fails, so nothing accepted is
-//! lost and nothing is applied twice. An alarm prunes expired ledger entries and old log rows:
+//! A Durable Object runs one event at a time and its SQL calls are synchronous, so a check of the
+//! ledger and a reservation in the object's memory with no `await` between them are atomic: that
+//! is how check-and-reserve works when twenty copies of one request arrive together — exactly one
+//! reserves. The reservation is committed (written) only after the origin confirms, and released
+//! when it fails, so nothing accepted is lost and nothing is applied twice; after a crash the
+//! origin's `Idempotency-Key` answers the retry ([`ledger`] says how). An alarm prunes expired ledger entries and old log rows:
 //! state grows with traffic inside the window, not with time.
 //!
 //! The worker talks to the object over an internal HTTP interface (the paths in `fetch`);
@@ -225,6 +226,9 @@ mod object {
         /// Whether this instance of the object knows the prune alarm to be set (see
         /// `TenantState::ensure_alarm`).
         pub(super) alarm_set: std::cell::Cell<bool>,
+        /// The reservations whose forward is running and the commits not yet written
+        /// (`ledger`); shared with the timer that writes a commit after its answer.
+        pub(super) in_flight: std::rc::Rc<super::ledger::InFlight>,
     }
 }
 pub use object::TenantState;
@@ -254,10 +258,13 @@ impl DurableObject for TenantState {
             state,
             env,
             alarm_set: std::cell::Cell::new(false),
+            in_flight: std::rc::Rc::default(),
         }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
+        // Commits of syncs answered before this event are written before it is handled.
+        self.in_flight.write_applied(&self.sql());
         let request_id = req
             .headers()
             .get("x-request-id")?
@@ -271,6 +278,9 @@ impl DurableObject for TenantState {
         // The alarm that is running is spent: until it is set again below, it is not set.
         self.alarm_set.set(false);
         let now_ms = http::now_millis();
+        self.in_flight.write_applied(&self.sql());
+        self.in_flight
+            .forget_abandoned(self.abandoned_before(now_ms));
         self.prune(now_ms)?;
         let pending: Vec<CountRow> = self
             .sql()
