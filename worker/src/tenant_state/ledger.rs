@@ -444,30 +444,19 @@ impl TenantState {
     ) -> std::result::Result<(), Rejection> {
         let now = now_ms / 1000;
         // One read for the whole check: the live ledger rows of this nonce and payload hash, and
-        // the newest applied version of each section (and any an edge before this design left
-        // in flight in storage). A v5 arriving while v6 is being forwarded is already stale, so
-        // two deliveries racing can never roll config back: the versions in flight are read from
-        // memory below.
+        // the newest applied version of each section. The versions in flight are in memory: a v5
+        // arriving while v6 is being forwarded is already stale, so two deliveries racing can
+        // never roll config back.
         let found: Vec<ReserveRow> = self
             .sql()
             .exec(
                 "SELECT kind, request_id, applied, reserved_at, instance, NULL AS section, NULL AS version
                    FROM ledger WHERE key IN (?, ?) AND expires_at >= ?
                  UNION ALL
-                 SELECT 'version', NULL, NULL, NULL, NULL, section, MAX(version) FROM (
-                   SELECT section, version FROM section_versions
-                   UNION ALL
-                   SELECT s.value AS section, l.version AS version
-                     FROM ledger AS l, json_each(l.sections) AS s
-                     WHERE l.applied = 0 AND l.sections IS NOT NULL AND l.expires_at >= ?
-                   UNION ALL
-                   SELECT section, version FROM pending_versions WHERE expires_at >= ?)
-                 GROUP BY section",
+                 SELECT 'version', NULL, NULL, NULL, NULL, section, version FROM section_versions",
                 vec![
                     str_value(&meta.nonce_key),
                     str_value(&meta.payload_key),
-                    int(now),
-                    int(now),
                     int(now),
                 ],
             )

@@ -118,9 +118,6 @@ CREATE TABLE IF NOT EXISTS ledger (
   key TEXT PRIMARY KEY, kind TEXT NOT NULL, request_id TEXT NOT NULL,
   applied INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ledger_expiry ON ledger (expires_at);
-CREATE TABLE IF NOT EXISTS pending_versions (
-  request_id TEXT NOT NULL, section TEXT NOT NULL, version INTEGER NOT NULL,
-  expires_at INTEGER NOT NULL, PRIMARY KEY (request_id, section));
 CREATE TABLE IF NOT EXISTS section_versions (
   section TEXT PRIMARY KEY, version INTEGER NOT NULL, request_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sync_log (
@@ -148,7 +145,7 @@ CREATE TABLE IF NOT EXISTS schema_version (
 /// Changes to [`SCHEMA`] since its first version, in order: migration `i` takes the schema from
 /// version `i + 1` to `i + 2`. An object created today runs them all once, right after
 /// [`SCHEMA`]; an object created earlier runs the ones it has not seen.
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     // 2: takeover of abandoned reservations (`reserved_at`), instance binding (`instance`),
     // refusal logging bounded apart from authenticated work (`class`, `refusal_counts`).
     "
@@ -171,6 +168,16 @@ ALTER TABLE ledger ADD COLUMN sections TEXT;
 ALTER TABLE ledger ADD COLUMN version INTEGER;
 CREATE INDEX IF NOT EXISTS ledger_in_flight ON ledger (expires_at)
   WHERE applied = 0 AND sections IS NOT NULL;
+",
+    // 4: reservations are held in the object's memory (`ledger`): nothing in flight is stored,
+    // so the in-flight columns, their index and `pending_versions` (from version 1, drained by
+    // now or abandoned with the edge that wrote them) go. Rows an edge before this version left
+    // reserved are still read, as abandoned reservations.
+    "
+DROP INDEX IF EXISTS ledger_in_flight;
+ALTER TABLE ledger DROP COLUMN sections;
+ALTER TABLE ledger DROP COLUMN version;
+DROP TABLE IF EXISTS pending_versions;
 ",
 ];
 
@@ -404,10 +411,6 @@ impl TenantState {
         let sql = self.sql();
         sql.exec(
             "DELETE FROM ledger WHERE expires_at < ?",
-            vec![int(now_ms / 1000)],
-        )?;
-        sql.exec(
-            "DELETE FROM pending_versions WHERE expires_at < ?",
             vec![int(now_ms / 1000)],
         )?;
         sql.exec(
