@@ -6,7 +6,10 @@
 //   do-sql       as do-hop, with a SQLite write in the object before the forward and another after
 //                (the edge's reserve and commit, each its own implicit transaction)
 //   do-ledger    as do-sql with the edge's own tables and statements (reserve: one read, two
-//                writes; commit: six writes including the applied log row)
+//                writes; commit: six writes including the applied log row): the design before
+//                the reservation moved into the object's memory
+//   do-mem       the edge's design now: one read and an in-memory reservation before the
+//                forward, the commit's five writes on a zero-delay timer after the answer
 //   syncgate     the edge itself (worker/build), for comparison in the same run
 // Per path: sequential latency p50/p99 and the workerd process's CPU per sync (kernel
 // schedstat). The differences say what the Durable Object hop and its two durable writes cost
@@ -110,6 +113,55 @@ export default {
   },
 };`;
 
+// The edge's design since its reservation moved into the object's memory (worker/src/tenant_state/
+// ledger.rs): one read before the forward, and the commit's statements after the answer.
+const MEMORY = `
+import { DurableObject } from "cloudflare:workers";
+const SCHEMA = \`
+CREATE TABLE IF NOT EXISTS ledger (key TEXT PRIMARY KEY, kind TEXT NOT NULL, request_id TEXT NOT NULL,
+  applied INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL, reserved_at INTEGER, instance TEXT);
+CREATE INDEX IF NOT EXISTS ledger_expiry ON ledger (expires_at);
+CREATE TABLE IF NOT EXISTS section_versions (section TEXT PRIMARY KEY, version INTEGER NOT NULL, request_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sync_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, received_at INTEGER NOT NULL,
+  source_ip TEXT, payload_type TEXT, payload_version INTEGER, key_id TEXT, signature_result TEXT NOT NULL, status TEXT NOT NULL,
+  code TEXT, message TEXT, class TEXT NOT NULL DEFAULT 'applied');
+CREATE INDEX IF NOT EXISTS sync_log_class ON sync_log (class, seq);
+CREATE TABLE IF NOT EXISTS last_sync (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL, payload_type TEXT NOT NULL,
+  payload_version INTEGER NOT NULL, request_id TEXT NOT NULL, key_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS key_usage (kid TEXT PRIMARY KEY, last_used_at INTEGER NOT NULL, uses INTEGER NOT NULL);\`;
+export class Hop extends DurableObject {
+  constructor(ctx, env) { super(ctx, env); ctx.storage.sql.exec(SCHEMA); this.held = new Set(); }
+  async fetch(req) {
+    const sql = this.ctx.storage.sql;
+    const u = new URL(req.url);
+    const id = req.headers.get("x-request-id");
+    const now = Date.now(), exp = Math.floor(now / 1000) + 600, v = this.v = (this.v ?? 0) + 1;
+    sql.exec(\`SELECT kind, request_id, applied, reserved_at, instance, NULL AS section, NULL AS version
+      FROM ledger WHERE key IN (?, ?) AND expires_at >= ? UNION ALL
+      SELECT 'version', NULL, NULL, NULL, NULL, section, version FROM section_versions\`, "n" + id, "p" + id, exp - 600).toArray();
+    this.held.add(id);
+    const res = await fetch(this.env.ORIGIN + u.pathname + u.search, req);
+    const body = await res.arrayBuffer();
+    setTimeout(() => {
+      sql.exec("INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance) VALUES (?1, 'nonce', ?3, 1, ?4, ?5, ?6), (?2, 'payload', ?3, 1, ?4, ?5, ?6)",
+        "n" + id, "p" + id, id, exp, now, "i");
+      sql.exec(\`INSERT INTO section_versions (section, version, request_id) VALUES (?, ?, ?) ON CONFLICT (section) DO UPDATE
+        SET version = excluded.version, request_id = excluded.request_id WHERE excluded.version > section_versions.version\`, "branding", v, id);
+      sql.exec("INSERT OR REPLACE INTO last_sync (id, at, payload_type, payload_version, request_id, key_id) VALUES (1, ?, ?, ?, ?, ?)", now, "branding", v, id, "k");
+      sql.exec("INSERT INTO key_usage (kid, last_used_at, uses) VALUES (?, ?, 1) ON CONFLICT (kid) DO UPDATE SET last_used_at = excluded.last_used_at, uses = uses + 1", "k", now);
+      sql.exec(\`INSERT INTO sync_log (request_id, received_at, source_ip, payload_type, payload_version, key_id, signature_result, status, code, message, class)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)\`, id, now, null, "branding", v, "k", "valid", "applied", null, null, "applied");
+      this.held.delete(id);
+    }, 0);
+    return new Response(body, { status: res.status, headers: { "content-type": "application/json" } });
+  }
+}
+export default {
+  fetch(req, env) {
+    return env.HOP.get(env.HOP.idFromName(req.headers.get("x-syncgate-tenant"))).fetch(req);
+  },
+};`;
+
 const round = (x) => Number(x.toFixed(3));
 
 const gw = await startGateway();
@@ -117,7 +169,7 @@ const edgePids = workerdChildren();
 const floors = {};
 const started = [];
 try {
-  for (const [name, script] of [["passthrough", PASSTHROUGH], ["do-hop", durable(false)], ["do-sql", durable(true)], ["do-ledger", LEDGER]]) {
+  for (const [name, script] of [["passthrough", PASSTHROUGH], ["do-hop", durable(false)], ["do-sql", durable(true)], ["do-ledger", LEDGER], ["do-mem", MEMORY]]) {
     const before = workerdChildren();
     const mf = new Miniflare({
       script, modules: true, compatibilityDate: "2026-04-01",
@@ -141,7 +193,7 @@ try {
     const text = await res.text();
     if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${text}`);
   };
-  const paths = ["passthrough", "do-hop", "do-sql", "do-ledger", "syncgate"];
+  const paths = ["passthrough", "do-hop", "do-sql", "do-ledger", "do-mem", "syncgate"];
   const pidsOf = (path) => (path === "syncgate" ? edgePids : floors[path].pids);
   const out = { edge: { floor: { method: "sequential syncs per path; CPU = workerd process (kernel schedstat) per sync", requests: n } } };
   for (const path of paths) for (let i = 0; i < 30; i++) await send(path);
