@@ -9,10 +9,10 @@
 //                writes; commit: six writes including the applied log row): the design before
 //                the reservation moved into the object's memory
 //   do-mem       the edge's design now: one read and an in-memory reservation before the
-//                forward, the commit's five writes on a zero-delay timer after the answer
+//                forward, the commit's five writes after it (durable before the answer)
 //   syncgate     the edge itself (worker/build), for comparison in the same run
 // Per path: sequential latency p50/p99 and the workerd process's CPU per sync (kernel
-// schedstat). The differences say what the Durable Object hop and its two durable writes cost
+// schedstat). The differences say what the Durable Object hop and its durable writes cost
 // before a line of syncgate runs, and what syncgate's own code adds on top.
 //
 //   node --no-opt bench/edge-floor.mjs [--requests 200] [--out target/bench/floor.json]
@@ -114,7 +114,7 @@ export default {
 };`;
 
 // The edge's design since its reservation moved into the object's memory (worker/src/tenant_state/
-// ledger.rs): one read before the forward, and the commit's statements after the answer.
+// ledger.rs): one read before the forward, and the commit's statements after it, before the answer.
 const MEMORY = `
 import { DurableObject } from "cloudflare:workers";
 const SCHEMA = \`
@@ -142,7 +142,7 @@ export class Hop extends DurableObject {
     this.held.add(id);
     const res = await fetch(this.env.ORIGIN + u.pathname + u.search, req);
     const body = await res.arrayBuffer();
-    setTimeout(() => {
+    {
       sql.exec("INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance) VALUES (?1, 'nonce', ?3, 1, ?4, ?5, ?6), (?2, 'payload', ?3, 1, ?4, ?5, ?6)",
         "n" + id, "p" + id, id, exp, now, "i");
       sql.exec(\`INSERT INTO section_versions (section, version, request_id) VALUES (?, ?, ?) ON CONFLICT (section) DO UPDATE
@@ -152,7 +152,7 @@ export class Hop extends DurableObject {
       sql.exec(\`INSERT INTO sync_log (request_id, received_at, source_ip, payload_type, payload_version, key_id, signature_result, status, code, message, class)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)\`, id, now, null, "branding", v, "k", "valid", "applied", null, null, "applied");
       this.held.delete(id);
-    }, 0);
+    }
     return new Response(body, { status: res.status, headers: { "content-type": "application/json" } });
   }
 }

@@ -2,32 +2,31 @@
 //! with the section versions), forward to the origin, then commit or release.
 //!
 //! **Reserved in memory, committed in storage.** The object is the one instance of its tenant's
-//! state and runs one event at a time, so the check (one read of the ledger and the object's
-//! [`InFlight`] map) and the reservation (an entry in that map), with no `await` between them,
-//! decide which of concurrent requests with one nonce goes on: exactly one. Nothing is written
-//! before the forward, so the forward does not wait on the object's output gate: a durable write
-//! there was the larger half of what the edge added over a bare Worker (BENCHMARKS.md, platform
-//! floor). When the origin confirms, the answer goes out at once, and the commit (the applied
-//! ledger rows, section versions, last sync, key use and the log row) is written right after it
-//! and in any case before the object takes its next event, so every later request, a replay or a
-//! status read, finds it.
+//! state. It runs one event at a time, and events interleave only where one awaits (the body
+//! read, the forward), so the check (one read of the ledger and the object's [`InFlight`] map)
+//! and the reservation (an entry in that map), with no `await` between them, decide which of
+//! concurrent requests with one nonce or one payload goes on: exactly one. The versions in
+//! flight are read from the same map, so a v5 arriving while v6 is being forwarded is stale at
+//! once. Nothing is written before the forward, so the forward does not wait on the object's
+//! output gate: a durable write there was the larger half of what the edge added over a bare
+//! Worker (BENCHMARKS.md, platform floor). When the origin confirms, the commit (the applied
+//! ledger rows, section versions, last sync, key use and the log row) is written before the
+//! answer, which the output gate holds until it is durable: an answered sync is a recorded one,
+//! and every later request, a replay or a status read, finds it.
 //!
-//! **After a crash.** An object that stops in the middle of a forward, or between its answer and
-//! the commit, loses what it held only in memory. The sender's retry of the same signed request
-//! is then forwarded again, at once, with the same `Idempotency-Key` (from the payload hash), and
-//! the origin, which de-duplicates by that key, answers an application it already made from its
-//! record: applied at most once, and the edge's ledger, versions, key use and log follow that
-//! answer. What such a crash costs is the edge's own record of the attempt it interrupted (a
-//! replay of it is answered from the origin's record instead of being refused at the edge),
-//! never a second application.
+//! **After a crash.** An object that stops in the middle of a forward loses its reservation
+//! with its memory. The sender's retry of the same signed request is then forwarded again at
+//! once, with the same `Idempotency-Key` (from the payload hash); the origin, which
+//! de-duplicates by that key, answers an application it already made from its record, so it is
+//! applied at most once, and the commit of the retry's answer brings the edge's ledger,
+//! versions, key use and log into line.
 //!
-//! **Abandoned reservations.** Every forward is cut off at the origin timeout, so a reservation
-//! older than that plus [`ABANDONED_MARGIN_MS`] has no forward behind it (its handler was
-//! dropped, or it is a stored row an edge before this design left when it stopped): a retry of the
-//! same request (the same nonce and payload hash, hence the same signed bytes) goes on past it,
-//! without the edge's version check, which the reservation already passed (the origin answers
-//! `stale_version` itself if a newer version has since been applied). Any other request is still
-//! refused.
+//! **Stored reservations.** An edge before this design wrote its reservations; one an edge left
+//! when it stopped is refused while its forward could still be running and, once older than the
+//! origin timeout plus [`ABANDONED_MARGIN_MS`], passed by a retry of the same request (the same
+//! nonce and payload hash, hence the same signed bytes) without the edge's version check, which
+//! the reservation already passed (the origin answers `stale_version` itself if a newer version
+//! has since been applied). Any other request is still refused.
 //!
 //! **Instance binding.** Standard Webhooks signs neither the path nor the instance, so a payload
 //! signed for one instance would verify on any instance of the same tenant. The ledger therefore
@@ -41,9 +40,8 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use syncgate::idempotency::{SyncApplied, sync_key};
 use syncgate::{Rejection, TenantPolicy, Verdict, check_section_versions};
-use worker::{Method, Request, Response, Result, SqlStorage};
+use worker::{Method, Request, Response, Result};
 
-use super::logs::insert_log;
 use super::{LogEntry, LogStatus, SignatureResult, TenantState, int, str_value, u64_value};
 use crate::http;
 use crate::origin::{OriginAnswer, OriginCall, forward_bytes};
@@ -93,164 +91,56 @@ pub struct Reservation {
 /// How long after the origin timeout a reservation is presumed abandoned, in milliseconds.
 pub const ABANDONED_MARGIN_MS: i64 = 1_000;
 
-/// A reservation held in memory: the sync whose forward holds a ledger key, and since when.
-struct Held {
-    at_ms: i64,
-    sync: Rc<Reservation>,
-}
-
 /// The object's in-memory half of the ledger (see the module docs): the reservations whose
-/// forward is running, and the syncs the origin applied whose commit is not written yet.
+/// forward is running, by ledger key (a nonce key or a payload key).
 #[derive(Default)]
-pub struct InFlight {
-    /// Ledger key (a nonce key or a payload key) → the reservation holding it.
-    held: RefCell<HashMap<String, Held>>,
-    /// Applied and answered, in the order they were answered; written by
-    /// [`InFlight::write_applied`].
-    applied: RefCell<Vec<Rc<Reservation>>>,
-}
+pub struct InFlight(RefCell<HashMap<String, Rc<Reservation>>>);
 
 impl InFlight {
-    /// The held reservations of `meta`'s nonce and payload hash, as ledger rows.
-    fn rows(&self, meta: &Reservation) -> Vec<LedgerRow> {
-        let held = self.held.borrow();
+    /// The reservation holding `meta`'s nonce (else its payload hash), as a ledger row.
+    fn holder(&self, meta: &Reservation) -> Option<LedgerRow> {
+        let held = self.0.borrow();
         [(&meta.nonce_key, "nonce"), (&meta.payload_key, "payload")]
             .into_iter()
-            .filter_map(|(key, kind)| {
-                held.get(key).map(|h| LedgerRow {
+            .find_map(|(key, kind)| {
+                held.get(key).map(|sync| LedgerRow {
                     kind: kind.to_string(),
-                    request_id: h.sync.request_id.clone(),
+                    request_id: sync.request_id.clone(),
                     applied: 0,
-                    reserved_at: Some(h.at_ms),
-                    instance: Some(h.sync.instance.clone()),
+                    reserved_at: None,
+                    instance: Some(sync.instance.clone()),
                 })
             })
-            .collect()
+    }
+
+    /// Whether a reservation in flight holds `key`.
+    fn holds(&self, key: &str) -> bool {
+        self.0.borrow().contains_key(key)
     }
 
     /// The newest version of `section` in flight.
     fn version_of(&self, section: &str) -> Option<u64> {
-        self.held
+        self.0
             .borrow()
             .values()
-            .filter(|h| h.sync.sections.iter().any(|s| s == section))
-            .map(|h| h.sync.payload_version)
+            .filter(|sync| sync.sections.iter().any(|s| s == section))
+            .map(|sync| sync.payload_version)
             .max()
     }
 
-    fn hold(&self, meta: &Rc<Reservation>, now_ms: i64) {
-        let mut held = self.held.borrow_mut();
+    fn hold(&self, meta: &Rc<Reservation>) {
+        let mut held = self.0.borrow_mut();
         for key in [&meta.nonce_key, &meta.payload_key] {
-            held.insert(
-                key.clone(),
-                Held {
-                    at_ms: now_ms,
-                    sync: Rc::clone(meta),
-                },
-            );
+            held.insert(key.clone(), Rc::clone(meta));
         }
     }
 
-    /// Whether `meta` still holds its nonce (a retry may have gone on past it, see the module
-    /// docs).
-    fn holds(&self, meta: &Reservation) -> bool {
-        self.held
-            .borrow()
-            .get(&meta.nonce_key)
-            .is_some_and(|h| h.sync.request_id == meta.request_id)
-    }
-
-    /// Ends `meta`'s reservation (the keys it still holds).
+    /// Ends `meta`'s reservation.
     fn release(&self, meta: &Reservation) {
-        self.held
+        self.0
             .borrow_mut()
-            .retain(|_, h| h.sync.request_id != meta.request_id);
+            .retain(|_, sync| sync.request_id != meta.request_id);
     }
-
-    /// The origin applied `meta`: its commit is queued (answers `false`, queuing nothing, when
-    /// the reservation is no longer its own: the retry holding it records the application).
-    fn applied(&self, meta: &Rc<Reservation>) -> bool {
-        if !self.holds(meta) {
-            return false;
-        }
-        self.applied.borrow_mut().push(Rc::clone(meta));
-        true
-    }
-
-    /// Writes the queued commits, then ends their reservations. A commit that fails is logged:
-    /// the sync is applied at the origin, whose idempotency answers a retry of it.
-    pub fn write_applied(&self, sql: &SqlStorage) {
-        let applied = std::mem::take(&mut *self.applied.borrow_mut());
-        for meta in applied {
-            if let Err(err) = write_commit(sql, &meta, http::now_millis()) {
-                worker::console_error!("commit of applied sync {} failed: {err}", meta.request_id);
-            }
-            self.release(&meta);
-        }
-    }
-
-    /// Drops reservations abandoned before `stale_before` (Unix ms): handlers that never ended.
-    pub fn forget_abandoned(&self, stale_before: i64) {
-        let applied = self.applied.borrow();
-        self.held.borrow_mut().retain(|_, h| {
-            h.at_ms > stale_before || applied.iter().any(|a| a.request_id == h.sync.request_id)
-        });
-    }
-}
-
-/// The commit of an applied sync: its ledger rows applied, and for a config sync the section
-/// versions, last sync and key use; then its log row.
-fn write_commit(sql: &SqlStorage, meta: &Reservation, now_ms: i64) -> Result<()> {
-    sql.exec(
-        "INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance)
-         VALUES (?1, 'nonce', ?3, 1, ?4, ?5, ?6), (?2, 'payload', ?3, 1, ?4, ?5, ?6)",
-        vec![
-            str_value(&meta.nonce_key),
-            str_value(&meta.payload_key),
-            str_value(&meta.request_id),
-            int(meta.expires_at),
-            int(now_ms),
-            str_value(&meta.instance),
-        ],
-    )?;
-    if meta.hook.is_none() {
-        if !meta.sections.is_empty() {
-            let mut bindings = Vec::with_capacity(3 * meta.sections.len());
-            for section in &meta.sections {
-                bindings.extend([
-                    str_value(section),
-                    u64_value(meta.payload_version),
-                    str_value(&meta.request_id),
-                ]);
-            }
-            sql.exec(
-                &format!(
-                    "INSERT INTO section_versions (section, version, request_id) VALUES {}
-                     ON CONFLICT (section) DO UPDATE SET version = excluded.version, request_id = excluded.request_id
-                     WHERE excluded.version > section_versions.version",
-                    placeholders(meta.sections.len(), 3)
-                ),
-                bindings,
-            )?;
-        }
-        sql.exec(
-            "INSERT OR REPLACE INTO last_sync (id, at, payload_type, payload_version, request_id, key_id) VALUES (1, ?, ?, ?, ?, ?)",
-            vec![
-                int(now_ms),
-                str_value(&meta.payload_type),
-                u64_value(meta.payload_version),
-                str_value(&meta.request_id),
-                str_value(&meta.key_id),
-            ],
-        )?;
-        sql.exec(
-            "INSERT INTO key_usage (kid, last_used_at, uses) VALUES (?, ?, 1)
-             ON CONFLICT (kid) DO UPDATE SET last_used_at = excluded.last_used_at, uses = uses + 1",
-            vec![str_value(&meta.key_id), int(now_ms)],
-        )?;
-    }
-    insert_log(sql, &TenantState::log_for(meta, None))?;
-    Ok(())
 }
 
 /// A signed request refused by its instance's policy: logged, and its nonce and payload hash
@@ -428,15 +318,15 @@ struct LastSyncRow {
 
 impl TenantState {
     /// Reservations made before this time (Unix ms) have no forward behind them any more.
-    pub(super) fn abandoned_before(&self, now_ms: i64) -> i64 {
+    fn abandoned_before(&self, now_ms: i64) -> i64 {
         now_ms
             .saturating_sub(i64::try_from(crate::origin::timeout_ms(&self.env)).unwrap_or(i64::MAX))
             .saturating_sub(ABANDONED_MARGIN_MS)
     }
 
     /// Atomically checks nonce, payload and section versions, then reserves nonce and payload
-    /// in the object's memory (going on past an abandoned reservation of the same request, see
-    /// the module docs). No `await` inside: the object runs it as one step.
+    /// in the object's memory (going on past a stored reservation an earlier edge abandoned,
+    /// see the module docs). No `await` inside: the object runs it as one step.
     pub(super) fn reserve(
         &self,
         meta: &Rc<Reservation>,
@@ -462,8 +352,7 @@ impl TenantState {
             )
             .and_then(|c| c.to_array())
             .map_err(|_| Rejection::OriginUnavailable)?;
-        let mut rows = self.in_flight.rows(meta);
-        let mut versions = Vec::new();
+        let (mut rows, mut versions) = (Vec::new(), Vec::new());
         for row in found {
             match row.split() {
                 Found::Ledger(entry) => rows.push(entry),
@@ -481,6 +370,11 @@ impl TenantState {
         {
             return Err(row.rejection(false));
         }
+        // A reservation in memory has its forward running: every way out of `sync` ends it.
+        if let Some(holder) = self.in_flight.holder(meta) {
+            return Err(holder.rejection(false));
+        }
+        // Reserved rows in storage were left by an edge before this design.
         let reserved: Vec<&LedgerRow> = rows.iter().filter(|r| r.reserved_at.is_some()).collect();
         if let Some(first) = reserved.first() {
             let stale_before = self.abandoned_before(now_ms);
@@ -508,18 +402,23 @@ impl TenantState {
                 stored.max(self.in_flight.version_of(section))
             })?;
         }
-        self.in_flight.hold(meta, now_ms);
+        self.in_flight.hold(meta);
         Ok(())
     }
 
     /// Records a signed request its instance refused: the log row, and its nonce and payload
-    /// hash as seen on that instance (never overwriting a reservation or an applied entry).
+    /// hash as seen on that instance (never overwriting a reservation, in flight or stored, or
+    /// an applied entry: the reservation's own outcome decides, so a released one's retry still
+    /// goes through on its instance).
     pub(super) fn record_refusal(&self, refusal: &SignedRefusal) -> Result<()> {
         self.append_log(&refusal.entry)?;
         for (key, kind) in [
             (&refusal.nonce_key, "nonce"),
             (&refusal.payload_key, "payload"),
         ] {
+            if self.in_flight.holds(key) {
+                continue;
+            }
             self.sql().exec(
                 "INSERT INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance)
                  VALUES (?, ?, ?, 0, ?, NULL, ?) ON CONFLICT (key) DO NOTHING",
@@ -533,6 +432,64 @@ impl TenantState {
             )?;
         }
         Ok(())
+    }
+
+    /// The origin applied it: its ledger rows applied, and for a config sync (a provider
+    /// delivery carries no sections) the section versions, last sync and key use; then its log
+    /// row. Written before the answer, which the object's output gate holds until they are
+    /// durable: an answered sync is a recorded one.
+    fn commit(&self, meta: &Reservation) -> Result<()> {
+        let sql = self.sql();
+        let now_ms = http::now_millis();
+        sql.exec(
+            "INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance)
+             VALUES (?1, 'nonce', ?3, 1, ?4, ?5, ?6), (?2, 'payload', ?3, 1, ?4, ?5, ?6)",
+            vec![
+                str_value(&meta.nonce_key),
+                str_value(&meta.payload_key),
+                str_value(&meta.request_id),
+                int(meta.expires_at),
+                int(now_ms),
+                str_value(&meta.instance),
+            ],
+        )?;
+        if meta.hook.is_none() {
+            if !meta.sections.is_empty() {
+                let mut bindings = Vec::with_capacity(3 * meta.sections.len());
+                for section in &meta.sections {
+                    bindings.extend([
+                        str_value(section),
+                        u64_value(meta.payload_version),
+                        str_value(&meta.request_id),
+                    ]);
+                }
+                sql.exec(
+                    &format!(
+                        "INSERT INTO section_versions (section, version, request_id) VALUES {}
+                         ON CONFLICT (section) DO UPDATE SET version = excluded.version, request_id = excluded.request_id
+                         WHERE excluded.version > section_versions.version",
+                        placeholders(meta.sections.len(), 3)
+                    ),
+                    bindings,
+                )?;
+            }
+            sql.exec(
+                "INSERT OR REPLACE INTO last_sync (id, at, payload_type, payload_version, request_id, key_id) VALUES (1, ?, ?, ?, ?, ?)",
+                vec![
+                    int(now_ms),
+                    str_value(&meta.payload_type),
+                    u64_value(meta.payload_version),
+                    str_value(&meta.request_id),
+                    str_value(&meta.key_id),
+                ],
+            )?;
+            sql.exec(
+                "INSERT INTO key_usage (kid, last_used_at, uses) VALUES (?, ?, 1)
+                 ON CONFLICT (kid) DO UPDATE SET last_used_at = excluded.last_used_at, uses = uses + 1",
+                vec![str_value(&meta.key_id), int(now_ms)],
+            )?;
+        }
+        self.append_log(&Self::log_for(meta, None))
     }
 
     pub(super) fn log_for(meta: &Reservation, rejection: Option<&Rejection>) -> LogEntry {
@@ -579,25 +536,6 @@ impl TenantState {
         }
     }
 
-    /// Queues the commit of `meta`, which the origin applied, and has it written once the
-    /// answer has gone out: on a zero-delay timer (a write made before the answer would hold it
-    /// at the output gate until durable), or earlier by the object's next event
-    /// ([`InFlight::write_applied`] runs first in every event).
-    fn commit_after_answer(&self, meta: &Rc<Reservation>, request_id: &str) {
-        if !self.in_flight.applied(meta) {
-            worker::console_log!(
-                "sync {request_id} was applied; a retry that went on past its reservation records it"
-            );
-            return;
-        }
-        let sql = self.sql();
-        let in_flight = Rc::clone(&self.in_flight);
-        wasm_bindgen_futures::spawn_local(async move {
-            worker::Delay::from(std::time::Duration::ZERO).await;
-            in_flight.write_applied(&sql);
-        });
-    }
-
     /// Forwards a reserved sync and commits (origin applied it) or releases (it did not).
     async fn forward_and_settle(
         &self,
@@ -642,7 +580,10 @@ impl TenantState {
             OriginAnswer::Answered { status, .. } if (200..300).contains(&status) => {
                 // Applied at the origin: from here the answer is `applied` whatever else fails,
                 // and a failed commit is only logged (the origin's idempotency covers a retry).
-                self.commit_after_answer(meta, request_id);
+                if let Err(err) = self.commit(meta) {
+                    worker::console_error!("commit of applied sync {request_id} failed: {err}");
+                }
+                self.in_flight.release(meta);
                 match &meta.hook {
                     Some(hook) => hook.applied(request_id),
                     None => http::json(
@@ -775,56 +716,33 @@ mod tests {
     }
 
     #[test]
-    fn a_held_reservation_is_seen_by_the_next_request_and_ends_only_with_its_own_release() {
+    fn a_reservation_in_flight_is_found_by_nonce_then_payload_and_ends_only_with_its_own_release() {
         let in_flight = InFlight::default();
         let first = sync("req_1", "n1", "p1", 3);
-        in_flight.hold(&first, 1_000);
-        // Another request with the same nonce but another body sees the nonce held by req_1.
-        let other = sync("req_2", "n1", "p2", 4);
-        let rows = in_flight.rows(&other);
-        assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].kind, "nonce");
-        assert_eq!(rows[0].request_id, "req_1");
-        assert_eq!(rows[0].reserved_at, Some(1_000));
-        assert_eq!(rows[0].instance.as_deref(), Some("acme-eu1"));
-        assert_eq!(in_flight.rows(&first).len(), 2);
+        in_flight.hold(&first);
+        // The same nonce under another body: named as a replayed nonce of req_1, not applied.
+        let holder = in_flight.holder(&sync("req_2", "n1", "p2", 4)).unwrap();
+        assert_eq!(
+            (holder.kind.as_str(), holder.request_id.as_str()),
+            ("nonce", "req_1")
+        );
+        assert_eq!(holder.instance.as_deref(), Some("acme-eu1"));
+        let rejection = holder.rejection(false);
+        assert_eq!(rejection.code(), "replayed_nonce");
+        // The same body under another nonce: a duplicate payload.
+        let holder = in_flight.holder(&sync("req_3", "n3", "p1", 4)).unwrap();
+        assert_eq!(holder.rejection(false).code(), "duplicate_payload");
+        assert!(in_flight.holder(&sync("req_4", "n4", "p4", 4)).is_none());
+        assert!(in_flight.holds("n1") && in_flight.holds("p1") && !in_flight.holds("n4"));
         // Its sections' version counts as in flight; other sections have none.
         assert_eq!(in_flight.version_of("branding"), Some(3));
         assert_eq!(in_flight.version_of("smtp"), None);
         // A release of another request leaves it; its own ends it.
-        in_flight.release(&other);
-        assert_eq!(in_flight.rows(&first).len(), 2);
+        in_flight.release(&sync("req_2", "n1", "p2", 4));
+        assert!(in_flight.holds("n1"));
         in_flight.release(&first);
-        assert!(in_flight.rows(&first).is_empty());
+        assert!(!in_flight.holds("n1") && !in_flight.holds("p1"));
         assert_eq!(in_flight.version_of("branding"), None);
-    }
-
-    #[test]
-    fn only_the_holder_queues_a_commit_and_abandoned_holds_are_forgotten_but_queued_ones_kept() {
-        let in_flight = InFlight::default();
-        let old = sync("req_old", "n1", "p1", 3);
-        in_flight.hold(&old, 1_000);
-        // A retry of the same request went on past the abandoned reservation: it holds now.
-        let retry = sync("req_new", "n1", "p1", 3);
-        in_flight.hold(&retry, 3_000);
-        assert!(
-            !in_flight.applied(&old),
-            "the old attempt no longer holds: it records nothing"
-        );
-        assert!(in_flight.applied(&retry));
-        assert_eq!(in_flight.applied.borrow().len(), 1);
-        let stray = sync("req_stray", "n9", "p9", 1);
-        in_flight.hold(&stray, 2_000);
-        in_flight.forget_abandoned(5_000);
-        assert!(
-            in_flight.rows(&stray).is_empty(),
-            "abandoned before 5 s: forgotten"
-        );
-        assert_eq!(
-            in_flight.rows(&retry).len(),
-            2,
-            "its commit is queued: kept"
-        );
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 use syncgate::Rejection;
-use worker::{Response, Result, SqlStorage, SqlStorageValue};
+use worker::{Response, Result, SqlStorageValue};
 
 use super::{
     LOG_RETENTION_ROWS, TenantState, int, opt_str, page_params, paginate, str_value, u64_value,
@@ -171,41 +171,33 @@ struct LogRow {
     message: Option<String>,
 }
 
-/// Inserts one log row and answers its class. Only the row: bounding a refusal class is
-/// [`TenantState::append_log`]'s, which an applied row (written after the answer, see
-/// `ledger`) does not need.
-pub(super) fn insert_log(sql: &SqlStorage, entry: &LogEntry) -> Result<LogClass> {
-    let class = LogClass::of(entry);
-    let short = |field: Option<&str>| field.map(|f| cut(f, MAX_LOG_FIELD_CHARS));
-    sql.exec(
-        "INSERT INTO sync_log (request_id, received_at, source_ip, payload_type, payload_version, key_id, signature_result, status, code, message, class)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        vec![
-            str_value(&cut(&entry.request_id, MAX_LOG_FIELD_CHARS)),
-            int(entry.received_at),
-            opt_str(short(entry.source_ip.as_deref()).as_deref()),
-            opt_str(short(entry.payload_type.as_deref()).as_deref()),
-            entry.payload_version.map_or(SqlStorageValue::Null, u64_value),
-            opt_str(short(entry.key_id.as_deref()).as_deref()),
-            str_value(entry.signature_result.as_str()),
-            str_value(entry.status.as_str()),
-            opt_str(short(entry.code.as_deref()).as_deref()),
-            opt_str(
-                entry
-                    .message
-                    .as_deref()
-                    .map(|m| cut(m, MAX_LOG_MESSAGE_CHARS))
-                    .as_deref(),
-            ),
-            str_value(class.as_str()),
-        ],
-    )?;
-    Ok(class)
-}
-
 impl TenantState {
     pub(super) fn append_log(&self, entry: &LogEntry) -> Result<()> {
-        let class = insert_log(&self.sql(), entry)?;
+        let class = LogClass::of(entry);
+        let short = |field: Option<&str>| field.map(|f| cut(f, MAX_LOG_FIELD_CHARS));
+        self.sql().exec(
+            "INSERT INTO sync_log (request_id, received_at, source_ip, payload_type, payload_version, key_id, signature_result, status, code, message, class)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                str_value(&cut(&entry.request_id, MAX_LOG_FIELD_CHARS)),
+                int(entry.received_at),
+                opt_str(short(entry.source_ip.as_deref()).as_deref()),
+                opt_str(short(entry.payload_type.as_deref()).as_deref()),
+                entry.payload_version.map_or(SqlStorageValue::Null, u64_value),
+                opt_str(short(entry.key_id.as_deref()).as_deref()),
+                str_value(entry.signature_result.as_str()),
+                str_value(entry.status.as_str()),
+                opt_str(short(entry.code.as_deref()).as_deref()),
+                opt_str(
+                    entry
+                        .message
+                        .as_deref()
+                        .map(|m| cut(m, MAX_LOG_MESSAGE_CHARS))
+                        .as_deref(),
+                ),
+                str_value(class.as_str()),
+            ],
+        )?;
         if class != LogClass::Applied {
             // Refusals are bounded as they arrive, not only when the alarm prunes.
             self.trim_log(class)?;

@@ -170,13 +170,13 @@ CREATE INDEX IF NOT EXISTS ledger_in_flight ON ledger (expires_at)
   WHERE applied = 0 AND sections IS NOT NULL;
 ",
     // 4: reservations are held in the object's memory (`ledger`): nothing in flight is stored,
-    // so the in-flight columns, their index and `pending_versions` (from version 1, drained by
-    // now or abandoned with the edge that wrote them) go. Rows an edge before this version left
-    // reserved are still read, as abandoned reservations.
+    // so the in-flight index and `pending_versions` (from version 1, drained by now or
+    // abandoned with the edge that wrote them) go. Both drops can run again should a start
+    // stop half-way. The `sections` and `version` columns stay, unread (no `DROP COLUMN` to
+    // fail half-way). Rows an edge before this version left reserved are still read, as
+    // abandoned reservations.
     "
 DROP INDEX IF EXISTS ledger_in_flight;
-ALTER TABLE ledger DROP COLUMN sections;
-ALTER TABLE ledger DROP COLUMN version;
 DROP TABLE IF EXISTS pending_versions;
 ",
 ];
@@ -233,9 +233,8 @@ mod object {
         /// Whether this instance of the object knows the prune alarm to be set (see
         /// `TenantState::ensure_alarm`).
         pub(super) alarm_set: std::cell::Cell<bool>,
-        /// The reservations whose forward is running and the commits not yet written
-        /// (`ledger`); shared with the timer that writes a commit after its answer.
-        pub(super) in_flight: std::rc::Rc<super::ledger::InFlight>,
+        /// The reservations whose forward is running (`ledger`).
+        pub(super) in_flight: super::ledger::InFlight,
     }
 }
 pub use object::TenantState;
@@ -265,13 +264,11 @@ impl DurableObject for TenantState {
             state,
             env,
             alarm_set: std::cell::Cell::new(false),
-            in_flight: std::rc::Rc::default(),
+            in_flight: ledger::InFlight::default(),
         }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        // Commits of syncs answered before this event are written before it is handled.
-        self.in_flight.write_applied(&self.sql());
         let request_id = req
             .headers()
             .get("x-request-id")?
@@ -285,9 +282,6 @@ impl DurableObject for TenantState {
         // The alarm that is running is spent: until it is set again below, it is not set.
         self.alarm_set.set(false);
         let now_ms = http::now_millis();
-        self.in_flight.write_applied(&self.sql());
-        self.in_flight
-            .forget_abandoned(self.abandoned_before(now_ms));
         self.prune(now_ms)?;
         let pending: Vec<CountRow> = self
             .sql()
