@@ -329,6 +329,7 @@ export function bindSyncgate(wasm, host, asyncHost) {
     // The wasm memory, where `begin` / `end*` answer (src/wasm/verifier.rs): read through views
     // made again whenever the memory has grown (its old buffer is then detached: length 0).
     const memory = keys === null ? null : compiled.memory();
+    const encoder = keys === null ? null : new TextEncoder();
     let view = null;
     let bytes = null;
     const exchange = () => {
@@ -346,7 +347,13 @@ export function bindSyncgate(wasm, host, asyncHost) {
       // A string body is encoded once (natively) and the bytes serve every pass over it.
       const text = typeof flat.body === "string" ? flat.body : null;
       const body = text === null ? flat.body : host.bytes(text);
-      const at = compiled.begin(`${flat.method}\0${flat.url}\0${flat.read}`, body.byteLength, now, full);
+      // The head goes into the wasm's head buffer as UTF-8 (at most 3 bytes per UTF-16 unit).
+      const head = `${flat.method}\0${flat.url}\0${flat.read}`;
+      const room = 3 * head.length;
+      const into = compiled.headBuffer(room);
+      if (into === 0) return hostFailure();
+      exchange();
+      const at = compiled.begin(encoder.encodeInto(head, bytes.subarray(into, into + room)).written, body.byteLength, now, full);
       if (at === 0) return JSON.parse(compiled.failure());
       // The plan, then room for the digests, then each MAC's key and prefix. No wasm runs until
       // end*, so the views (and the prefixes handed to the host) stay valid until then.

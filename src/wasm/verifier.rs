@@ -224,7 +224,13 @@ pub struct CompiledVerifier {
     pending: RefCell<VecDeque<(u32, Pending)>>,
     next_id: Cell<u32>,
     slot: RefCell<Slot>,
+    /// The head `begin` reads, written there by the glue (`headBuffer`).
+    head: RefCell<Vec<u8>>,
 }
+
+/// A head buffer larger than this is let go once read, so one large head does not stay
+/// allocated for the verifier's life.
+const KEEP_HEAD_BYTES: usize = 64 * 1024;
 
 #[wasm_bindgen(js_class = "CompiledVerifier")]
 impl CompiledVerifier {
@@ -238,6 +244,7 @@ impl CompiledVerifier {
             pending: RefCell::new(VecDeque::new()),
             next_id: Cell::new(0),
             slot: RefCell::new(Slot::default()),
+            head: RefCell::new(Vec::new()),
         }
     }
 
@@ -270,8 +277,24 @@ impl CompiledVerifier {
         FAILED
     }
 
-    /// Phase one on the synchronous path, on the head as one string (`method\0url\0` and the
-    /// flat header fields). Answers 0 when it failed (read `failure()`), else the address of:
+    /// A buffer of `len` bytes in the wasm memory for the head `begin` reads next; answers its
+    /// address (0 when it is in use, which the glue never does). The glue encodes the head
+    /// into it with `TextEncoder.encodeInto`, as wasm-bindgen would pass a string, without a
+    /// per-call allocation or its per-character copy loop.
+    #[wasm_bindgen(js_name = "headBuffer")]
+    #[must_use]
+    pub fn head_buffer(&self, len: u32) -> u32 {
+        let Ok(mut head) = self.head.try_borrow_mut() else {
+            return FAILED;
+        };
+        head.clear();
+        head.resize(len as usize, 0);
+        address(&head)
+    }
+
+    /// Phase one on the synchronous path, on the head's first `head_len` bytes in the head
+    /// buffer (`headBuffer`): UTF-8 `method\0url\0` and the flat header fields. Answers 0
+    /// when it failed (read `failure()`), else the address of:
     ///
     /// - the plan, `u32` `1 | sha256 << 1 | macs << 2`;
     /// - room for the host's digests, 32 bytes each: the body's SHA-256 when the plan asks for
@@ -279,7 +302,7 @@ impl CompiledVerifier {
     /// - per MAC, in plan order: `u32` its key's index in the ring `<< 1`, `| 1` when the body
     ///   follows the prefix; `u32` the prefix's length in bytes; the prefix.
     #[must_use]
-    pub fn begin(&self, head: &str, body_len: f64, now: f64, full: bool) -> u32 {
+    pub fn begin(&self, head_len: u32, body_len: f64, now: f64, full: bool) -> u32 {
         let verifier = match &self.verifier {
             Ok(v) => v,
             Err(e) => return self.fail(e.clone()),
@@ -289,10 +312,26 @@ impl CompiledVerifier {
         } else {
             usize::MAX
         };
-        let (method, url, headers) = split_head(head);
-        let pending = match HttpRequest::new(method, url, flat_headers(headers), Vec::new())
-            .and_then(|h| verifier.prepare(&h, body_len, seconds(now), depth(full)))
-        {
+        let prepared = {
+            let Ok(mut buffer) = self.head.try_borrow_mut() else {
+                return self.fail(Rejection::InternalError);
+            };
+            // encodeInto writes UTF-8, so this never fails; a host bug if it does.
+            let prepared = buffer
+                .get(..head_len as usize)
+                .and_then(|bytes| core::str::from_utf8(bytes).ok())
+                .ok_or(Rejection::InternalError)
+                .and_then(|head| {
+                    let (method, url, headers) = split_head(head);
+                    HttpRequest::new(method, url, flat_headers(headers), Vec::new())
+                })
+                .and_then(|h| verifier.prepare(&h, body_len, seconds(now), depth(full)));
+            if buffer.capacity() > KEEP_HEAD_BYTES {
+                *buffer = Vec::new();
+            }
+            prepared
+        };
+        let pending = match prepared {
             Ok(p) => p,
             Err(e) => return self.fail(e),
         };
