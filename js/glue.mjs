@@ -347,13 +347,20 @@ export function bindSyncgate(wasm, host, asyncHost) {
       // A string body is encoded once (natively) and the bytes serve every pass over it.
       const text = typeof flat.body === "string" ? flat.body : null;
       const body = text === null ? flat.body : host.bytes(text);
-      // The head goes into the wasm's head buffer as UTF-8 (at most 3 bytes per UTF-16 unit).
+      // The head goes into the wasm's head buffer as UTF-8: one byte per UTF-16 unit when it is
+      // ASCII, else again with room for 3 a unit (the most any takes).
       const head = `${flat.method}\0${flat.url}\0${flat.read}`;
-      const room = 3 * head.length;
-      const into = compiled.headBuffer(room);
+      let into = compiled.headBuffer(head.length);
       if (into === 0) return hostFailure();
       exchange();
-      const at = compiled.begin(encoder.encodeInto(head, bytes.subarray(into, into + room)).written, body.byteLength, now, full);
+      let encoded = encoder.encodeInto(head, bytes.subarray(into, into + head.length));
+      if (encoded.read !== head.length) {
+        into = compiled.headBuffer(3 * head.length);
+        if (into === 0) return hostFailure();
+        exchange();
+        encoded = encoder.encodeInto(head, bytes.subarray(into, into + 3 * head.length));
+      }
+      const at = compiled.begin(encoded.written, body.byteLength, now, full);
       if (at === 0) return JSON.parse(compiled.failure());
       // The plan, then room for the digests, then each MAC's key and prefix. No wasm runs until
       // end*, so the views (and the prefixes handed to the host) stay valid until then.

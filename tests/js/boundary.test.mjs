@@ -37,6 +37,8 @@ function variants() {
     "standard-webhooks, content-type repeated": withHeaders(wh, { "Content-Type": "text/plain" }),
     "standard-webhooks, a name with a space": withHeaders(wh, { " webhook-id": "other" }),
     "standard-webhooks, a non-ASCII name": withHeaders(wh, { "webhoo\u212a-id": "other" }),
+    "standard-webhooks, non-ASCII in a read field's value": withHeaders(wh, { "content-type": "application/json; note=\u00e9t\u00e9 \u2713 \ud83d\ude00" }),
+    "standard-webhooks, a lone surrogate in a read field's value": withHeaders(wh, { "content-type": "application/json; note=\ud83d" }),
     "standard-webhooks, svix names instead": withHeaders({ ...wh, headers: { ...NOISE, "content-type": "application/json" } }, {
       "svix-id": id, "svix-timestamp": wh.headers["webhook-timestamp"], "svix-signature": wh.headers["webhook-signature"],
     }),
