@@ -12,9 +12,11 @@
 //   a prefix and maybe the body) are computed by the host: Node's `crypto` (synchronous, keys
 //   as KeyObjects made once per verifier), WebCrypto for `verifyAsync` in browsers, or, with no
 //   host, by the pure-Rust code inside the wasm.
-// - With a synchronous host (the hot path) the wasm answers numbers: the hashing plan and the
-//   verdict's fixed parts as bit fields, its variable text as one string, tenant and key names
-//   read once per verifier (src/wasm/verifier.rs). A verdict's `payload` is built here, when it
+// - With a synchronous host (the hot path) the wasm answers the address of its answer in its
+//   memory: the hashing plan and the verdict's fixed parts as bit fields, its numbers, its
+//   variable text as one UTF-8 run, each MAC prefix as bytes handed to the host as they lie,
+//   and the host's digests written back in place; tenant and key names are read once per
+//   verifier (src/wasm/verifier.rs). A verdict's `payload` is built here, when it
 //   is first read, from the body that was verified: JSON.parse, then the exact shape the Rust
 //   `SyncPayload` serialises to (canonicalPayload; tests/js/payload-shape.test.mjs holds it to
 //   validatePayload's answer). The verdict stays plain data: deep-equal and JSON-identical to
@@ -80,7 +82,9 @@ function flatten(request) {
         const field = `${name}\0${value}\0`;
         flat += field;
         if (readAll) continue;
-        if (!TOKEN_NAME.test(name)) {
+        if (READ_FIELDS.has(name)) {
+          read += field; // a lowercase token name (the usual spelling): no test, no lowercasing
+        } else if (!TOKEN_NAME.test(name)) {
           readAll = true;
         } else {
           const lower = name.toLowerCase();
@@ -267,7 +271,8 @@ function parsed(exported) {
  *
  * @param wasm the wasm-bindgen exports (`CompiledVerifier`, `signRequest`, …)
  * @param host `{ importKey(bytes), bytes(string), sha256(bytes), hmac(key, prefix, bytes?) }`
- *   computing synchronously (Node's crypto), or null to hash in Rust
+ *   computing synchronously (Node's crypto), or null to hash in Rust; `prefix` is bytes (a
+ *   view on the wasm memory, valid during the call), each digest 32 bytes
  * @param asyncHost the same with every method answering a Promise (WebCrypto), or null
  */
 export function bindSyncgate(wasm, host, asyncHost) {
@@ -321,40 +326,79 @@ export function bindSyncgate(wasm, host, asyncHost) {
       }
     }
 
+    // The wasm memory, where `begin` / `end*` answer (src/wasm/verifier.rs): read through views
+    // made again whenever the memory has grown (its old buffer is then detached: length 0).
+    const memory = keys === null ? null : compiled.memory();
+    const encoder = keys === null ? null : new TextEncoder();
+    let view = null;
+    let bytes = null;
+    const exchange = () => {
+      if (bytes === null || bytes.byteLength === 0) {
+        const b = memory.buffer;
+        view = new DataView(b);
+        bytes = new Uint8Array(b);
+      }
+    };
+    /** The text at `at` (a u32 length, then UTF-8) in the exchange. */
+    const textAt = (at) => decodeUtf8(bytes.subarray(at + 4, at + 4 + view.getUint32(at, true)));
+
     /** Steps 1–7 (or 1–5) with the synchronous host; see src/wasm/verifier.rs `begin`. */
     function viaHost(flat, now, full) {
       // A string body is encoded once (natively) and the bytes serve every pass over it.
       const text = typeof flat.body === "string" ? flat.body : null;
       const body = text === null ? flat.body : host.bytes(text);
-      const plan = compiled.begin(`${flat.method}\0${flat.url}\0${flat.read}`, body.byteLength, now, full);
-      if (plan === 0) return JSON.parse(compiled.failure());
-      const sha = (plan & 2) !== 0;
-      const count = plan >>> 2;
-      let digests;
+      // The head goes into the wasm's head buffer as UTF-8: one byte per UTF-16 unit when it is
+      // ASCII, else again with room for 3 a unit (the most any takes).
+      const head = `${flat.method}\0${flat.url}\0${flat.read}`;
+      let into = compiled.headBuffer(head.length);
+      if (into === 0) return hostFailure();
+      exchange();
+      let encoded = encoder.encodeInto(head, bytes.subarray(into, into + head.length));
+      if (encoded.read !== head.length) {
+        into = compiled.headBuffer(3 * head.length);
+        if (into === 0) return hostFailure();
+        exchange();
+        encoded = encoder.encodeInto(head, bytes.subarray(into, into + 3 * head.length));
+      }
+      const at = compiled.begin(encoded.written, body.byteLength, now, full);
+      if (at === 0) return JSON.parse(compiled.failure());
+      // The plan, then room for the digests, then each MAC's key and prefix. No wasm runs until
+      // end*, so the views (and the prefixes handed to the host) stay valid until then.
       try {
-        digests = new Uint8Array((sha ? 32 : 0) + 32 * count);
-        let at = 0;
-        if (sha) {
-          digests.set(host.sha256(body), 0);
-          at = 32;
+        exchange();
+        const plan = view.getUint32(at, true);
+        const count = plan >>> 2;
+        let digest = at + 4;
+        if ((plan & 2) !== 0) {
+          const sha = host.sha256(body);
+          if (sha.length !== 32) return hostFailure();
+          bytes.set(sha, digest);
+          digest += 32;
         }
-        for (let i = 0; i < count; i++, at += 32) {
-          const mac = compiled.macKey(i);
-          digests.set(host.hmac(keys[mac >>> 1], compiled.macPrefix(i), (mac & 1) !== 0 ? body : null), at);
+        let mac = digest + 32 * count;
+        for (let i = 0; i < count; i++, digest += 32) {
+          const key = view.getUint32(mac, true);
+          const end = mac + 8 + view.getUint32(mac + 4, true);
+          const tag = host.hmac(keys[key >>> 1], bytes.subarray(mac + 8, end), (key & 1) !== 0 ? body : null);
+          if (tag.length !== 32) return hostFailure();
+          bytes.set(tag, digest);
+          mac = end;
         }
       } catch {
         return hostFailure();
       }
       if (!full) {
-        const answer = compiled.endSignature(digests);
-        if (answer === 0) return JSON.parse(compiled.failure());
+        const out = compiled.endSignature();
+        if (out === 0) return JSON.parse(compiled.failure());
+        exchange();
+        const answer = view.getUint32(out, true);
         const h = names.heads[answer >>> 2];
         if (h === undefined) return hostFailure();
         const verdict = {
           ok: true, tenant: h.tenant, scheme: h.scheme, keyId: h.keyId, keyVersion: h.keyVersion, keyStatus: h.keyStatus,
-          nonce: "", timestamp: compiled.timestamp(),
+          nonce: "", timestamp: view.getFloat64(out + 4, true),
         };
-        const said = compiled.text();
+        const said = textAt(out + 12);
         if ((answer & 2) === 0) {
           verdict.nonce = said;
         } else {
@@ -364,11 +408,13 @@ export function bindSyncgate(wasm, host, asyncHost) {
         }
         return verdict;
       }
-      const answer = compiled.endFull(digests, body);
-      if (answer === 0) return JSON.parse(compiled.failure());
+      const out = compiled.endFull(body);
+      if (out === 0) return JSON.parse(compiled.failure());
+      exchange();
+      const answer = view.getUint32(out, true);
       const h = names.heads[answer >>> 1];
       if (h === undefined) return hostFailure();
-      const said = compiled.text();
+      const said = textAt(out + 28);
       const a = said.indexOf("\n");
       const b = said.indexOf("\n", a + 1);
       const c = said.indexOf("\n", b + 1);
@@ -383,10 +429,10 @@ export function bindSyncgate(wasm, host, asyncHost) {
           : body.byteLength <= DECODE_EAGERLY ? decodeUtf8(body) : Uint8Array.prototype.slice.call(body);
       return payloads.attach({
         ok: true, tenant: h.tenant, scheme: h.scheme, keyId: h.keyId, keyVersion: h.keyVersion, keyStatus: h.keyStatus,
-        nonce: said.slice(e + 1), timestamp: compiled.timestamp(), payloadHash: said.slice(0, a),
-        payloadType: said.slice(c + 1, d), payloadVersion: compiled.payloadVersion(),
+        nonce: said.slice(e + 1), timestamp: view.getFloat64(out + 4, true), payloadHash: said.slice(0, a),
+        payloadType: said.slice(c + 1, d), payloadVersion: view.getFloat64(out + 12, true),
         sections: sections === "" ? [] : sections.split(","),
-        replay: { nonceKey: said.slice(a + 1, b), payloadKey: said.slice(b + 1, c), expiresAt: compiled.expiresAt() },
+        replay: { nonceKey: said.slice(a + 1, b), payloadKey: said.slice(b + 1, c), expiresAt: view.getFloat64(out + 20, true) },
       }, source);
     }
 

@@ -315,7 +315,8 @@ fn prepare_webhooks(
     })
 }
 
-/// Whether `computed` equals `tag`, in constant time (a tag of another length never matches).
+/// Whether `computed` equals `tag`, in constant time (a tag of another length never matches):
+/// `subtle`'s slice comparison, whose per-byte optimisation barrier is the point of using it.
 fn tag_matches(computed: &[u8; SHA256_LEN], tag: &[u8]) -> bool {
     bool::from(computed.as_slice().ct_eq(tag))
 }
@@ -708,6 +709,23 @@ mod tests {
             let err = v.finish(pending(), &good, b"{}").unwrap_err();
             assert_eq!(err.code(), "invalid_field");
         }
+    }
+
+    #[test]
+    fn a_tag_matches_only_itself() {
+        let tag: [u8; SHA256_LEN] = core::array::from_fn(|i| u8::try_from(i * 7 + 1).unwrap());
+        assert!(tag_matches(&tag, &tag));
+        for i in 0..SHA256_LEN {
+            for bit in 0..8 {
+                let mut other = tag;
+                other[i] ^= 1 << bit;
+                assert!(!tag_matches(&tag, &other), "byte {i} bit {bit}");
+            }
+        }
+        assert!(!tag_matches(&tag, &tag[..31]));
+        assert!(!tag_matches(&tag, &[tag.as_slice(), &[0]].concat()));
+        assert!(!tag_matches(&tag, &[]));
+        assert!(tag_matches(&[0; SHA256_LEN], &[0; SHA256_LEN]));
     }
 
     #[test]

@@ -9,13 +9,17 @@
 //! The two-phase seam of [`crate::Verifier`] is exposed twice:
 //!
 //! - For a synchronous host (Node's `crypto`, workerd's `nodejs_compat`) — the hot path — as
-//!   `begin` / `endSignature` / `endFull`, which answer numbers: the plan and the verdict's
-//!   fixed parts are bit fields, its variable text one string read once (`text`), its numbers
-//!   read one call each, a failure one JSON string (`failure`). One verification is in flight at
-//!   a time (the glue finishes it before anything else can run), so nothing is queued, and the
-//!   parsed payload is not serialised at all: the glue materialises it from the body it
-//!   verified, in the shape [`crate::document::payload::SyncPayload`] serialises to, when (if)
-//!   it is read. Tenant, key and scheme names are read once per verifier (`describe`).
+//!   `begin` / `endSignature` / `endFull`, which answer 0 (failed: the failure is one JSON
+//!   string, `failure`) or the address in the wasm memory (`memory`) of their answer, laid out
+//!   in the verifier's exchange buffer as little-endian numbers and UTF-8 text (see each).
+//!   The glue reads it with a `DataView`, hands each MAC prefix to the host as a view on the
+//!   memory, and writes the host's digests back in place, so a verification is three calls
+//!   with no string or array crossing but the head and (for `verify`) the body. One
+//!   verification is in flight at a time (the glue finishes it before anything else can run),
+//!   so nothing is queued, and the parsed payload is not serialised at all: the glue
+//!   materialises it from the body it verified, in the shape
+//!   [`crate::document::payload::SyncPayload`] serialises to, when (if) it is read. Tenant, key
+//!   and scheme names are read once per verifier (`describe`).
 //! - For an asynchronous host (WebCrypto) as `prepare` / `finish*`, answering JSON: `prepare`
 //!   answers the hashing plan, the host computes it, and `finish*` decides. Pending
 //!   verifications are kept here under a numeric id until finished or cancelled, so
@@ -143,11 +147,34 @@ const fn scheme_bit(scheme: Scheme) -> u32 {
 struct Slot {
     pending: Option<Pending>,
     failure: Option<Rejection>,
-    text: String,
-    timestamp: f64,
-    payload_version: f64,
-    expires_at: f64,
+    /// The last answer of `begin` / `end*` (its capacity is kept from one call to the next).
+    exchange: Vec<u8>,
 }
+
+/// Appends `value` little-endian.
+fn put_u32(out: &mut Vec<u8>, value: u32) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+/// Appends `value` little-endian.
+fn put_f64(out: &mut Vec<u8>, value: f64) {
+    out.extend_from_slice(&value.to_le_bytes());
+}
+
+/// Appends `text`'s length in bytes, then its UTF-8.
+fn put_text(out: &mut Vec<u8>, text: &str) {
+    put_u32(out, u32::try_from(text.len()).unwrap_or(0));
+    out.extend_from_slice(text.as_bytes());
+}
+
+/// The address of `bytes` in the wasm memory; 0 (the glue's "failed") when it does not fit in
+/// 32 bits, which never happens in wasm32.
+fn address(bytes: &[u8]) -> u32 {
+    u32::try_from(bytes.as_ptr().addr()).unwrap_or(FAILED)
+}
+
+/// Where the host's digests sit in `begin`'s answer: after the plan word.
+const DIGESTS_AT: usize = 4;
 
 /// A synchronous answer meaning "failed": the glue reads `failure()`.
 const FAILED: u32 = 0;
@@ -197,7 +224,13 @@ pub struct CompiledVerifier {
     pending: RefCell<VecDeque<(u32, Pending)>>,
     next_id: Cell<u32>,
     slot: RefCell<Slot>,
+    /// The head `begin` reads, written there by the glue (`headBuffer`).
+    head: RefCell<Vec<u8>>,
 }
+
+/// A head buffer larger than this is let go once read, so one large head does not stay
+/// allocated for the verifier's life.
+const KEEP_HEAD_BYTES: usize = 64 * 1024;
 
 #[wasm_bindgen(js_class = "CompiledVerifier")]
 impl CompiledVerifier {
@@ -211,6 +244,7 @@ impl CompiledVerifier {
             pending: RefCell::new(VecDeque::new()),
             next_id: Cell::new(0),
             slot: RefCell::new(Slot::default()),
+            head: RefCell::new(Vec::new()),
         }
     }
 
@@ -243,12 +277,32 @@ impl CompiledVerifier {
         FAILED
     }
 
-    /// Phase one on the synchronous path, on the head as one string (`method\0url\0` and the
-    /// flat header fields). Answers 0 when it failed (read `failure()`), else the plan:
-    /// `1 | sha256 << 1 | macs << 2`; each MAC's key and prefix are read with `macKey` and
-    /// `macPrefix`.
+    /// A buffer of `len` bytes in the wasm memory for the head `begin` reads next; answers its
+    /// address (0 when it is in use, which the glue never does). The glue encodes the head
+    /// into it with `TextEncoder.encodeInto`, as wasm-bindgen would pass a string, without a
+    /// per-call allocation or its per-character copy loop.
+    #[wasm_bindgen(js_name = "headBuffer")]
     #[must_use]
-    pub fn begin(&self, head: &str, body_len: f64, now: f64, full: bool) -> u32 {
+    pub fn head_buffer(&self, len: u32) -> u32 {
+        let Ok(mut head) = self.head.try_borrow_mut() else {
+            return FAILED;
+        };
+        head.clear();
+        head.resize(len as usize, 0);
+        address(&head)
+    }
+
+    /// Phase one on the synchronous path, on the head's first `head_len` bytes in the head
+    /// buffer (`headBuffer`): UTF-8 `method\0url\0` and the flat header fields. Answers 0
+    /// when it failed (read `failure()`), else the address of:
+    ///
+    /// - the plan, `u32` `1 | sha256 << 1 | macs << 2`;
+    /// - room for the host's digests, 32 bytes each: the body's SHA-256 when the plan asks for
+    ///   it, then one tag per MAC, in plan order (the glue writes them there; zero until then);
+    /// - per MAC, in plan order: `u32` its key's index in the ring `<< 1`, `| 1` when the body
+    ///   follows the prefix; `u32` the prefix's length in bytes; the prefix.
+    #[must_use]
+    pub fn begin(&self, head_len: u32, body_len: f64, now: f64, full: bool) -> u32 {
         let verifier = match &self.verifier {
             Ok(v) => v,
             Err(e) => return self.fail(e.clone()),
@@ -258,10 +312,26 @@ impl CompiledVerifier {
         } else {
             usize::MAX
         };
-        let (method, url, headers) = split_head(head);
-        let pending = match HttpRequest::new(method, url, flat_headers(headers), Vec::new())
-            .and_then(|h| verifier.prepare(&h, body_len, seconds(now), depth(full)))
-        {
+        let prepared = {
+            let Ok(mut buffer) = self.head.try_borrow_mut() else {
+                return self.fail(Rejection::InternalError);
+            };
+            // encodeInto writes UTF-8, so this never fails; a host bug if it does.
+            let prepared = buffer
+                .get(..head_len as usize)
+                .and_then(|bytes| core::str::from_utf8(bytes).ok())
+                .ok_or(Rejection::InternalError)
+                .and_then(|head| {
+                    let (method, url, headers) = split_head(head);
+                    HttpRequest::new(method, url, flat_headers(headers), Vec::new())
+                })
+                .and_then(|h| verifier.prepare(&h, body_len, seconds(now), depth(full)));
+            if buffer.capacity() > KEEP_HEAD_BYTES {
+                *buffer = Vec::new();
+            }
+            prepared
+        };
+        let pending = match prepared {
             Ok(p) => p,
             Err(e) => return self.fail(e),
         };
@@ -270,61 +340,46 @@ impl CompiledVerifier {
         };
         let macs = u32::try_from(pending.macs().len()).unwrap_or(u32::MAX >> 2);
         let word = 1 | u32::from(pending.body_sha256()) << 1 | macs.min(u32::MAX >> 2) << 2;
+        let digests = SHA256_LEN * (usize::from(pending.body_sha256()) + pending.macs().len());
+        let out = &mut slot.exchange;
+        out.clear();
+        put_u32(out, word);
+        out.resize(DIGESTS_AT + digests, 0);
+        for mac in pending.macs() {
+            let key = u32::try_from(mac.key).unwrap_or(u32::MAX >> 1);
+            put_u32(out, key << 1 | u32::from(mac.body));
+            put_text(out, &mac.prefix);
+        }
+        let at = address(out);
         slot.pending = Some(pending);
         slot.failure = None;
-        word
+        at
     }
 
-    /// MAC `index` of the plan `begin` answered: its key's index in the ring `<< 1`, `| 1` when
-    /// the body follows the prefix.
-    #[wasm_bindgen(js_name = "macKey")]
-    #[must_use]
-    pub fn mac_key(&self, index: u32) -> u32 {
-        self.slot
-            .try_borrow()
-            .ok()
-            .and_then(|slot| {
-                let mac = slot.pending.as_ref()?.macs().get(index as usize)?;
-                let key = u32::try_from(mac.key).ok()?;
-                Some(key << 1 | u32::from(mac.body))
-            })
-            .unwrap_or(u32::MAX)
-    }
-
-    /// The prefix of MAC `index` of the plan `begin` answered (empty when there is none).
-    #[wasm_bindgen(js_name = "macPrefix")]
-    #[must_use]
-    pub fn mac_prefix(&self, index: u32) -> String {
-        self.slot
-            .try_borrow()
-            .ok()
-            .and_then(|slot| {
-                let mac = slot.pending.as_ref()?.macs().get(index as usize)?;
-                Some(mac.prefix.clone())
-            })
-            .unwrap_or_default()
-    }
-
-    fn take_slot(&self) -> Result<(&Verifier, Pending), Rejection> {
+    /// The verification `begin` left and the host's digests it holds, the slot left borrowed
+    /// for the answer.
+    fn take_slot(&self) -> Result<(&Verifier, Pending, HostDigests), Rejection> {
         let verifier = self.verifier.as_ref().map_err(Clone::clone)?;
-        let pending = self
+        let mut slot = self
             .slot
             .try_borrow_mut()
-            .ok()
-            .and_then(|mut slot| slot.pending.take())
+            .map_err(|_| Rejection::InternalError)?;
+        let pending = slot
+            .pending
+            .take()
             .ok_or_else(|| Rejection::invalid_field("request", "was not prepared"))?;
-        Ok((verifier, pending))
+        let digests = split_digests(&pending, slot.exchange.get(DIGESTS_AT..).unwrap_or(&[]));
+        Ok((verifier, pending, digests))
     }
 
-    /// Phase two of `verifySignature` on the synchronous path: `digests` is the body's SHA-256
-    /// (when the plan asked for it) then the tags, in plan order. Answers 0 when it failed, else
-    /// `1 | payloadHash << 1 | scheme << 2 | key << 3`; `text()` is the nonce, after
-    /// `payloadHash` and `\n` when there is one, and `timestamp()` the signature's time.
+    /// Phase two of `verifySignature` on the synchronous path, on the digests the host wrote
+    /// into `begin`'s answer. Answers 0 when it failed, else the address of: `u32`
+    /// `1 | payloadHash << 1 | scheme << 2 | key << 3`; `f64` the signature's timestamp; the
+    /// text (`u32` length, UTF-8): the nonce, after `payloadHash` and `\n` when there is one.
     #[wasm_bindgen(js_name = "endSignature")]
     #[must_use]
-    pub fn end_signature(&self, digests: &[u8]) -> u32 {
-        let decided = self.take_slot().and_then(|(verifier, pending)| {
-            let digests = split_digests(&pending, digests);
+    pub fn end_signature(&self) -> u32 {
+        let decided = self.take_slot().and_then(|(verifier, pending, digests)| {
             let v = verifier.finish_signature(pending, &digests)?;
             Ok((key_index(verifier.keys(), v.key), v))
         });
@@ -335,24 +390,29 @@ impl CompiledVerifier {
         let Ok(mut slot) = self.slot.try_borrow_mut() else {
             return FAILED;
         };
-        slot.timestamp = as_number(v.timestamp);
-        slot.text = match v.body_sha256 {
-            Some(sha) => format!("{}\n{}", hex(&sha), v.nonce),
-            None => v.nonce,
-        };
-        1 | u32::from(v.body_sha256.is_some()) << 1 | scheme_bit(v.scheme) << 2 | key << 3
+        let word =
+            1 | u32::from(v.body_sha256.is_some()) << 1 | scheme_bit(v.scheme) << 2 | key << 3;
+        let out = &mut slot.exchange;
+        out.clear();
+        put_u32(out, word);
+        put_f64(out, as_number(v.timestamp));
+        match v.body_sha256 {
+            Some(sha) => put_text(out, &format!("{}\n{}", hex(&sha), v.nonce)),
+            None => put_text(out, &v.nonce),
+        }
+        address(out)
     }
 
-    /// Phase two of `verify` on the synchronous path (`digests` as for `endSignature`). Answers
-    /// 0 when it failed, else `1 | scheme << 1 | key << 2`; `text()` is `payloadHash`,
-    /// `replay.nonceKey`, `replay.payloadKey`, `payloadType`, the sections joined by `,` and the
-    /// nonce, each ended by `\n` but the nonce (the last); `timestamp()`, `payloadVersion()` and
-    /// `expiresAt()` the numbers. The payload itself is not answered.
+    /// Phase two of `verify` on the synchronous path (digests as for `endSignature`). Answers
+    /// 0 when it failed, else the address of: `u32` `1 | scheme << 1 | key << 2`; `f64` the
+    /// signature's timestamp, the payload's version and `replay.expiresAt`; the text (`u32`
+    /// length, UTF-8): `payloadHash`, `replay.nonceKey`, `replay.payloadKey`, `payloadType`,
+    /// the sections joined by `,` and the nonce, each ended by `\n` but the nonce (the last).
+    /// The payload itself is not answered.
     #[wasm_bindgen(js_name = "endFull")]
     #[must_use]
-    pub fn end_full(&self, digests: &[u8], body: &[u8]) -> u32 {
-        let decided = self.take_slot().and_then(|(verifier, pending)| {
-            let digests = split_digests(&pending, digests);
+    pub fn end_full(&self, body: &[u8]) -> u32 {
+        let decided = self.take_slot().and_then(|(verifier, pending, digests)| {
             let (v, key) = verifier.finish_keyed(pending, &digests, body)?;
             Ok((u32::try_from(key).unwrap_or(u32::MAX >> 2), v))
         });
@@ -363,29 +423,42 @@ impl CompiledVerifier {
         let Ok(mut slot) = self.slot.try_borrow_mut() else {
             return FAILED;
         };
-        let mut text = String::with_capacity(256 + v.nonce.len());
+        let out = &mut slot.exchange;
+        out.clear();
+        put_u32(out, 1 | scheme_bit(v.scheme) << 1 | key << 2);
+        put_f64(out, as_number(v.timestamp));
+        put_f64(out, v.payload_version as f64);
+        put_f64(out, as_number(v.replay.expires_at));
+        let text_at = out.len();
+        put_u32(out, 0);
         for part in [
             v.payload_hash.as_str(),
             &v.replay.nonce_key,
             &v.replay.payload_key,
             v.payload_type.as_str(),
         ] {
-            text.push_str(part);
-            text.push('\n');
+            out.extend_from_slice(part.as_bytes());
+            out.push(b'\n');
         }
         for (i, section) in v.sections.iter().enumerate() {
             if i > 0 {
-                text.push(',');
+                out.push(b',');
             }
-            text.push_str(section);
+            out.extend_from_slice(section.as_bytes());
         }
-        text.push('\n');
-        text.push_str(&v.nonce);
-        slot.text = text;
-        slot.timestamp = as_number(v.timestamp);
-        slot.payload_version = v.payload_version as f64;
-        slot.expires_at = as_number(v.replay.expires_at);
-        1 | scheme_bit(v.scheme) << 1 | key << 2
+        out.push(b'\n');
+        out.extend_from_slice(v.nonce.as_bytes());
+        let len = u32::try_from(out.len() - text_at - 4).unwrap_or(0);
+        if let Some(field) = out.get_mut(text_at..text_at + 4) {
+            field.copy_from_slice(&len.to_le_bytes());
+        }
+        address(out)
+    }
+
+    /// The wasm instance's memory, where `begin` / `end*` leave their answers.
+    #[must_use]
+    pub fn memory(&self) -> JsValue {
+        wasm_bindgen::memory()
     }
 
     /// The failure of the last synchronous step that answered 0, as JSON.
@@ -397,37 +470,6 @@ impl CompiledVerifier {
             .ok()
             .and_then(|mut slot| slot.failure.take());
         json_failure(&failure.unwrap_or(Rejection::InternalError))
-    }
-
-    /// The text the last successful `endSignature` / `endFull` left (see each).
-    #[must_use]
-    pub fn text(&self) -> String {
-        self.slot
-            .try_borrow_mut()
-            .map(|mut slot| core::mem::take(&mut slot.text))
-            .unwrap_or_default()
-    }
-
-    /// The verified signature's timestamp (Unix seconds) of the last successful `end*`.
-    #[must_use]
-    pub fn timestamp(&self) -> f64 {
-        self.slot.try_borrow().map_or(0.0, |slot| slot.timestamp)
-    }
-
-    /// The payload's version of the last successful `endFull`.
-    #[wasm_bindgen(js_name = "payloadVersion")]
-    #[must_use]
-    pub fn payload_version(&self) -> f64 {
-        self.slot
-            .try_borrow()
-            .map_or(0.0, |slot| slot.payload_version)
-    }
-
-    /// `replay.expiresAt` of the last successful `endFull`.
-    #[wasm_bindgen(js_name = "expiresAt")]
-    #[must_use]
-    pub fn expires_at(&self) -> f64 {
-        self.slot.try_borrow().map_or(0.0, |slot| slot.expires_at)
     }
 
     /// The policy's failure as JSON, or `undefined` when it compiled.

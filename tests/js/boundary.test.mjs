@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { importSyncgate } from "./support/package.mjs";
-import { ACTIVE, RETIRING, featuresPayload, policy, syncRequest, withHeaders } from "./support/fixtures.mjs";
+import { ACTIVE, RETIRING, REVOKED, featuresPayload, policy, syncRequest, withHeaders } from "./support/fixtures.mjs";
 
 const sg = await importSyncgate();
 const NOW = 1_800_000_000;
@@ -37,6 +37,8 @@ function variants() {
     "standard-webhooks, content-type repeated": withHeaders(wh, { "Content-Type": "text/plain" }),
     "standard-webhooks, a name with a space": withHeaders(wh, { " webhook-id": "other" }),
     "standard-webhooks, a non-ASCII name": withHeaders(wh, { "webhoo\u212a-id": "other" }),
+    "standard-webhooks, non-ASCII in a read field's value": withHeaders(wh, { "content-type": "application/json; note=\u00e9t\u00e9 \u2713 \ud83d\ude00" }),
+    "standard-webhooks, a lone surrogate in a read field's value": withHeaders(wh, { "content-type": "application/json; note=\ud83d" }),
     "standard-webhooks, svix names instead": withHeaders({ ...wh, headers: { ...NOISE, "content-type": "application/json" } }, {
       "svix-id": id, "svix-timestamp": wh.headers["webhook-timestamp"], "svix-signature": wh.headers["webhook-signature"],
     }),
@@ -81,4 +83,37 @@ test("one verifier answers interleaved verify and verifySignature calls, success
     const got = all.flatMap((r) => [host.verify(r, NOW), host.verifySignature(r, NOW)]);
     assert.equal(JSON.stringify(got), JSON.stringify(expected));
   }
+});
+
+test("answers read from the wasm memory stay right as the memory grows: large bodies, long signature bases, several MACs", () => {
+  const p = policy({ keys: [RETIRING, ACTIVE, REVOKED] });
+  const host = sg.createVerifier(p);
+  const rust = sg.createVerifier(p, { hashing: "rust" });
+  const json = JSON.stringify(featuresPayload(4));
+  const extra = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`x-covered-${i}`, `value ${i} `.repeat(60)]));
+  const problems = [];
+  const outcomes = new Set();
+  // Growing bodies (the largest at maxBodyBytes) make the wasm memory grow during a
+  // verification; each is checked with both schemes, as a string and as bytes.
+  for (const size of [json.length, 4096, 65536, 200_000, 262_144, 1024]) {
+    const base = syncRequest(json + " ".repeat(size - json.length), extra);
+    for (const [scheme, options] of [["standard-webhooks", {}], ["rfc9421", { components: Object.keys(extra) }]]) {
+      for (const key of [ACTIVE, RETIRING]) {
+        const s = sg.signRequest(base, { kid: key.kid, secret: key.secret }, { scheme, nowSeconds: NOW, nonce: `n-${size}-${"x".repeat(size % 100)}`, ...options });
+        assert.equal(s.ok, true, JSON.stringify(s));
+        const signed = withHeaders(base, s.headers);
+        for (const req of [signed, { ...signed, body: new TextEncoder().encode(signed.body) }, withHeaders(signed, { "x-covered-3": "changed" })]) {
+          for (const method of ["verify", "verifySignature"]) {
+            const a = host[method](req, NOW);
+            const b = rust[method](req, NOW);
+            outcomes.add(a.ok ? `ok ${a.scheme}` : a.code);
+            const [ja, jb] = [JSON.stringify(a), JSON.stringify(b)];
+            if (ja !== jb) problems.push(`${size} ${scheme} ${key.kid} ${method}: ${ja.slice(0, 200)} vs ${jb.slice(0, 200)}`);
+          }
+        }
+      }
+    }
+  }
+  assert.deepEqual(problems, []);
+  assert.ok(outcomes.has("ok rfc9421") && outcomes.has("ok standard-webhooks") && outcomes.size >= 3, [...outcomes].join(", "));
 });
