@@ -539,7 +539,7 @@ impl TenantState {
     /// Forwards a reserved sync and commits (origin applied it) or releases (it did not).
     async fn forward_and_settle(
         &self,
-        meta: &Rc<Reservation>,
+        meta: &Reservation,
         body: js_sys::Uint8Array,
         request_id: &str,
     ) -> Result<Response> {
