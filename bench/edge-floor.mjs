@@ -61,11 +61,10 @@ export default {
   },
 };`;
 
-// The edge's own statements (worker/src/tenant_state/ledger.rs), in JavaScript: the SQL floor
-// of its reserve (one read, two writes) and commit (six writes, the applied log row included).
-const LEDGER = `
-import { DurableObject } from "cloudflare:workers";
-const SCHEMA = \`
+// The edge's tables (worker/src/tenant_state/mod.rs), and a Durable Object that runs the edge's
+// statements in JavaScript around the forward: `reserve` before it, `settle` after it (then the
+// records every commit writes: section version, last sync, key use, the applied log row).
+const LEDGER_SCHEMA = `
 CREATE TABLE IF NOT EXISTS ledger (key TEXT PRIMARY KEY, kind TEXT NOT NULL, request_id TEXT NOT NULL,
   applied INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL, reserved_at INTEGER, instance TEXT);
 CREATE INDEX IF NOT EXISTS ledger_expiry ON ledger (expires_at);
@@ -78,26 +77,21 @@ CREATE TABLE IF NOT EXISTS sync_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, requ
 CREATE INDEX IF NOT EXISTS sync_log_class ON sync_log (class, seq);
 CREATE TABLE IF NOT EXISTS last_sync (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL, payload_type TEXT NOT NULL,
   payload_version INTEGER NOT NULL, request_id TEXT NOT NULL, key_id TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS key_usage (kid TEXT PRIMARY KEY, last_used_at INTEGER NOT NULL, uses INTEGER NOT NULL);\`;
+CREATE TABLE IF NOT EXISTS key_usage (kid TEXT PRIMARY KEY, last_used_at INTEGER NOT NULL, uses INTEGER NOT NULL);`;
+const ledgerObject = ({ reserve, settle }) => `
+import { DurableObject } from "cloudflare:workers";
+const SCHEMA = ${JSON.stringify(LEDGER_SCHEMA)};
 export class Hop extends DurableObject {
-  constructor(ctx, env) { super(ctx, env); ctx.storage.sql.exec(SCHEMA); }
+  constructor(ctx, env) { super(ctx, env); ctx.storage.sql.exec(SCHEMA); this.held = new Set(); }
   async fetch(req) {
     const sql = this.ctx.storage.sql;
     const u = new URL(req.url);
     const id = req.headers.get("x-request-id");
     const now = Date.now(), exp = Math.floor(now / 1000) + 600, v = this.v = (this.v ?? 0) + 1;
-    sql.exec(\`SELECT kind, request_id, applied, reserved_at, instance, NULL AS section, NULL AS version
-      FROM ledger WHERE key IN (?, ?) AND expires_at >= ? UNION ALL
-      SELECT 'version', NULL, NULL, NULL, NULL, section, MAX(version) FROM (SELECT section, version FROM section_versions
-      UNION ALL SELECT section, version FROM pending_versions WHERE expires_at >= ?) GROUP BY section\`,
-      "n" + id, "p" + id, exp - 600, exp - 600).toArray();
-    sql.exec("INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance) VALUES (?, 'nonce', ?, 0, ?, ?, ?), (?, 'payload', ?, 0, ?, ?, ?)",
-      "n" + id, id, exp, now, "i", "p" + id, id, exp, now, "i");
-    sql.exec("INSERT OR REPLACE INTO pending_versions (request_id, section, version, expires_at) VALUES (?, ?, ?, ?)", id, "branding", v, exp);
+    ${reserve}
     const res = await fetch(this.env.ORIGIN + u.pathname + u.search, req);
     const body = await res.arrayBuffer();
-    sql.exec("UPDATE ledger SET applied = 1 WHERE key IN (?, ?) AND request_id = ?", "n" + id, "p" + id, id);
-    sql.exec("DELETE FROM pending_versions WHERE request_id = ?", id);
+    ${settle}
     sql.exec(\`INSERT INTO section_versions (section, version, request_id) VALUES (?, ?, ?) ON CONFLICT (section) DO UPDATE
       SET version = excluded.version, request_id = excluded.request_id WHERE excluded.version > section_versions.version\`, "branding", v, id);
     sql.exec("INSERT OR REPLACE INTO last_sync (id, at, payload_type, payload_version, request_id, key_id) VALUES (1, ?, ?, ?, ?, ?)", now, "branding", v, id, "k");
@@ -113,54 +107,32 @@ export default {
   },
 };`;
 
-// The edge's design since its reservation moved into the object's memory (worker/src/tenant_state/
-// ledger.rs): one read before the forward, and the commit's statements after it, before the answer.
-const MEMORY = `
-import { DurableObject } from "cloudflare:workers";
-const SCHEMA = \`
-CREATE TABLE IF NOT EXISTS ledger (key TEXT PRIMARY KEY, kind TEXT NOT NULL, request_id TEXT NOT NULL,
-  applied INTEGER NOT NULL DEFAULT 0, expires_at INTEGER NOT NULL, reserved_at INTEGER, instance TEXT);
-CREATE INDEX IF NOT EXISTS ledger_expiry ON ledger (expires_at);
-CREATE TABLE IF NOT EXISTS section_versions (section TEXT PRIMARY KEY, version INTEGER NOT NULL, request_id TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sync_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL, received_at INTEGER NOT NULL,
-  source_ip TEXT, payload_type TEXT, payload_version INTEGER, key_id TEXT, signature_result TEXT NOT NULL, status TEXT NOT NULL,
-  code TEXT, message TEXT, class TEXT NOT NULL DEFAULT 'applied');
-CREATE INDEX IF NOT EXISTS sync_log_class ON sync_log (class, seq);
-CREATE TABLE IF NOT EXISTS last_sync (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL, payload_type TEXT NOT NULL,
-  payload_version INTEGER NOT NULL, request_id TEXT NOT NULL, key_id TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS key_usage (kid TEXT PRIMARY KEY, last_used_at INTEGER NOT NULL, uses INTEGER NOT NULL);\`;
-export class Hop extends DurableObject {
-  constructor(ctx, env) { super(ctx, env); ctx.storage.sql.exec(SCHEMA); this.held = new Set(); }
-  async fetch(req) {
-    const sql = this.ctx.storage.sql;
-    const u = new URL(req.url);
-    const id = req.headers.get("x-request-id");
-    const now = Date.now(), exp = Math.floor(now / 1000) + 600, v = this.v = (this.v ?? 0) + 1;
-    sql.exec(\`SELECT kind, request_id, applied, reserved_at, instance, NULL AS section, NULL AS version
+// The edge's design before its reservation moved into memory: reserve = one read and two writes
+// (the reserved rows, the version in flight), commit = six writes.
+const LEDGER = ledgerObject({
+  reserve: `sql.exec(\`SELECT kind, request_id, applied, reserved_at, instance, NULL AS section, NULL AS version
+      FROM ledger WHERE key IN (?, ?) AND expires_at >= ? UNION ALL
+      SELECT 'version', NULL, NULL, NULL, NULL, section, MAX(version) FROM (SELECT section, version FROM section_versions
+      UNION ALL SELECT section, version FROM pending_versions WHERE expires_at >= ?) GROUP BY section\`,
+      "n" + id, "p" + id, exp - 600, exp - 600).toArray();
+    sql.exec("INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance) VALUES (?, 'nonce', ?, 0, ?, ?, ?), (?, 'payload', ?, 0, ?, ?, ?)",
+      "n" + id, id, exp, now, "i", "p" + id, id, exp, now, "i");
+    sql.exec("INSERT OR REPLACE INTO pending_versions (request_id, section, version, expires_at) VALUES (?, ?, ?, ?)", id, "branding", v, exp);`,
+  settle: `sql.exec("UPDATE ledger SET applied = 1 WHERE key IN (?, ?) AND request_id = ?", "n" + id, "p" + id, id);
+    sql.exec("DELETE FROM pending_versions WHERE request_id = ?", id);`,
+});
+
+// The edge's design now (worker/src/tenant_state/ledger.rs): one read and a reservation in the
+// object's memory before the forward; the commit's five writes after it, before the answer.
+const MEMORY = ledgerObject({
+  reserve: `sql.exec(\`SELECT kind, request_id, applied, reserved_at, instance, NULL AS section, NULL AS version
       FROM ledger WHERE key IN (?, ?) AND expires_at >= ? UNION ALL
       SELECT 'version', NULL, NULL, NULL, NULL, section, version FROM section_versions\`, "n" + id, "p" + id, exp - 600).toArray();
-    this.held.add(id);
-    const res = await fetch(this.env.ORIGIN + u.pathname + u.search, req);
-    const body = await res.arrayBuffer();
-    {
-      sql.exec("INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance) VALUES (?1, 'nonce', ?3, 1, ?4, ?5, ?6), (?2, 'payload', ?3, 1, ?4, ?5, ?6)",
-        "n" + id, "p" + id, id, exp, now, "i");
-      sql.exec(\`INSERT INTO section_versions (section, version, request_id) VALUES (?, ?, ?) ON CONFLICT (section) DO UPDATE
-        SET version = excluded.version, request_id = excluded.request_id WHERE excluded.version > section_versions.version\`, "branding", v, id);
-      sql.exec("INSERT OR REPLACE INTO last_sync (id, at, payload_type, payload_version, request_id, key_id) VALUES (1, ?, ?, ?, ?, ?)", now, "branding", v, id, "k");
-      sql.exec("INSERT INTO key_usage (kid, last_used_at, uses) VALUES (?, ?, 1) ON CONFLICT (kid) DO UPDATE SET last_used_at = excluded.last_used_at, uses = uses + 1", "k", now);
-      sql.exec(\`INSERT INTO sync_log (request_id, received_at, source_ip, payload_type, payload_version, key_id, signature_result, status, code, message, class)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)\`, id, now, null, "branding", v, "k", "valid", "applied", null, null, "applied");
-      this.held.delete(id);
-    }
-    return new Response(body, { status: res.status, headers: { "content-type": "application/json" } });
-  }
-}
-export default {
-  fetch(req, env) {
-    return env.HOP.get(env.HOP.idFromName(req.headers.get("x-syncgate-tenant"))).fetch(req);
-  },
-};`;
+    this.held.add(id);`,
+  settle: `sql.exec("INSERT OR REPLACE INTO ledger (key, kind, request_id, applied, expires_at, reserved_at, instance) VALUES (?1, 'nonce', ?3, 1, ?4, ?5, ?6), (?2, 'payload', ?3, 1, ?4, ?5, ?6)",
+      "n" + id, "p" + id, id, exp, now, "i");
+    this.held.delete(id);`,
+});
 
 const round = (x) => Number(x.toFixed(3));
 
