@@ -136,7 +136,8 @@ pub fn refuses_the_edge(status: u16, problem: Option<&Problem<'_>>) -> bool {
 }
 
 /// The origin timeout every forward runs with: `ORIGIN_TIMEOUT_MS`, else
-/// [`DEFAULT_TIMEOUT_MS`]. The ledger presumes a reservation older than it (plus a margin) abandoned.
+/// [`DEFAULT_TIMEOUT_MS`]. The ledger presumes a stored reservation older than it (plus a
+/// margin) abandoned.
 #[must_use]
 pub fn timeout_ms(env: &Env) -> u64 {
     env.var("ORIGIN_TIMEOUT_MS")

@@ -13,8 +13,8 @@
 //! is how check-and-reserve works when twenty copies of one request arrive together — exactly one
 //! reserves. The reservation is committed (written) only after the origin confirms, and released
 //! when it fails, so nothing accepted is lost and nothing is applied twice; after a crash the
-//! origin's `Idempotency-Key` answers the retry ([`ledger`] says how). An alarm prunes expired ledger entries and old log rows:
-//! state grows with traffic inside the window, not with time.
+//! origin's `Idempotency-Key` answers the retry ([`ledger`] says how). An alarm prunes expired
+//! ledger entries and old log rows: state grows with traffic inside the window, not with time.
 //!
 //! The worker talks to the object over an internal HTTP interface (the paths in `fetch`);
 //! nothing outside the Worker can reach it. [`ledger`] is the signed-sync path (reserve, forward,
