@@ -79,6 +79,18 @@ if (js) {
     }
     if (size === "256k") check("verifySignature / node_hmac, 256k (×)", ratio(row.syncgate_signature_only, row.node_hmac), TARGETS.signature_hmac_ratio_256k, false);
   }
+  // The floor under verify (bench/verify.mjs native_digests_parse): the two digests its verdict
+  // needs and a JSON.parse at V8's speed, nothing else. Over stripe it bounds verify / stripe.
+  const ceilings = Object.entries(js).filter(([, row]) => row.native_digests_parse && row.stripe);
+  if (ceilings.length > 0) {
+    console.log("\nceiling of verify / stripe: native_digests_parse / stripe (the body's HMAC and SHA-256 by node:crypto");
+    console.log("and JSON.parse, no schema, no wasm, no verdict), and how close verify comes to it:");
+    console.table(Object.fromEntries(ceilings.map(([size, row]) => [size, {
+      "ceiling (×)": fmt(ratio(row.native_digests_parse, row.stripe)),
+      "verify / stripe (×)": fmt(ratio(row.syncgate, row.stripe)),
+      "verify / native_digests (×)": fmt(ratio(row.syncgate, row.native_digests)),
+    }])));
+  }
 }
 
 const edge = summary.edge ?? {};
