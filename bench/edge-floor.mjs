@@ -11,6 +11,14 @@
 //   do-mem       the edge's design now: one read and an in-memory reservation before the
 //                forward, the commit's five writes after it (durable before the answer)
 //   syncgate     the edge itself (worker/build), for comparison in the same run
+// Then where the edge's CPU per request goes, by what a request reaches (`edge.cost_split`):
+//   js-trivial        a JavaScript Worker that answers 404 at once (the runtime's own cost)
+//   syncgate-404      the edge answering an unknown route (the worker's wasm entry, no KV)
+//   syncgate-refused  a sync with a wrong signature: policy (cached), body, the core's checks,
+//                     the 401, and the refusal's log row in the tenant's object after it
+//   syncgate-replay   a replayed sync: as above, then the object's ledger read and a 409, and
+//                     its log row
+//   syncgate          an applied sync (the forward, the commit, the log row)
 // Per path: sequential latency p50/p99 and the workerd process's CPU per sync (kernel
 // schedstat). The differences say what the Durable Object hop and its durable writes cost
 // before a line of syncgate runs, and what syncgate's own code adds on top.
@@ -187,10 +195,57 @@ try {
     const pick = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
     out.edge.floor[path] = { p50: round(pick(0.5)), p99: round(pick(0.99)), cpu_ms: round(acc[path].cpu / sorted.length) };
   }
+  // Where the edge's CPU goes, by what a request reaches (see the top of this file).
+  const beforeTrivial = workerdChildren();
+  const trivial = new Miniflare({
+    script: `export default { fetch() { return new Response("{}", { status: 404, headers: { "content-type": "application/json" } }); } };`,
+    modules: true, compatibilityDate: "2026-04-01", host: "127.0.0.1", port: 0,
+  });
+  started.push(trivial);
+  const trivialUrl = (await trivial.ready).toString().replace(/\/$/, "");
+  const trivialPids = workerdChildren().filter((pid) => !beforeTrivial.includes(pid));
+  const wrongKey = { ...t.key, secret: `whsec_${Buffer.alloc(32, 7).toString("base64")}` };
+  version += 1;
+  const replayed = gw.signSync(t.instance, branding(t.tenant, version), t.key);
+  const expect = async (res, status, what) => {
+    const text = await res.text();
+    if (res.status !== status) throw new Error(`${what} answered ${res.status}: ${text}`);
+  };
+  await expect(await fetch(replayed.url, replayed.init), 200, "the sync to replay");
+  const kinds = {
+    "js-trivial": [trivialPids, async () => expect(await fetch(`${trivialUrl}/nope`), 404, "js-trivial")],
+    "syncgate-404": [edgePids, async () => expect(await fetch(`${gw.edge}/nope`), 404, "syncgate-404")],
+    "syncgate-refused": [edgePids, async () => {
+      version += 1;
+      await expect(await gw.sync(t.instance, branding(t.tenant, version), wrongKey), 401, "syncgate-refused");
+    }],
+    "syncgate-replay": [edgePids, async () => expect(await fetch(replayed.url, replayed.init), 409, "syncgate-replay")],
+    syncgate: [edgePids, () => send("syncgate")],
+  };
+  for (const [, call] of Object.values(kinds)) for (let i = 0; i < 20; i++) await call();
+  const split = Object.fromEntries(Object.keys(kinds).map((k) => [k, { times: [], cpu: 0 }]));
+  for (let round_ = 0; round_ < 3; round_++) {
+    for (const [kind, [pids, call]] of Object.entries(kinds)) {
+      const before = cpuMs(pids);
+      for (let i = 0; i < Math.ceil(n / 3); i++) {
+        const start = performance.now();
+        await call();
+        split[kind].times.push(performance.now() - start);
+      }
+      split[kind].cpu += cpuMs(pids) - before;
+    }
+  }
+  out.edge.cost_split = { method: "sequential requests per kind, three rounds; CPU = workerd process (kernel schedstat) per request" };
+  for (const [kind, { times, cpu }] of Object.entries(split)) {
+    const sorted = times.sort((a, b) => a - b);
+    out.edge.cost_split[kind] = { p50: round(sorted[Math.floor(sorted.length / 2)]), cpu_ms: round(cpu / sorted.length) };
+  }
   mkdirSync(dirname(values.out), { recursive: true });
   writeFileSync(values.out, `${JSON.stringify(out, null, 2)}\n`);
   console.log(`platform floor, ${n} sequential syncs per path (ms):`);
   console.table(Object.fromEntries(paths.map((p) => [p, out.edge.floor[p]])));
+  console.log("where the edge's CPU goes, by what a request reaches (ms):");
+  console.table(Object.fromEntries(Object.keys(kinds).map((k) => [k, out.edge.cost_split[k]])));
   console.log(`wrote ${values.out}`);
 } finally {
   await Promise.all(started.map((mf) => mf.dispose()));
