@@ -32,7 +32,9 @@ use crate::signature::rfc9421::{
 };
 use crate::signature::skew::SkewWindow;
 use crate::signature::{Scheme, webhooks};
-use crate::verify::{Authenticated, Verdict, admit_bytes, detect_scheme, precheck};
+use crate::verify::{
+    Authenticated, Verdict, admit_bytes, admit_bytes_without_payload, detect_scheme, precheck,
+};
 
 /// How far a verification goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -545,13 +547,40 @@ impl Verifier {
         digests: &HostDigests,
         body: &[u8],
     ) -> Result<(Verdict, usize), Rejection> {
+        let (authenticated, index) = self.finish_key(pending, digests, body)?;
+        Ok((admit_body(&self.policy, &authenticated, body)?, index))
+    }
+
+    /// [`Verifier::finish_keyed`] for a caller that reads the verdict's fields and never its
+    /// payload (see [`crate::admit_without_payload`]): the same checks and rejections.
+    ///
+    /// # Errors
+    /// As [`finish`].
+    pub fn finish_keyed_without_payload(
+        &self,
+        pending: Pending,
+        digests: &HostDigests,
+        body: &[u8],
+    ) -> Result<(Verdict<()>, usize), Rejection> {
+        let (authenticated, index) = self.finish_key(pending, digests, body)?;
+        let verdict = admit_bytes_without_payload(body, &self.policy, &authenticated, &RustCrypto)?;
+        Ok((verdict, index))
+    }
+
+    /// Steps 1–5 of phase two, and the position in [`Verifier::keys`] of the key that verified.
+    fn finish_key(
+        &self,
+        pending: Pending,
+        digests: &HostDigests,
+        body: &[u8],
+    ) -> Result<(Authenticated<'_>, usize), Rejection> {
         let authenticated = finish_authenticated(&self.policy, pending, digests, body.len())?;
         let index = self
             .keys()
             .iter()
             .position(|k| core::ptr::eq(k, authenticated.key))
             .ok_or(Rejection::InternalError)?;
-        Ok((admit_body(&self.policy, &authenticated, body)?, index))
+        Ok((authenticated, index))
     }
 
     /// Steps 1–7 with the pure-Rust primitives: the same verdict as

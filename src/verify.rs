@@ -23,9 +23,13 @@ use crate::signature::skew::SkewWindow;
 use crate::signature::webhooks;
 
 /// What an accepted request established.
+///
+/// `P` is what the verdict holds of the payload: the parsed, validated [`SyncPayload`], or
+/// `()` from the `*_without_payload` steps for callers that read only the verdict's own fields
+/// (the edge, the npm package's node:crypto path), which then skip copying every permission.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Verdict {
+pub struct Verdict<P = SyncPayload> {
     /// The routed tenant.
     pub tenant: String,
     /// The scheme that verified.
@@ -50,8 +54,8 @@ pub struct Verdict {
     pub sections: Vec<&'static str>,
     /// Ledger keys for the replay check.
     pub replay: ReplayKeys,
-    /// The parsed, validated payload.
-    pub payload: SyncPayload,
+    /// The parsed, validated payload (or `()`, see above).
+    pub payload: P,
 }
 
 /// Which scheme the request is signed with, among those the tenant accepts.
@@ -174,7 +178,11 @@ pub fn authenticate<'p>(
 /// `invalid_payload`, `tenant_mismatch`, `unsupported_payload_type`, `blocked_module_group` or
 /// `unsupported_module_group`.
 pub fn admit_payload(body: &[u8], policy: &TenantPolicy) -> Result<SyncPayload, Rejection> {
-    let payload = SyncPayload::parse(body)?;
+    in_scope(SyncPayload::parse(body)?, policy)
+}
+
+/// The tenant and scope checks of a parsed payload.
+fn in_scope(payload: SyncPayload, policy: &TenantPolicy) -> Result<SyncPayload, Rejection> {
     if payload.tenant() != policy.tenant {
         return Err(Rejection::TenantMismatch);
     }
@@ -207,6 +215,52 @@ pub fn admit_bytes(
     primitives: &dyn Primitives,
 ) -> Result<Verdict, Rejection> {
     let payload = admit_payload(body, policy)?;
+    Ok(verdict(
+        payload,
+        policy,
+        authenticated,
+        primitives,
+        |payload| payload,
+    ))
+}
+
+/// [`admit`] for a caller that reads the verdict's fields and never its payload: the same
+/// checks with the same rejections, without keeping the payload (its permissions are checked,
+/// not copied: [`SyncPayload::parse_without_permissions`]).
+///
+/// # Errors
+/// As [`admit`].
+pub fn admit_without_payload(
+    request: &HttpRequest,
+    policy: &TenantPolicy,
+    authenticated: &Authenticated<'_>,
+    primitives: &dyn Primitives,
+) -> Result<Verdict<()>, Rejection> {
+    admit_bytes_without_payload(&request.body, policy, authenticated, primitives)
+}
+
+/// [`admit_without_payload`] on the body bytes alone.
+///
+/// # Errors
+/// As [`admit`].
+pub fn admit_bytes_without_payload(
+    body: &[u8],
+    policy: &TenantPolicy,
+    authenticated: &Authenticated<'_>,
+    primitives: &dyn Primitives,
+) -> Result<Verdict<()>, Rejection> {
+    let checked = in_scope(SyncPayload::parse_without_permissions(body)?, policy)?;
+    Ok(verdict(checked, policy, authenticated, primitives, drop))
+}
+
+/// The verdict of an admitted payload, holding `keep(payload)`.
+fn verdict<P>(
+    payload: SyncPayload,
+    policy: &TenantPolicy,
+    authenticated: &Authenticated<'_>,
+    primitives: &dyn Primitives,
+    keep: impl FnOnce(SyncPayload) -> P,
+) -> Verdict<P> {
     let key = authenticated.key;
     let payload_hash = hex(&authenticated.body_sha256);
     let replay = ReplayKeys::derive(
@@ -217,7 +271,7 @@ pub fn admit_bytes(
         SkewWindow::new(policy.skew_seconds),
         primitives,
     );
-    Ok(Verdict {
+    Verdict {
         tenant: policy.tenant.clone(),
         scheme: authenticated.scheme,
         key_id: key.kid.clone(),
@@ -230,6 +284,6 @@ pub fn admit_bytes(
         payload_version: payload.version(),
         sections: payload.section_names(),
         replay,
-        payload,
-    })
+        payload: keep(payload),
+    }
 }

@@ -486,6 +486,67 @@ fn payload_cases() {
     println!("payloads.json: {ran} cases");
 }
 
+/// Every payload case through `admit_bytes` and `admit_bytes_without_payload` (the verdict the
+/// edge and the npm package's node:crypto path build, which checks permissions without keeping
+/// them): the same answer, field for field, or the same rejection.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn payload_cases_agree_without_the_payload() {
+    let file: Value = serde_json::from_str(PAYLOADS).unwrap();
+    let key = serde_json::json!([{
+        "kid": "k1", "version": 1, "status": "active",
+        "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    }]);
+    let (mut accepted, mut refused) = (0, 0);
+    for case in cases(&file) {
+        let name = str_of(&case["name"], "name");
+        let bytes = payload_bytes(&file, case);
+        let mut policy = merged_policy(&file["policy"], case.get("policy").unwrap_or(&Value::Null));
+        policy["keys"] = key.clone();
+        let policy = TenantPolicy::from_json(&policy.to_string()).unwrap();
+        let authenticated = syncgate::Authenticated {
+            scheme: Scheme::StandardWebhooks,
+            key: &policy.keys.0[0],
+            nonce: "msg_case".into(),
+            timestamp: 1_800_000_000,
+            body_sha256: RustCrypto.sha256(&bytes),
+        };
+        let request = HttpRequest::new(
+            "POST",
+            "https://edge.example/v1/acme-eu1/sync",
+            Headers::new(),
+            bytes,
+        )
+        .unwrap();
+        let kept = syncgate::admit(&request, &policy, &authenticated, &RustCrypto);
+        let checked =
+            syncgate::admit_without_payload(&request, &policy, &authenticated, &RustCrypto);
+        match (kept, checked) {
+            (Ok(kept), Ok(checked)) => {
+                // Field for field: the two verdicts' JSON, the payload left out of both.
+                let fields = |verdict: Value| {
+                    let mut verdict = verdict;
+                    verdict.as_object_mut().unwrap().remove("payload");
+                    verdict
+                };
+                let kept = fields(serde_json::to_value(&kept).unwrap());
+                let checked = fields(serde_json::to_value(&checked).unwrap());
+                assert_eq!(kept, checked, "{name}");
+                accepted += 1;
+            }
+            (Err(kept), Err(checked)) => {
+                assert_eq!(kept, checked, "{name}");
+                refused += 1;
+            }
+            (kept, checked) => panic!("{name}: {kept:?} against {checked:?}"),
+        }
+    }
+    assert!(
+        accepted > 0 && refused > 0,
+        "{accepted} accepted, {refused} refused"
+    );
+}
+
 const MODULES: &str = include_str!("cases/modules.json");
 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

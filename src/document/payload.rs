@@ -21,8 +21,8 @@ use serde_json::Value;
 
 use super::grammar;
 use super::reader::{
-    self, Document, Fields, JsonPath, KeyRule, MAX_SAFE_INTEGER, Node, TextRule, read_bool,
-    read_integer, read_list, read_map, read_matching, read_str,
+    self, Document, Fields, JsonPath, KeyRule, MAX_SAFE_INTEGER, Node, TextRule, check_matching,
+    read_bool, read_integer, read_list, read_map, read_matching, read_str,
 };
 use crate::error::{Rejection, fragment};
 use crate::policy::identifier::{self, IDENTIFIER_RULE, is_identifier, is_valid_identifier};
@@ -337,7 +337,24 @@ impl SyncPayload {
     }
 
     fn from_node(node: &Node<'_>) -> Result<Self, Rejection> {
-        let payload = read_payload(node, &root())?;
+        Self::read_validated(node, Permissions::Keep)
+    }
+
+    /// [`SyncPayload::parse`] with every module's `permissions` checked item by item and then
+    /// left out (each list empty): the same rules, in the same order, with the same rejections,
+    /// without a copy of every permission. For the checks of a verdict that holds no payload
+    /// ([`crate::admit_without_payload`]: the edge, the npm package's node:crypto path), which
+    /// read the type, tenant, version, sections and module groups but never a permission; the
+    /// payload it answers goes no further than those checks.
+    ///
+    /// # Errors
+    /// As [`SyncPayload::parse`].
+    pub(crate) fn parse_without_permissions(body: &[u8]) -> Result<Self, Rejection> {
+        Self::read_validated(&reader::parse_document(body, &root())?, Permissions::Check)
+    }
+
+    fn read_validated(node: &Node<'_>, permissions: Permissions) -> Result<Self, Rejection> {
+        let payload = read_payload(node, &root(), permissions)?;
         payload.validate()?;
         Ok(payload)
     }
@@ -510,7 +527,11 @@ impl Features {
     /// # Errors
     /// `invalid_payload` with the path of the first problem.
     pub fn parse(body: &[u8]) -> Result<Self, Rejection> {
-        read_features(&reader::parse_document(body, &root())?, &root())
+        read_features(
+            &reader::parse_document(body, &root())?,
+            &root(),
+            Permissions::Keep,
+        )
     }
 
     /// Like [`Features::parse`], from an already parsed JSON value.
@@ -518,7 +539,11 @@ impl Features {
     /// # Errors
     /// `invalid_payload` with the path of the first problem.
     pub fn from_value(value: &Value) -> Result<Self, Rejection> {
-        read_features(&Node::from_value(value, &root())?, &root())
+        read_features(
+            &Node::from_value(value, &root())?,
+            &root(),
+            Permissions::Keep,
+        )
     }
 
     /// Unique module keys, `requires`, `planDefaults` and `overrides` naming known modules, no
@@ -736,7 +761,11 @@ fn read_tenant(value: &Node<'_>, path: &JsonPath) -> Result<String, Rejection> {
 }
 
 fn read_permission(value: &Node<'_>, path: &JsonPath) -> Result<String, Rejection> {
-    read_matching(value, path, is_permission, PERMISSION_RULE)
+    check_permission(value, path).map(str::to_owned)
+}
+
+fn check_permission<'v>(value: &'v Node<'_>, path: &JsonPath) -> Result<&'v str, Rejection> {
+    check_matching(value, path, is_permission, PERMISSION_RULE)
 }
 
 fn read_names(
@@ -747,7 +776,18 @@ fn read_names(
     read_list(value, path, max_items, read_name)
 }
 
-fn read_payload(value: &Node<'_>, path: &JsonPath) -> Result<SyncPayload, Rejection> {
+/// Whether a reading keeps each module's permissions or only checks them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Permissions {
+    Keep,
+    Check,
+}
+
+fn read_payload(
+    value: &Node<'_>,
+    path: &JsonPath,
+    permissions: Permissions,
+) -> Result<SyncPayload, Rejection> {
     let fields = Fields::new(
         value,
         path,
@@ -757,7 +797,7 @@ fn read_payload(value: &Node<'_>, path: &JsonPath) -> Result<SyncPayload, Reject
         payload_type: fields.required("type", read_payload_type)?,
         tenant: fields.required("tenant", read_tenant)?,
         version: fields.required("version", |v, p| read_integer(v, p, 1..=MAX_VERSION))?,
-        features: fields.optional("features", read_features)?,
+        features: fields.optional("features", |v, p| read_features(v, p, permissions))?,
         branding: fields.optional("branding", read_branding)?,
         smtp: fields.optional("smtp", read_smtp)?,
     })
@@ -768,7 +808,11 @@ fn read_payload_type(value: &Node<'_>, path: &JsonPath) -> Result<PayloadType, R
         .ok_or_else(|| path.reject("must be one of features, branding, smtp, combined"))
 }
 
-fn read_features(value: &Node<'_>, path: &JsonPath) -> Result<Features, Rejection> {
+fn read_features(
+    value: &Node<'_>,
+    path: &JsonPath,
+    permissions: Permissions,
+) -> Result<Features, Rejection> {
     let fields = Fields::new(
         value,
         path,
@@ -776,7 +820,9 @@ fn read_features(value: &Node<'_>, path: &JsonPath) -> Result<Features, Rejectio
     )?;
     Ok(Features {
         plan: fields.required("plan", read_name)?,
-        modules: fields.required("modules", |v, p| read_list(v, p, MAX_MODULES, read_module))?,
+        modules: fields.required("modules", |v, p| {
+            read_list(v, p, MAX_MODULES, |v, p| read_module(v, p, permissions))
+        })?,
         plan_defaults: fields.required("planDefaults", |v, p| {
             read_map(v, p, PLAN_NAMES, MAX_PLANS, |v, p| {
                 read_names(v, p, MAX_MODULES)
@@ -790,7 +836,11 @@ fn read_features(value: &Node<'_>, path: &JsonPath) -> Result<Features, Rejectio
     })
 }
 
-fn read_module(value: &Node<'_>, path: &JsonPath) -> Result<ModuleDef, Rejection> {
+fn read_module(
+    value: &Node<'_>,
+    path: &JsonPath,
+    permissions: Permissions,
+) -> Result<ModuleDef, Rejection> {
     let fields = Fields::new(value, path, &["key", "group", "requires", "permissions"])?;
     Ok(ModuleDef {
         key: fields.required("key", read_name)?,
@@ -798,11 +848,22 @@ fn read_module(value: &Node<'_>, path: &JsonPath) -> Result<ModuleDef, Rejection
         requires: fields
             .optional("requires", |v, p| read_names(v, p, MAX_REQUIRES))?
             .unwrap_or_default(),
-        permissions: fields
-            .optional("permissions", |v, p| {
-                read_list(v, p, MAX_MODULE_PERMISSIONS, read_permission)
-            })?
-            .unwrap_or_default(),
+        permissions: match permissions {
+            Permissions::Keep => fields
+                .optional("permissions", |v, p| {
+                    read_list(v, p, MAX_MODULE_PERMISSIONS, read_permission)
+                })?
+                .unwrap_or_default(),
+            // A list of `()` allocates nothing: each item is checked where it would be read.
+            Permissions::Check => {
+                fields.optional("permissions", |v, p| {
+                    read_list(v, p, MAX_MODULE_PERMISSIONS, |v, p| {
+                        check_permission(v, p).map(drop)
+                    })
+                })?;
+                Vec::new()
+            }
+        },
     })
 }
 

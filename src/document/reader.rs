@@ -623,9 +623,22 @@ pub(crate) fn read_matching(
     accepts: fn(&str) -> bool,
     rule: &str,
 ) -> Result<String, Rejection> {
+    check_matching(value, path, accepts, rule).map(str::to_owned)
+}
+
+/// Checks that `value` is a string that `accepts` approves of, and lends it.
+///
+/// # Errors
+/// As [`read_matching`].
+pub(crate) fn check_matching<'v>(
+    value: &'v Node<'_>,
+    path: &JsonPath,
+    accepts: fn(&str) -> bool,
+    rule: &str,
+) -> Result<&'v str, Rejection> {
     let text = read_str(value, path)?;
     if accepts(text) {
-        Ok(text.to_owned())
+        Ok(text)
     } else {
         Err(path.reject(rule))
     }

@@ -413,7 +413,7 @@ impl CompiledVerifier {
     #[must_use]
     pub fn end_full(&self, body: &[u8]) -> u32 {
         let decided = self.take_slot().and_then(|(verifier, pending, digests)| {
-            let (v, key) = verifier.finish_keyed(pending, &digests, body)?;
+            let (v, key) = verifier.finish_keyed_without_payload(pending, &digests, body)?;
             Ok((u32::try_from(key).unwrap_or(u32::MAX >> 2), v))
         });
         let (key, v) = match decided {

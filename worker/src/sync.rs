@@ -12,7 +12,7 @@
 
 use syncgate::{
     Authenticated, Depth, HttpRequest, Rejection, ReplayKeys, RustCrypto, SkewWindow, TenantPolicy,
-    admit, authenticate, hex,
+    admit_without_payload, authenticate, hex,
 };
 use worker::{Context, Env, Method, Request, Response, Result, Stub};
 
@@ -201,7 +201,7 @@ pub async fn handle(
         Ok(authenticated) => authenticated,
         Err(rejection) => return attempt.reject(&policy, &rejection).map(Reply::from),
     };
-    let verdict = match admit(&core_request, &policy, &authenticated, &RustCrypto) {
+    let verdict = match admit_without_payload(&core_request, &policy, &authenticated, &RustCrypto) {
         Ok(verdict) => verdict,
         Err(rejection) => {
             return attempt

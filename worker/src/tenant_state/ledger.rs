@@ -161,10 +161,11 @@ pub struct SignedRefusal {
 }
 
 impl Reservation {
-    /// The reservation for a request the core accepted (`verdict`) under `policy`.
+    /// The reservation for a request the core accepted (`verdict`, with or without its
+    /// payload: only the verdict's own fields are read) under `policy`.
     #[must_use]
-    pub fn from_verdict(
-        verdict: &Verdict,
+    pub fn from_verdict<P>(
+        verdict: &Verdict<P>,
         policy: &TenantPolicy,
         request_id: &str,
         received_at: i64,
