@@ -9,6 +9,9 @@
 // processes, each timing its own `import()`. The Node entry compiles and instantiates the wasm on
 // the first call, not at import, so startup_ms.node_import_first_call times the import plus one
 // `createVerifier(policy)` in the same way: what a process pays before its first verdict.
+// startup_ms.node_import_empty_module is the same measure for an empty ES module, the floor of
+// any import on this host (the ESM loader's own start): the package's import minus it is what
+// the package adds.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -46,13 +49,17 @@ const medianMs = (script) => {
   return Number(runs.sort((a, b) => a - b)[(RUNS - 1) / 2].toFixed(2));
 };
 const importMs = medianMs(`await import(${JSON.stringify(entry)});`);
+const emptyModule = resolve(root, "target/bench/empty-module.mjs");
+mkdirSync(dirname(emptyModule), { recursive: true });
+writeFileSync(emptyModule, "export {};\n");
+const emptyImportMs = medianMs(`await import(${JSON.stringify(emptyModule)});`);
 const firstCallMs = medianMs(
   `const sg = await import(${JSON.stringify(entry)}); if (!sg.createVerifier(${JSON.stringify(policy)}).ok) process.exit(1);`,
 );
 
 const out = {
   size: { core_wasm: sizes("pkg/syncgate_bg.wasm"), worker_wasm: sizes("worker/build/index_bg.wasm") },
-  startup_ms: { node_import: importMs, node_import_first_call: firstCallMs },
+  startup_ms: { node_import: importMs, node_import_first_call: firstCallMs, node_import_empty_module: emptyImportMs },
 };
 mkdirSync(dirname(values.out), { recursive: true });
 writeFileSync(values.out, `${JSON.stringify(out, null, 2)}\n`);
