@@ -37,9 +37,8 @@ mod wasm;
 pub use request::{Headers, HttpRequest, TargetUri, media_type};
 pub use sign::{SigningOptions, sign_request, sign_request_with};
 pub use verify::{
-    Authenticated, Verdict, admit, admit_bytes_without_payload, admit_payload,
-    admit_without_payload, authenticate, detect_scheme, is_json_media_type, precheck,
-    verify_request, verify_request_with,
+    Authenticated, Verdict, admit, admit_payload, admit_without_payload, authenticate,
+    detect_scheme, is_json_media_type, precheck, verify_request, verify_request_with,
 };
 
 // A compiled policy, and the two-phase seam (prepare → host digests → finish); `prepare` and

@@ -225,8 +225,8 @@ pub fn admit_bytes(
 }
 
 /// [`admit`] for a caller that reads the verdict's fields and never its payload: the same
-/// checks with the same rejections, without keeping the payload (its permissions are checked,
-/// not copied: [`SyncPayload::parse_without_permissions`]).
+/// checks with the same rejections, without keeping the payload (each module's permissions are
+/// checked where they are read, not copied).
 ///
 /// # Errors
 /// As [`admit`].
@@ -243,7 +243,7 @@ pub fn admit_without_payload(
 ///
 /// # Errors
 /// As [`admit`].
-pub fn admit_bytes_without_payload(
+pub(crate) fn admit_bytes_without_payload(
     body: &[u8],
     policy: &TenantPolicy,
     authenticated: &Authenticated<'_>,
