@@ -7,6 +7,8 @@
 //! hashing), media type, signature headers, timestamp, key, digest, MAC — and only an
 //! authenticated body is parsed as JSON.
 
+use core::convert::identity;
+
 use serde::Serialize;
 
 use crate::document::payload::PayloadType;
@@ -156,7 +158,7 @@ pub fn verify_request_with(
 /// Steps 1–5: instance state, size, media type, signature headers, timestamp, key, digest, MAC.
 /// Runs the two-phase seam of [`crate::Verifier`] with `primitives` as the host.
 ///
-/// The edge calls this and [`admit`] separately so a payload rejection can still be logged
+/// The edge calls this and [`admit_without_payload`] separately so a payload rejection can still be logged
 /// with the key that signed it.
 ///
 /// # Errors
@@ -220,7 +222,7 @@ pub fn admit_bytes(
         policy,
         authenticated,
         primitives,
-        |payload| payload,
+        identity,
     ))
 }
 

@@ -486,7 +486,7 @@ fn payload_cases() {
     println!("payloads.json: {ran} cases");
 }
 
-/// Every payload case through `admit_bytes` and `admit_bytes_without_payload` (the verdict the
+/// Every payload case through `admit` and `admit_without_payload` (the verdict the
 /// edge and the npm package's node:crypto path build, which checks permissions without keeping
 /// them): the same answer, field for field, or the same rejection.
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]

@@ -337,7 +337,7 @@ impl SyncPayload {
     }
 
     fn from_node(node: &Node<'_>) -> Result<Self, Rejection> {
-        Self::read_validated(node, Permissions::Keep)
+        Self::read_validated(node, PermissionMode::Keep)
     }
 
     /// [`SyncPayload::parse`] with every module's `permissions` checked item by item and then
@@ -350,10 +350,13 @@ impl SyncPayload {
     /// # Errors
     /// As [`SyncPayload::parse`].
     pub(crate) fn parse_without_permissions(body: &[u8]) -> Result<Self, Rejection> {
-        Self::read_validated(&reader::parse_document(body, &root())?, Permissions::Check)
+        Self::read_validated(
+            &reader::parse_document(body, &root())?,
+            PermissionMode::Check,
+        )
     }
 
-    fn read_validated(node: &Node<'_>, permissions: Permissions) -> Result<Self, Rejection> {
+    fn read_validated(node: &Node<'_>, permissions: PermissionMode) -> Result<Self, Rejection> {
         let payload = read_payload(node, &root(), permissions)?;
         payload.validate()?;
         Ok(payload)
@@ -530,7 +533,7 @@ impl Features {
         read_features(
             &reader::parse_document(body, &root())?,
             &root(),
-            Permissions::Keep,
+            PermissionMode::Keep,
         )
     }
 
@@ -542,7 +545,7 @@ impl Features {
         read_features(
             &Node::from_value(value, &root())?,
             &root(),
-            Permissions::Keep,
+            PermissionMode::Keep,
         )
     }
 
@@ -778,7 +781,7 @@ fn read_names(
 
 /// Whether a reading keeps each module's permissions or only checks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Permissions {
+enum PermissionMode {
     Keep,
     Check,
 }
@@ -786,7 +789,7 @@ enum Permissions {
 fn read_payload(
     value: &Node<'_>,
     path: &JsonPath,
-    permissions: Permissions,
+    permissions: PermissionMode,
 ) -> Result<SyncPayload, Rejection> {
     let fields = Fields::new(
         value,
@@ -811,7 +814,7 @@ fn read_payload_type(value: &Node<'_>, path: &JsonPath) -> Result<PayloadType, R
 fn read_features(
     value: &Node<'_>,
     path: &JsonPath,
-    permissions: Permissions,
+    permissions: PermissionMode,
 ) -> Result<Features, Rejection> {
     let fields = Fields::new(
         value,
@@ -839,7 +842,7 @@ fn read_features(
 fn read_module(
     value: &Node<'_>,
     path: &JsonPath,
-    permissions: Permissions,
+    permissions: PermissionMode,
 ) -> Result<ModuleDef, Rejection> {
     let fields = Fields::new(value, path, &["key", "group", "requires", "permissions"])?;
     Ok(ModuleDef {
@@ -849,13 +852,13 @@ fn read_module(
             .optional("requires", |v, p| read_names(v, p, MAX_REQUIRES))?
             .unwrap_or_default(),
         permissions: match permissions {
-            Permissions::Keep => fields
+            PermissionMode::Keep => fields
                 .optional("permissions", |v, p| {
                     read_list(v, p, MAX_MODULE_PERMISSIONS, read_permission)
                 })?
                 .unwrap_or_default(),
             // A list of `()` allocates nothing: each item is checked where it would be read.
-            Permissions::Check => {
+            PermissionMode::Check => {
                 fields.optional("permissions", |v, p| {
                     read_list(v, p, MAX_MODULE_PERMISSIONS, |v, p| {
                         check_permission(v, p).map(drop)
