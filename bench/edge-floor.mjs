@@ -28,7 +28,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
-import { branding, startGateway } from "../tests/e2e/support/harness.mjs";
+import { branding, request, startGateway } from "../tests/e2e/support/harness.mjs";
 import { cpuMs, workerdChildren } from "../tests/e2e/support/proc.mjs";
 
 const { values } = parseArgs({
@@ -207,19 +207,21 @@ try {
   const wrongKey = { ...t.key, secret: `whsec_${Buffer.alloc(32, 7).toString("base64")}` };
   version += 1;
   const replayed = gw.signSync(t.instance, branding(t.tenant, version), t.key);
-  const expect = async (res, status, what) => {
+  // Every kind on a fresh connection, as the harness's `request` (and so `gw.sync`) sends them.
+  const expect = async (res, status, what, code) => {
     const text = await res.text();
     if (res.status !== status) throw new Error(`${what} answered ${res.status}: ${text}`);
+    if (code !== undefined && JSON.parse(text).code !== code) throw new Error(`${what} answered ${text}`);
   };
-  await expect(await fetch(replayed.url, replayed.init), 200, "the sync to replay");
+  await expect(await request(replayed.url, replayed.init), 200, "the sync to replay");
   const kinds = {
-    "js-trivial": [trivialPids, async () => expect(await fetch(`${trivialUrl}/nope`), 404, "js-trivial")],
-    "syncgate-404": [edgePids, async () => expect(await fetch(`${gw.edge}/nope`), 404, "syncgate-404")],
+    "js-trivial": [trivialPids, async () => expect(await request(`${trivialUrl}/nope`), 404, "js-trivial")],
+    "syncgate-404": [edgePids, async () => expect(await request(`${gw.edge}/nope`), 404, "syncgate-404")],
     "syncgate-refused": [edgePids, async () => {
       version += 1;
       await expect(await gw.sync(t.instance, branding(t.tenant, version), wrongKey), 401, "syncgate-refused");
     }],
-    "syncgate-replay": [edgePids, async () => expect(await fetch(replayed.url, replayed.init), 409, "syncgate-replay")],
+    "syncgate-replay": [edgePids, async () => expect(await request(replayed.url, replayed.init), 409, "syncgate-replay", "replayed_nonce")],
     syncgate: [edgePids, () => send("syncgate")],
   };
   for (const [, call] of Object.values(kinds)) for (let i = 0; i < 20; i++) await call();

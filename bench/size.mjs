@@ -35,25 +35,25 @@ const sizes = (path) => {
 
 const entry = resolve(root, "pkg/syncgate.mjs");
 const policy = { instance: "acme-eu1", tenant: "acme", keys: [{ kid: "k1", version: 1, status: "active", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }] };
-/**
- * The median over 15 fresh processes of the milliseconds `script` (after `t` is set) takes: a
- * process start on a shared machine varies by several ms, and five runs left the median there.
- */
+// Each figure is the median over 15 fresh processes of the milliseconds a script takes after
+// `t` is set: a process start on a shared machine varies by several ms, and five runs left the
+// median there. The three scripts alternate, so a drift of the host lands on all three alike.
 const RUNS = 15;
-const medianMs = (script) => {
-  const runs = [];
-  for (let i = 0; i < RUNS; i++) {
-    const ms = execFileSync(process.execPath, ["--input-type=module", "-e", `const t = performance.now(); ${script} console.log(performance.now() - t);`]).toString();
-    runs.push(Number(ms));
-  }
-  return Number(runs.sort((a, b) => a - b)[(RUNS - 1) / 2].toFixed(2));
+const timeOnce = (script) =>
+  Number(execFileSync(process.execPath, ["--input-type=module", "-e", `const t = performance.now(); ${script} console.log(performance.now() - t);`]).toString());
+const median = (runs) => Number([...runs].sort((a, b) => a - b)[(RUNS - 1) / 2].toFixed(2));
+/** The medians over RUNS rounds of each script, one process each, the scripts alternating. */
+const medianMs = (...scripts) => {
+  const runs = scripts.map(() => []);
+  for (let i = 0; i < RUNS; i++) scripts.forEach((script, k) => runs[k].push(timeOnce(script)));
+  return runs.map(median);
 };
-const importMs = medianMs(`await import(${JSON.stringify(entry)});`);
 const emptyModule = resolve(root, "target/bench/empty-module.mjs");
 mkdirSync(dirname(emptyModule), { recursive: true });
 writeFileSync(emptyModule, "export {};\n");
-const emptyImportMs = medianMs(`await import(${JSON.stringify(emptyModule)});`);
-const firstCallMs = medianMs(
+const [importMs, emptyImportMs, firstCallMs] = medianMs(
+  `await import(${JSON.stringify(entry)});`,
+  `await import(${JSON.stringify(emptyModule)});`,
   `const sg = await import(${JSON.stringify(entry)}); if (!sg.createVerifier(${JSON.stringify(policy)}).ok) process.exit(1);`,
 );
 

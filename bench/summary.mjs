@@ -5,8 +5,9 @@
 //
 // Parts: js.json (bench/verify.mjs: js.verify_ops.{1k,16k,256k}.{syncgate,…}), edge.json
 // (bench/edge-latency.mjs: edge.latency_ms, edge.rps, edge.cpu_ms, edge.tenants, edge.by_size,
-// startup_ms.worker_cold), floor.json (bench/edge-floor.mjs: edge.floor), profile.json
-// (bench/edge-profile.mjs: edge.profile), size.json (bench/size.mjs: size.*, startup_ms.node_import).
+// startup_ms.worker_cold), floor.json (bench/edge-floor.mjs: edge.floor, edge.cost_split),
+// profile.json (bench/edge-profile.mjs: edge.profile), size.json (bench/size.mjs: size.*,
+// startup_ms.node_import, startup_ms.node_import_empty_module).
 // A missing part leaves its tables out; nothing here measures anything.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -126,6 +127,12 @@ if (edge.floor) {
   console.table(Object.fromEntries(Object.entries(edge.floor).filter(([, v]) => isObject(v)).map(([path, v]) => [path, {
     p50: fmt(v.p50), p99: fmt(v.p99), "CPU/sync": fmt(v.cpu_ms, 3),
     "added p50": fmt(v.p50 - base.p50), "added CPU": fmt(v.cpu_ms - base.cpu_ms, 3),
+  }])));
+}
+if (edge.cost_split) {
+  console.log("\nwhere the edge's CPU goes, by what a request reaches (ms; bench/edge-floor.mjs):");
+  console.table(Object.fromEntries(Object.entries(edge.cost_split).filter(([, v]) => isObject(v)).map(([kind, v]) => [kind, {
+    p50: fmt(v.p50), "CPU/request": fmt(v.cpu_ms, 3),
   }])));
 }
 if (edge.tenants) {
