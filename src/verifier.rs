@@ -741,6 +741,40 @@ mod tests {
     }
 
     #[test]
+    fn the_keyed_finishes_name_the_key_and_agree_with_finish() {
+        let v = verifier();
+        let without_payload = |verdict: serde_json::Value| {
+            let mut verdict = verdict;
+            verdict.as_object_mut().unwrap().remove("payload");
+            verdict
+        };
+        for scheme in [Scheme::StandardWebhooks, Scheme::Rfc9421] {
+            let request = signed(scheme, BODY);
+            let pending = || v.prepare(&request, BODY.len(), NOW, Depth::Full).unwrap();
+            let good = pending().compute(v.keys(), BODY.as_bytes(), &RustCrypto);
+            let verdict = v.finish(pending(), &good, BODY.as_bytes()).unwrap();
+            // "old" is the ring's first key.
+            let keyed = v.finish_keyed(pending(), &good, BODY.as_bytes()).unwrap();
+            assert_eq!(keyed, (verdict.clone(), 0), "{scheme:?}");
+            let (bare, key) = v
+                .finish_keyed_without_payload(pending(), &good, BODY.as_bytes())
+                .unwrap();
+            assert_eq!(key, 0, "{scheme:?}");
+            assert_eq!(
+                without_payload(serde_json::to_value(&bare).unwrap()),
+                without_payload(serde_json::to_value(&verdict).unwrap()),
+                "{scheme:?}"
+            );
+            let mut wrong = good.clone();
+            for tag in &mut wrong.macs {
+                tag[0] ^= 1;
+            }
+            let refused = v.finish_keyed_without_payload(pending(), &wrong, BODY.as_bytes());
+            assert_eq!(refused.unwrap_err(), Rejection::InvalidSignature);
+        }
+    }
+
+    #[test]
     fn a_tag_matches_only_itself() {
         let tag: [u8; SHA256_LEN] = core::array::from_fn(|i| u8::try_from(i * 7 + 1).unwrap());
         assert!(tag_matches(&tag, &tag));
