@@ -128,18 +128,43 @@ impl InFlight {
             .max()
     }
 
-    fn hold(&self, meta: &Rc<Reservation>) {
+    /// Holds `meta`'s nonce and payload hash until the answered [`Hold`] is dropped.
+    fn hold(&self, meta: &Rc<Reservation>) -> Hold<'_> {
         let mut held = self.0.borrow_mut();
         for key in [&meta.nonce_key, &meta.payload_key] {
             held.insert(key.clone(), Rc::clone(meta));
         }
+        Hold {
+            in_flight: self,
+            meta: Rc::clone(meta),
+        }
     }
 
-    /// Ends `meta`'s reservation.
+    /// Ends `meta`'s reservation: its two keys, where `meta` holds them.
     fn release(&self, meta: &Reservation) {
-        self.0
-            .borrow_mut()
-            .retain(|_, sync| sync.request_id != meta.request_id);
+        let mut held = self.0.borrow_mut();
+        for key in [&meta.nonce_key, &meta.payload_key] {
+            if held
+                .get(key)
+                .is_some_and(|sync| sync.request_id == meta.request_id)
+            {
+                held.remove(key);
+            }
+        }
+    }
+}
+
+/// A reservation held in [`InFlight`]. Dropping it ends the reservation, so every way out of a
+/// sync (an answer, an error, the future dropped) releases it, after whatever the object wrote
+/// on the way out: nothing awaits between that and the drop.
+pub(super) struct Hold<'a> {
+    in_flight: &'a InFlight,
+    meta: Rc<Reservation>,
+}
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        self.in_flight.release(&self.meta);
     }
 }
 
@@ -332,7 +357,7 @@ impl TenantState {
         &self,
         meta: &Rc<Reservation>,
         now_ms: i64,
-    ) -> std::result::Result<(), Rejection> {
+    ) -> std::result::Result<Hold<'_>, Rejection> {
         let now = now_ms / 1000;
         // One read for the whole check: the live ledger rows of this nonce and payload hash, and
         // the newest applied version of each section. The versions in flight are in memory: a v5
@@ -403,8 +428,7 @@ impl TenantState {
                 stored.max(self.in_flight.version_of(section))
             })?;
         }
-        self.in_flight.hold(meta);
-        Ok(())
+        Ok(self.in_flight.hold(meta))
     }
 
     /// Records a signed request its instance refused: the log row, and its nonce and payload
@@ -518,18 +542,20 @@ impl TenantState {
             return http::problem(&Rejection::NotFound, request_id);
         };
         let meta = Rc::new(meta);
-        if let Err(rejection) = self.reserve(&meta, http::now_millis()) {
-            self.append_log(&Self::log_for(&meta, Some(&rejection)))?;
-            self.ensure_alarm().await?;
-            return http::problem(&rejection, request_id);
-        }
-        // From here on the reservation is held: every way out either commits it or releases it.
+        // From here on the reservation is held until `_hold` is dropped, on every way out.
+        let _hold = match self.reserve(&meta, http::now_millis()) {
+            Ok(hold) => hold,
+            Err(rejection) => {
+                self.append_log(&Self::log_for(&meta, Some(&rejection)))?;
+                self.ensure_alarm().await?;
+                return http::problem(&rejection, request_id);
+            }
+        };
         let outcome = self.forward_and_settle(&meta, body, request_id).await;
         match outcome {
             Ok(response) => Ok(response),
             Err(err) => {
                 worker::console_error!("sync {request_id} failed after reserving: {err}");
-                self.in_flight.release(&meta);
                 let rejection = Rejection::OriginUnavailable;
                 self.append_log(&Self::log_for(&meta, Some(&rejection)))?;
                 http::problem(&rejection, request_id)
@@ -584,7 +610,6 @@ impl TenantState {
                 if let Err(err) = self.commit(meta) {
                     worker::console_error!("commit of applied sync {request_id} failed: {err}");
                 }
-                self.in_flight.release(meta);
                 match &meta.hook {
                     Some(hook) => hook.applied(request_id),
                     None => http::json(
@@ -607,7 +632,6 @@ impl TenantState {
                 // The origin refused the request itself (its own validation, a version it
                 // already has): nothing was applied, so the reservation goes and the origin's
                 // answer is passed on as it is.
-                self.in_flight.release(meta);
                 // An answer that is not one of our problem documents is logged under
                 // `origin_unavailable`, the code of a link that did not keep the contract.
                 let problem = syncgate::error::Problem::parse(&body)
@@ -636,7 +660,6 @@ impl TenantState {
             }
             OriginAnswer::Unavailable { reason } => {
                 worker::console_log!("origin unavailable for {request_id}: {reason}");
-                self.in_flight.release(meta);
                 let rejection = Rejection::OriginUnavailable;
                 self.append_log(&Self::log_for(meta, Some(&rejection)))?;
                 http::problem(&rejection, request_id)
@@ -720,7 +743,7 @@ mod tests {
     fn a_reservation_in_flight_is_found_by_nonce_then_payload_and_ends_only_with_its_own_release() {
         let in_flight = InFlight::default();
         let first = sync("req_1", "n1", "p1", 3);
-        in_flight.hold(&first);
+        let hold = in_flight.hold(&first);
         // The same nonce under another body: named as a replayed nonce of req_1, not applied.
         let holder = in_flight.holder(&sync("req_2", "n1", "p2", 4)).unwrap();
         assert_eq!(
@@ -741,7 +764,7 @@ mod tests {
         // A release of another request leaves it; its own ends it.
         in_flight.release(&sync("req_2", "n1", "p2", 4));
         assert!(in_flight.holds("n1"));
-        in_flight.release(&first);
+        drop(hold);
         assert!(!in_flight.holds("n1") && !in_flight.holds("p1"));
         assert_eq!(in_flight.version_of("branding"), None);
     }
