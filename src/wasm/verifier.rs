@@ -321,9 +321,9 @@ impl CompiledVerifier {
                 .get(..head_len as usize)
                 .and_then(|bytes| core::str::from_utf8(bytes).ok())
                 .ok_or(Rejection::InternalError)
-                .and_then(|head| {
-                    let (method, url, headers) = split_head(head);
-                    HttpRequest::new(method, url, flat_headers(headers), Vec::new())
+                .and_then(|text| {
+                    let (method, url, headers) = split_head(text);
+                    head(method, url, headers)
                 })
                 .and_then(|h| verifier.prepare(&h, body_len, seconds(now), depth(full)));
             if buffer.capacity() > KEEP_HEAD_BYTES {
