@@ -308,17 +308,11 @@ export function bindSyncgate(wasm, host, asyncHost) {
         : compiled.verifyBytes(flat.method, flat.url, flat.headers, body, now, full);
     }
 
-    function finish(plan, sha, macs, body, full) {
-      const id = plan[0];
-      if (!full) return compiled.finishSignature(id, sha, macs);
-      return typeof body === "string"
-        ? compiled.finishText(id, sha, macs, body)
-        : compiled.finishBytes(id, sha, macs, body);
-    }
-
     // Names a synchronous verdict carries by index (src/wasm/verifier.rs `describe`): per key
     // and scheme, at `key << 1 | scheme`, the verdict's leading fields.
-    const names = keys === null ? null : JSON.parse(compiled.describe());
+    // The exchange is read by the synchronous host path and by `verifyAsync`'s last step.
+    const usesExchange = failureJson === undefined && (keys !== null || (asyncHost !== null && asyncHost !== undefined && !rustOnly));
+    const names = usesExchange ? JSON.parse(compiled.describe()) : null;
     if (names !== null) {
       names.heads = [];
       for (const k of names.keys) {
@@ -328,8 +322,8 @@ export function bindSyncgate(wasm, host, asyncHost) {
 
     // The wasm memory, where `begin` / `end*` answer (src/wasm/verifier.rs): read through views
     // made again whenever the memory has grown (its old buffer is then detached: length 0).
-    const memory = keys === null ? null : compiled.memory();
-    const encoder = keys === null ? null : new TextEncoder();
+    const memory = usesExchange ? compiled.memory() : null;
+    const encoder = usesExchange ? new TextEncoder() : null;
     let view = null;
     let bytes = null;
     const exchange = () => {
@@ -408,7 +402,16 @@ export function bindSyncgate(wasm, host, asyncHost) {
         }
         return verdict;
       }
-      const out = compiled.endFull(body);
+      return fullVerdict(compiled.endFull(body), text, body, false);
+    }
+
+    /**
+     * The verdict of `verify` from the answer `endFull` or `finishFull` left at `out` (0: the
+     * failure), with its payload attached to be built when first read. `text` is the body as
+     * the caller gave it when it was a string (else null), `body` its bytes, `owned` true when
+     * those bytes are a copy no caller holds.
+     */
+    function fullVerdict(out, text, body, owned) {
       if (out === 0) return JSON.parse(compiled.failure());
       exchange();
       const answer = view.getUint32(out, true);
@@ -426,7 +429,7 @@ export function bindSyncgate(wasm, host, asyncHost) {
       // decoded now or copied (it may be reused once this returns).
       const source = text !== null && typeof text.isWellFormed === "function" && text.isWellFormed() ? text
         : text !== null ? body
-          : body.byteLength <= DECODE_EAGERLY ? decodeUtf8(body) : Uint8Array.prototype.slice.call(body);
+          : body.byteLength <= DECODE_EAGERLY ? decodeUtf8(body) : owned ? body : Uint8Array.prototype.slice.call(body);
       return payloads.attach({
         ok: true, tenant: h.tenant, scheme: h.scheme, keyId: h.keyId, keyVersion: h.keyVersion, keyStatus: h.keyStatus,
         nonce: said.slice(e + 1), timestamp: view.getFloat64(out + 4, true), payloadHash: said.slice(0, a),
@@ -453,7 +456,9 @@ export function bindSyncgate(wasm, host, asyncHost) {
       if (failureJson !== undefined) return JSON.parse(failureJson);
       const flat = flatten(request);
       if (flat === undefined) return JSON.parse(compiled.verifyValue(request, nowSeconds, full));
-      const bytes = asyncHost.bytes(flat.body);
+      // The bytes hashed are the bytes parsed: a caller's byte body is copied first, since it
+      // could change while the host hashes (a string is encoded into fresh bytes anyway).
+      const bytes = typeof flat.body === "string" ? asyncHost.bytes(flat.body) : Uint8Array.prototype.slice.call(flat.body);
       const plan = JSON.parse(compiled.prepare(flat.method, flat.url, flat.headers, bytes.byteLength, now, full));
       if (!Array.isArray(plan)) return plan;
       let sha;
@@ -478,7 +483,8 @@ export function bindSyncgate(wasm, host, asyncHost) {
         compiled.cancel(plan[0]);
         return hostFailure();
       }
-      return JSON.parse(finish(plan, sha, macs, bytes, full));
+      if (!full) return JSON.parse(compiled.finishSignature(plan[0], sha, macs));
+      return fullVerdict(compiled.finishFull(plan[0], sha, macs, bytes), typeof flat.body === "string" ? flat.body : null, bytes, true);
     }
 
     const verifier = {

@@ -20,10 +20,13 @@
 //!   materialises it from the body it verified, in the shape
 //!   [`crate::document::payload::SyncPayload`] serialises to, when (if) it is read. Tenant, key
 //!   and scheme names are read once per verifier (`describe`).
-//! - For an asynchronous host (WebCrypto) as `prepare` / `finish*`, answering JSON: `prepare`
-//!   answers the hashing plan, the host computes it, and `finish*` decides. Pending
-//!   verifications are kept here under a numeric id until finished or cancelled, so
-//!   asynchronous hosts may interleave them.
+//! - For an asynchronous host (WebCrypto) as `prepare` / `finishSignature` / `finishFull`:
+//!   `prepare` answers the hashing plan as JSON, the host computes it, and the finish decides.
+//!   Pending verifications are kept here under a numeric id until finished or cancelled, so
+//!   asynchronous hosts may interleave them. `finishFull` answers as `endFull` does, in the
+//!   exchange and without the payload (the glue reads the answer before it calls in again and
+//!   builds the payload from the body when it is read); `finishSignature`'s small verdict is
+//!   JSON.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -39,6 +42,7 @@ use crate::signature::Scheme;
 use crate::signature::crypto::{RustCrypto, SHA256_LEN, hex};
 use crate::signature::keys::{KeyStatus, SigningKey};
 use crate::verifier::{Depth, HostDigests, Pending, SignatureVerdict, Verifier};
+use crate::verify::Verdict;
 
 /// At most this many verifications wait between `prepare` and `finish` on one verifier; older
 /// ones are dropped (a host that never finishes cannot grow memory without bound).
@@ -404,20 +408,25 @@ impl CompiledVerifier {
     }
 
     /// Phase two of `verify` on the synchronous path (digests as for `endSignature`). Answers
-    /// 0 when it failed, else the address of: `u32` `1 | scheme << 1 | key << 2`; `f64` the
-    /// signature's timestamp, the payload's version and `replay.expiresAt`; the text (`u32`
-    /// length, UTF-8): `payloadHash`, `replay.nonceKey`, `replay.payloadKey`, `payloadType`,
-    /// the sections joined by `,` and the nonce, each ended by `\n` but the nonce (the last).
+    /// 0 when it failed, else the address of the verdict laid out as [`Self::answer_full`] says.
     /// The payload itself is not answered.
     #[wasm_bindgen(js_name = "endFull")]
     #[must_use]
     pub fn end_full(&self, body: &[u8]) -> u32 {
         let decided = self.take_slot().and_then(|(verifier, pending, digests)| {
-            let (v, key) = verifier.finish_keyed_without_payload(pending, &digests, body)?;
-            Ok((u32::try_from(key).unwrap_or(u32::MAX >> 2), v))
+            verifier.finish_keyed_without_payload(pending, &digests, body)
         });
-        let (key, v) = match decided {
-            Ok(decided) => decided,
+        self.answer_full(decided)
+    }
+
+    /// Writes a `verify` verdict into the exchange and answers its address (0 with the failure
+    /// kept for `failure()` when it was refused): `u32` `1 | scheme << 1 | key << 2`; `f64` the
+    /// signature's timestamp, the payload's version and `replay.expiresAt`; the text (`u32`
+    /// length, UTF-8): `payloadHash`, `replay.nonceKey`, `replay.payloadKey`, `payloadType`,
+    /// the sections joined by `,` and the nonce, each ended by `\n` but the nonce (the last).
+    fn answer_full(&self, decided: Result<(Verdict<()>, usize), Rejection>) -> u32 {
+        let (v, key) = match decided {
+            Ok((v, key)) => (v, u32::try_from(key).unwrap_or(u32::MAX >> 2)),
             Err(e) => return self.fail(e),
         };
         let Ok(mut slot) = self.slot.try_borrow_mut() else {
@@ -631,24 +640,21 @@ impl CompiledVerifier {
         }))
     }
 
-    /// Phase two of `verify` with a byte body.
-    #[wasm_bindgen(js_name = "finishBytes")]
+    /// Phase two of `verify` on the asynchronous path: the body's SHA-256 (empty when not asked
+    /// for) and the tags, concatenated, in plan order, and the body's bytes. Answers like
+    /// `endFull` (0 when it failed, else the address of the verdict in the exchange, which the
+    /// glue reads before it calls into the module again); the payload is not answered.
+    #[wasm_bindgen(js_name = "finishFull")]
     #[must_use]
-    pub fn finish_bytes(&self, id: u32, sha256: &[u8], macs: &[u8], body: &[u8]) -> String {
-        json_answer(self.take(id).and_then(|(verifier, pending)| {
+    pub fn finish_full(&self, id: u32, sha256: &[u8], macs: &[u8], body: &[u8]) -> u32 {
+        let decided = self.take(id).and_then(|(verifier, pending)| {
             let digests = HostDigests {
                 body_sha256: <[u8; SHA256_LEN]>::try_from(sha256).ok(),
                 macs: tags(macs),
             };
-            verifier.finish(pending, &digests, body)
-        }))
-    }
-
-    /// Phase two of `verify` with a string body (its UTF-8 bytes).
-    #[wasm_bindgen(js_name = "finishText")]
-    #[must_use]
-    pub fn finish_text(&self, id: u32, sha256: &[u8], macs: &[u8], body: &str) -> String {
-        self.finish_bytes(id, sha256, macs, body.as_bytes())
+            verifier.finish_keyed_without_payload(pending, &digests, body)
+        });
+        self.answer_full(decided)
     }
 
     /// Drops a prepared verification the host will not finish.

@@ -295,3 +295,37 @@ test("the compiled verifier keeps at most 1024 prepared verifications: the oldes
     compiled.free();
   }
 });
+
+test("verifyAsync on WebCrypto: interleaved verifications get their own verdicts, and a byte body changed while it is hashed changes nothing", async () => {
+  // The package bound as a browser or a Worker without nodejs_compat binds it: no synchronous
+  // host, WebCrypto for verifyAsync (Node has WebCrypto too).
+  const load = createRequire(import.meta.url);
+  const { bindSyncgate, webCryptoHost } = load(join(pkgDir, "glue.cjs"));
+  const web = bindSyncgate(load(join(pkgDir, "syncgate_node.cjs")), null, webCryptoHost(globalThis.crypto));
+  const reference = requireSyncgate().createVerifier(policy());
+  const verifier = web.createVerifier(policy());
+  try {
+    const requests = [1, 2, 3].map((v) => {
+      const r = sign(syncRequest(featuresPayload(v)), { scheme: v === 2 ? "rfc9421" : "standard-webhooks" });
+      return { ...r, body: new TextEncoder().encode(r.body) };
+    });
+    const expected = requests.map((r) => JSON.stringify(reference.verify(r, NOW)));
+    for (const e of expected) assert.equal(JSON.parse(e).ok, true, e);
+    // All three in flight at once, finished in whatever order WebCrypto settles them.
+    const verdicts = await Promise.all(requests.map((r) => verifier.verifyAsync(r, NOW)));
+    assert.deepEqual(verdicts.map((v) => JSON.stringify(v)), expected);
+    // The caller's bytes overwritten as soon as verifyAsync has returned its promise: the
+    // verdict and its payload are those of the bytes it was given.
+    const body = requests[0].body.slice();
+    const pending = verifier.verifyAsync({ ...requests[0], body }, NOW);
+    body.fill(0x20);
+    assert.equal(JSON.stringify(await pending), expected[0]);
+    // A tampered body is still refused on this path (Standard Webhooks: the MAC covers it).
+    const tampered = requests[0].body.slice();
+    tampered[tampered.length - 2] ^= 1;
+    assert.equal((await verifier.verifyAsync({ ...requests[0], body: tampered }, NOW)).code, "invalid_signature");
+  } finally {
+    verifier.free();
+    reference.free();
+  }
+});
