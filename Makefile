@@ -263,6 +263,7 @@ bench: pkg worker origin
 	node bench/verify.mjs
 	node --no-opt bench/edge-latency.mjs
 	node --no-opt bench/edge-floor.mjs
+	node bench/edge-core.mjs
 	node --no-opt --experimental-websocket --no-warnings bench/edge-profile.mjs
 	node bench/size.mjs
 	node bench/summary.mjs

@@ -16,7 +16,7 @@
 //   number each; edge and pass-through alternate, two rounds each;
 // - cpu: CPU time of the workerd processes per sync, from the kernel's per-thread accounting
 //   (/proc/PID/task/*/schedstat, nanoseconds): the edge's workerd and the pass-through's, per
-//   body size (1 KiB, 64 KiB, 256 KiB); `edge.cpu_ms` is the edge's minus the pass-through's, so
+//   body size (1 KiB, 64 KiB, 256 KiB); `edge.process_cpu_ms` is the edge's minus the pass-through's, so
 //   the HTTP serving both share (Miniflare's entry worker, the request and answer) is left out;
 // - tenants: sequential syncs spread round-robin over 1, 10 and 100 tenants (each its own
 //   instance, policy, Durable Object), after each tenant's first request (timed apart);
@@ -148,8 +148,8 @@ try {
 
   // CPU per sync and latency by body size.
   if (sections.has("cpu")) {
-  out.edge.cpu_ms = {};
-  out.edge.cpu_detail = { method: "workerd process CPU (kernel schedstat, all threads) per sync, edge minus pass-through" };
+  out.edge.process_cpu_ms = {};
+  out.edge.process_cpu_detail = { method: "workerd process CPU (kernel schedstat, all threads) per sync, edge minus pass-through" };
   out.edge.by_size = {};
   for (const [label, size] of Object.entries(SIZES)) {
     const count = SIZE_REQUESTS[label];
@@ -162,8 +162,8 @@ try {
       for (let i = 0; i < count; i++) lat.push(await timed(() => send(path, main, size)));
       perPath[path] = { cpu: (cpuMs(pids) - before) / count, ...quantiles(lat) };
     }
-    out.edge.cpu_ms[label] = round(Math.max(0, perPath.syncgate.cpu - perPath.passthrough.cpu));
-    out.edge.cpu_detail[label] = {
+    out.edge.process_cpu_ms[label] = round(Math.max(0, perPath.syncgate.cpu - perPath.passthrough.cpu));
+    out.edge.process_cpu_detail[label] = {
       edge_workerd: round(perPath.syncgate.cpu), passthrough_workerd: round(perPath.passthrough.cpu), requests: count,
     };
     out.edge.by_size[label] = {
@@ -255,7 +255,7 @@ if (l) {
   console.table(Object.fromEntries(Object.entries(l).map(([p, q]) => [p, { ...q, "added p50": round(q.p50 - l.passthrough.p50), "added p99": round(q.p99 - l.passthrough.p99) }])));
 }
 if (out.edge.rps) console.log(`rps at c${CONCURRENCY}:`, out.edge.rps, `ratio ${round(out.edge.rps.syncgate.c16 / out.edge.rps.passthrough.c16, 2)}`);
-if (out.edge.cpu_ms) console.log("CPU per sync (ms, edge minus pass-through):", out.edge.cpu_ms, out.edge.cpu_detail);
+if (out.edge.process_cpu_ms) console.log("workerd CPU per sync (ms, edge minus pass-through):", out.edge.process_cpu_ms, out.edge.process_cpu_detail);
 if (out.edge.tenants) console.log("tenants:", out.edge.tenants);
 if (out.edge.customers_ms) console.log("customers (ms):", JSON.stringify(out.edge.customers_ms, null, 1));
 console.log(`wrote ${values.out}`);

@@ -7,7 +7,7 @@
 //
 // The profiler samples wall time of the isolate's thread: on a busy machine a descheduled thread
 // is counted against the frame it was in, so read the shares, not the absolute figures (the
-// absolute CPU per sync is bench/edge-latency.mjs's `edge.cpu_ms`, from the kernel).
+// absolute CPU per sync is bench/edge-latency.mjs's `edge.process_cpu_ms`, from the kernel).
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";

@@ -4,8 +4,9 @@
 //   node bench/summary.mjs [--dir target/bench]
 //
 // Parts: js.json (bench/verify.mjs: js.verify_ops.{1k,16k,256k}.{syncgate,…}), edge.json
-// (bench/edge-latency.mjs: edge.latency_ms, edge.rps, edge.cpu_ms, edge.tenants, edge.by_size,
-// startup_ms.worker_cold), floor.json (bench/edge-floor.mjs: edge.floor, edge.cost_split),
+// (bench/edge-latency.mjs: edge.latency_ms, edge.rps, edge.process_cpu_ms, edge.tenants,
+// edge.by_size, startup_ms.worker_cold), core.json (bench/edge-core.mjs: edge.cpu_ms,
+// edge.core_cpu), floor.json (bench/edge-floor.mjs: edge.floor, edge.cost_split),
 // profile.json (bench/edge-profile.mjs: edge.profile), size.json (bench/size.mjs: size.*,
 // startup_ms.node_import, startup_ms.node_import_empty_module).
 // A missing part leaves its tables out; nothing here measures anything.
@@ -111,15 +112,28 @@ if (edge.rps) {
   check("rps vs pass-through at c16 (×)", r, TARGETS.rps_ratio_c16, false);
 }
 if (edge.cpu_ms) {
-  console.log(`\nCPU per sync (ms) — ${edge.cpu_detail?.method ?? ""}:`);
+  // edge.cpu_ms: the core in a Worker (bench/edge-core.mjs); workerd keeps no CPU time of its own locally.
+  console.log(`\nCPU in the Worker per sync: the core (ms) — ${edge.core_cpu?.method ?? ""}:`);
   console.table(Object.fromEntries(Object.entries(edge.cpu_ms).map(([size, ms]) => [size, {
+    "webcrypto (edge.cpu_ms)": fmt(ms, 3),
+    "webcrypto wall": fmt(edge.core_cpu?.hosts?.webcrypto?.[size]?.wall_ms, 3),
+    "node_crypto": fmt(edge.core_cpu?.hosts?.node_crypto?.[size]?.cpu_ms, 3),
+    "edge workerd minus pass-through": fmt(edge.process_cpu_ms?.[size], 3),
+  }])));
+  for (const [host, t] of Object.entries(edge.core_cpu?.workerd_cpu_time ?? {})) {
+    console.log(`workerd's own CPU time per request (tail events, ${host}): non-zero for ${t.reported_nonzero} of ${t.requests_traced} traced requests`);
+  }
+  check("CPU in the Worker per 64 KiB sync, the core (ms)", edge.cpu_ms["64k"], TARGETS.cpu_ms_64k);
+}
+if (edge.process_cpu_ms) {
+  console.log(`\nthe edge's whole workerd process per sync (ms) — ${edge.process_cpu_detail?.method ?? ""}:`);
+  console.table(Object.fromEntries(Object.entries(edge.process_cpu_ms).map(([size, ms]) => [size, {
     "edge minus pass-through": fmt(ms, 3),
-    "edge workerd": fmt(edge.cpu_detail?.[size]?.edge_workerd, 3),
-    "pass-through workerd": fmt(edge.cpu_detail?.[size]?.passthrough_workerd, 3),
+    "edge workerd": fmt(edge.process_cpu_detail?.[size]?.edge_workerd, 3),
+    "pass-through workerd": fmt(edge.process_cpu_detail?.[size]?.passthrough_workerd, 3),
     "edge p50 (ms)": fmt(edge.by_size?.[size]?.syncgate?.p50),
     "pass-through p50 (ms)": fmt(edge.by_size?.[size]?.passthrough?.p50),
   }])));
-  check("CPU per 64 KiB sync (ms)", edge.cpu_ms["64k"], TARGETS.cpu_ms_64k);
 }
 if (edge.floor) {
   console.log("\nplatform floor of the design (JS Workers doing only the platform steps; ms):");
