@@ -1,29 +1,31 @@
-// The CPU the syncgate core costs inside a Worker, per sync of a given body size: `edge.cpu_ms`,
-// CPU in the Worker per sync (workerd's own CPU accounting where it keeps one, else the wasm
-// core timed at that size). workerd run locally keeps no CPU time of its own (a tail Worker's
-// `cpuTime` is 0 there), so the core is timed instead.
+// The CPU the syncgate core costs inside a Worker, per sync of a given body size: `edge.cpu_ms`.
+// "CPU in the Worker per sync" would best be workerd's own accounting, but workerd run locally
+// keeps none (a tail Worker's `cpuTime` is 0 there; this script records what the tail saw), so
+// the core is timed at that size instead.
 //
-// A Worker bundled from the npm package's Workers entry (pkg/workerd.js, the same Rust core the
-// edge runs) receives one signed sync and verifies it `count` times in that one request with a
-// compiled verifier — the steps the edge's Worker runs before the tenant's Durable Object:
-// headers, timestamp window, key, the body's SHA-256 and HMAC by WebCrypto (native), the payload
-// parsed and checked against the schema, tenant and scope, replay keys — and answers how long
-// that took. The CPU figure is the kernel's: the workerd process's CPU over the request
-// (/proc/PID/task/*/schedstat, every thread, so WebCrypto's work counts wherever it runs),
-// divided by `count`; the one request's own serving is spread over the count. The Worker's own
-// clock (`performance.now`, whole milliseconds in workerd) gives the wall time per verify next
-// to it.
+// Which core: the npm package's build of it (pkg/workerd.js, its JS glue included), not the
+// edge's own Rust Worker: the same Rust checks, crossing a JS boundary the edge does not have.
+// A Worker bundled from that entry receives one signed sync and verifies it `count` times in
+// that one request with a compiled verifier — headers, timestamp window, key, the body's
+// SHA-256 and HMAC by WebCrypto (native), the payload parsed and checked against the schema,
+// tenant and scope, replay keys — and answers how long that took. The CPU figure is the
+// kernel's: the workerd process's CPU over the request (/proc/PID/task/*/schedstat, every
+// thread, so WebCrypto's work counts wherever it runs), divided by `count`; the one request's
+// own serving is spread over the count. The Worker's own clock (`performance.now`, whole
+// milliseconds in workerd) gives the wall time per verify next to it.
 //
 // Two hosts, each its own Worker: `webcrypto` (no compatibility flags: `verifyAsync`, hashing by
-// WebCrypto as the edge does) and `node_crypto` (`nodejs_compat`: the synchronous `verify`,
-// hashing by node:crypto). `edge.cpu_ms` is the `webcrypto` figure.
+// WebCrypto, as the edge hashes bodies of 4 KiB and more; under that it hashes in wasm) and
+// `node_crypto` (`nodejs_compat`: the synchronous `verify`, hashing by node:crypto); each
+// Worker says which it ran. `edge.cpu_ms` is the `webcrypto` figure.
 //
-// What it leaves out, measured elsewhere: what the platform spends around the core (serving the
-// request, the hop to the tenant's object, its SQLite writes, the forward): bench/edge-latency.mjs
-// (`edge.process_cpu_ms`, the edge's whole workerd process against a pass-through Worker's) and
-// bench/edge-floor.mjs (`edge.cost_split`).
+// What it leaves out, measured elsewhere: what the edge's Worker and the platform spend around
+// the core (the policy lookup, reading the body, the hop to the tenant's object, its SQLite
+// writes, the forward): bench/edge-latency.mjs (`edge.process_cpu_ms`, the edge's whole workerd
+// process against a pass-through Worker's) and bench/edge-floor.mjs (`edge.cost_split`).
 //
-//   node bench/edge-core.mjs [--rounds 5] [--out target/bench/core.json]
+//   node bench/edge-core.mjs [--rounds 5] [--pkg pkg] [--out target/bench/core.json]
+//   --pkg runs another build of the package (e.g. an older one, for a before/after table)
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
@@ -36,18 +38,21 @@ import { featuresBody } from "./support/bodies.mjs";
 const { values } = parseArgs({
   options: {
     rounds: { type: "string", default: "5" },
+    pkg: { type: "string", default: "pkg" },
     out: { type: "string", default: "target/bench/core.json" },
   },
 });
 const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a whole number of at least 1, not ${values.rounds}`);
 const root = resolve(import.meta.dirname, "..");
+const pkgDir = resolve(root, values.pkg);
 // Verifications per request at each size: enough that the request's own serving (~1 ms of CPU)
 // is a small share of the total.
 const SIZES = { "1k": [1024, 2000], "64k": [65536, 400], "256k": [262144, 100] };
 
 // The Worker: the signed request arrives as itself; its body is read once, then verified
 // `count` times (each must be ok) with the verifier compiled once per policy.
-const WORKER = `import { createVerifier } from ${JSON.stringify(join(root, "pkg/workerd.js"))};
+const WORKER = `import { createVerifier } from ${JSON.stringify(join(pkgDir, "workerd.js"))};
 let verifier = null;
 export default {
   async fetch(request, env) {
@@ -62,7 +67,9 @@ export default {
       const verdict = env.HOST === "webcrypto" ? await verifier.verifyAsync(signed, now) : verifier.verify(signed, now);
       if (!verdict.ok) return Response.json(verdict, { status: 500 });
     }
-    return Response.json({ ms: performance.now() - started, count });
+    // Which host the package found: node:crypto only under nodejs_compat.
+    const nodeCrypto = typeof globalThis.process?.getBuiltinModule === "function" && globalThis.process.getBuiltinModule("node:crypto") != null;
+    return Response.json({ ms: performance.now() - started, count, host: nodeCrypto ? "node_crypto" : "webcrypto" });
   },
 };
 `;
@@ -91,7 +98,7 @@ await build({
   logLevel: "error",
 });
 
-const sg = createRequire(import.meta.url)(join(root, "pkg/syncgate.cjs"));
+const sg = createRequire(import.meta.url)(join(pkgDir, "syncgate.cjs"));
 const kid = "bench-2026-12";
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const policy = { instance: "bench-eu1", tenant: "bench", keys: [{ kid, version: 1, status: "active", secret }] };
@@ -140,6 +147,7 @@ for (const [host, flags] of [["webcrypto", []], ["node_crypto", ["nodejs_compat"
         const res = await fetch(unsigned.url, { method: "POST", headers: { ...unsigned.headers, ...s.headers, "x-bench-count": String(n) }, body });
         const answer = await res.json();
         if (res.status !== 200) throw new Error(`core Worker (${host}, ${label}) answered ${res.status}: ${JSON.stringify(answer)}`);
+        if (answer.host !== host) throw new Error(`the ${host} Worker ran on ${answer.host}`);
         return answer;
       };
       await send(Math.ceil(count / 4)); // warm-up: compiled, optimised

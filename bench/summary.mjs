@@ -43,8 +43,10 @@ function merge(into, from) {
   return into;
 }
 
+// core.json last: `edge.cpu_ms` is its figure, whatever an older edge.json in the folder holds.
 const parts = existsSync(dir)
-  ? readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "summary.json").sort()
+  ? readdirSync(dir).filter((f) => f.endsWith(".json") && f !== "summary.json")
+    .sort((a, b) => (a === "core.json") - (b === "core.json") || a.localeCompare(b))
   : [];
 const summary = { generated_at: new Date().toISOString(), parts };
 for (const file of parts) merge(summary, JSON.parse(readFileSync(join(dir, file), "utf8")));
@@ -123,7 +125,12 @@ if (edge.cpu_ms) {
   for (const [host, t] of Object.entries(edge.core_cpu?.workerd_cpu_time ?? {})) {
     console.log(`workerd's own CPU time per request (tail events, ${host}): non-zero for ${t.reported_nonzero} of ${t.requests_traced} traced requests`);
   }
-  check("CPU in the Worker per 64 KiB sync, the core (ms)", edge.cpu_ms["64k"], TARGETS.cpu_ms_64k);
+  check("CPU in the Worker per 64 KiB sync: the core, timed in a Worker (ms)", edge.cpu_ms["64k"], TARGETS.cpu_ms_64k);
+}
+if (edge.process_cpu_ms) {
+  // The same limit against everything the edge's design adds inside workerd (its Worker, the
+  // tenant's Durable Object, SQLite, the hop), which is more than the Worker's CPU.
+  check("CPU per 64 KiB sync: the edge's whole workerd process over a pass-through (ms)", edge.process_cpu_ms["64k"], TARGETS.cpu_ms_64k);
 }
 if (edge.process_cpu_ms) {
   console.log(`\nthe edge's whole workerd process per sync (ms) — ${edge.process_cpu_detail?.method ?? ""}:`);

@@ -16,7 +16,9 @@
 //   memory: the hashing plan and the verdict's fixed parts as bit fields, its numbers, its
 //   variable text as one UTF-8 run, each MAC prefix as bytes handed to the host as they lie,
 //   and the host's digests written back in place; tenant and key names are read once per
-//   verifier (src/wasm/verifier.rs). A verdict's `payload` is built here, when it
+//   verifier (src/wasm/verifier.rs). `verifyAsync`'s last step answers its verdict the same way
+//   (its plan is JSON: the host hashes between the two steps). A verdict's `payload` is built
+//   here, when it
 //   is first read, from the body that was verified: JSON.parse, then the exact shape the Rust
 //   `SyncPayload` serialises to (canonicalPayload; tests/js/payload-shape.test.mjs holds it to
 //   validatePayload's answer). The verdict stays plain data: deep-equal and JSON-identical to
@@ -194,6 +196,19 @@ function canonicalPayload(p) {
 let utf8 = null;
 
 /** UTF-8 text of bytes the Rust reader accepted (so valid UTF-8; a BOM would have been refused). */
+// %TypedArray%.prototype's own `byteLength` getter: a subclass's override is never called.
+const BYTE_LENGTH = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "byteLength").get;
+
+/**
+ * A copy of `bytes` in a fresh plain Uint8Array. No caller code runs: neither a subclass's
+ * `Symbol.species` (as `slice` would consult) nor an overridden `byteLength`.
+ */
+function copyOf(bytes) {
+  const copy = new Uint8Array(BYTE_LENGTH.call(bytes));
+  copy.set(bytes);
+  return copy;
+}
+
 function decodeUtf8(bytes) {
   if (utf8 === null) utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
   return utf8.decode(bytes);
@@ -320,7 +335,7 @@ export function bindSyncgate(wasm, host, asyncHost) {
       }
     }
 
-    // The wasm memory, where `begin` / `end*` answer (src/wasm/verifier.rs): read through views
+    // The wasm memory, where `begin`, `end*` and `finishFull` answer (src/wasm/verifier.rs): read through views
     // made again whenever the memory has grown (its old buffer is then detached: length 0).
     const memory = usesExchange ? compiled.memory() : null;
     const encoder = usesExchange ? new TextEncoder() : null;
@@ -424,19 +439,21 @@ export function bindSyncgate(wasm, host, asyncHost) {
       const d = said.indexOf("\n", c + 1);
       const e = said.indexOf("\n", d + 1);
       const sections = said.slice(d + 1, e);
-      // The payload comes from the bytes verified: a string body as is unless it holds a lone
-      // surrogate (then its UTF-8, what was verified, differs from it); a caller's byte body is
-      // decoded now or copied (it may be reused once this returns).
-      const source = text !== null && typeof text.isWellFormed === "function" && text.isWellFormed() ? text
-        : text !== null ? body
-          : body.byteLength <= DECODE_EAGERLY ? decodeUtf8(body) : owned ? body : Uint8Array.prototype.slice.call(body);
-      return payloads.attach({
+      // Every field is read out of the exchange before anything else runs.
+      const verdict = {
         ok: true, tenant: h.tenant, scheme: h.scheme, keyId: h.keyId, keyVersion: h.keyVersion, keyStatus: h.keyStatus,
         nonce: said.slice(e + 1), timestamp: view.getFloat64(out + 4, true), payloadHash: said.slice(0, a),
         payloadType: said.slice(c + 1, d), payloadVersion: view.getFloat64(out + 12, true),
         sections: sections === "" ? [] : sections.split(","),
         replay: { nonceKey: said.slice(a + 1, b), payloadKey: said.slice(b + 1, c), expiresAt: view.getFloat64(out + 20, true) },
-      }, source);
+      };
+      // The payload comes from the bytes verified: a string body as is unless it holds a lone
+      // surrogate (then its UTF-8, what was verified, differs from it); a caller's byte body is
+      // decoded now or copied (it may be reused once this returns).
+      const source = text !== null && typeof text.isWellFormed === "function" && text.isWellFormed() ? text
+        : text !== null ? body
+          : body.byteLength <= DECODE_EAGERLY ? decodeUtf8(body) : owned ? body : copyOf(body);
+      return payloads.attach(verdict, source);
     }
 
     function run(request, nowSeconds, full) {
@@ -458,7 +475,7 @@ export function bindSyncgate(wasm, host, asyncHost) {
       if (flat === undefined) return JSON.parse(compiled.verifyValue(request, nowSeconds, full));
       // The bytes hashed are the bytes parsed: a caller's byte body is copied first, since it
       // could change while the host hashes (a string is encoded into fresh bytes anyway).
-      const bytes = typeof flat.body === "string" ? asyncHost.bytes(flat.body) : Uint8Array.prototype.slice.call(flat.body);
+      const bytes = typeof flat.body === "string" ? asyncHost.bytes(flat.body) : copyOf(flat.body);
       const plan = JSON.parse(compiled.prepare(flat.method, flat.url, flat.headers, bytes.byteLength, now, full));
       if (!Array.isArray(plan)) return plan;
       let sha;

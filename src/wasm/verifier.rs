@@ -2,8 +2,9 @@
 //!
 //! Only conversion happens here. The request arrives flat — method, URL, the header fields as
 //! one string (`name\0value\0…`, built by the JS glue) and the body as a string or bytes — and
-//! every answer leaves as one JSON string that the glue hands to `JSON.parse`, so a verdict
-//! crosses once however large its payload. Requests the glue cannot flatten (Fetch `Headers`,
+//! every answer leaves once: as one JSON string that the glue hands to `JSON.parse`, or, on the
+//! paths below that hash in the host, laid out in the wasm memory for the glue to read, without
+//! the payload. Requests the glue cannot flatten (Fetch `Headers`,
 //! `Map`s, Proxies, getters that throw) go through [`super::read_request`] unchanged.
 //!
 //! The two-phase seam of [`crate::Verifier`] is exposed twice:
@@ -126,7 +127,8 @@ fn tags(bytes: &[u8]) -> Vec<[u8; SHA256_LEN]> {
 struct Description<'a> {
     tenant: &'a str,
     keys: Vec<KeyDescription<'a>>,
-    /// Indexed by the scheme bit of `endSignature` / `endFull` (0 RFC 9421, 1 Standard Webhooks).
+    /// Indexed by the scheme bit of `endSignature` / `endFull` / `finishFull` (0 RFC 9421, 1
+    /// Standard Webhooks).
     schemes: [&'static str; 2],
 }
 
@@ -146,12 +148,14 @@ const fn scheme_bit(scheme: Scheme) -> u32 {
     }
 }
 
-/// The verification in flight on the synchronous path, and what its last step left to read.
+/// The verification in flight on the synchronous path, and what the last step that answers in
+/// memory (`begin`, `end*`, `finishFull`) left to read.
 #[derive(Default)]
 struct Slot {
     pending: Option<Pending>,
     failure: Option<Rejection>,
-    /// The last answer of `begin` / `end*` (its capacity is kept from one call to the next).
+    /// The last answer of `begin` / `end*` / `finishFull` (its capacity is kept from one call to
+    /// the next).
     exchange: Vec<u8>,
 }
 
@@ -464,13 +468,13 @@ impl CompiledVerifier {
         address(out)
     }
 
-    /// The wasm instance's memory, where `begin` / `end*` leave their answers.
+    /// The wasm instance's memory, where `begin` / `end*` / `finishFull` leave their answers.
     #[must_use]
     pub fn memory(&self) -> JsValue {
         wasm_bindgen::memory()
     }
 
-    /// The failure of the last synchronous step that answered 0, as JSON.
+    /// The failure of the last step that answered 0 (`begin`, `end*`, `finishFull`), as JSON.
     #[must_use]
     pub fn failure(&self) -> String {
         let failure = self
@@ -640,8 +644,9 @@ impl CompiledVerifier {
         }))
     }
 
-    /// Phase two of `verify` on the asynchronous path: the body's SHA-256 (empty when not asked
-    /// for) and the tags, concatenated, in plan order, and the body's bytes. Answers like
+    /// Phase two of `verify` on the asynchronous path: the body's SHA-256 (the plan of a full
+    /// check always asks for it; without it the answer is `internal_error`), the tags,
+    /// concatenated, in plan order, and the body's bytes. Answers like
     /// `endFull` (0 when it failed, else the address of the verdict in the exchange, which the
     /// glue reads before it calls into the module again); the payload is not answered.
     #[wasm_bindgen(js_name = "finishFull")]

@@ -320,6 +320,24 @@ test("verifyAsync on WebCrypto: interleaved verifications get their own verdicts
     const pending = verifier.verifyAsync({ ...requests[0], body }, NOW);
     body.fill(0x20);
     assert.equal(JSON.stringify(await pending), expected[0]);
+    // A body larger than the glue decodes at once, whose verdict keeps the verified bytes for
+    // its payload, given as a Uint8Array subclass whose Symbol.species throws: no caller code
+    // runs, on either path, and the payload is the one verified.
+    class Hostile extends Uint8Array {
+      static get [Symbol.species]() {
+        throw new Error("Symbol.species consulted");
+      }
+    }
+    const large = sign(syncRequest(JSON.stringify(featuresPayload(4)) + " ".repeat(40_000)), { scheme: "standard-webhooks" });
+    const largeBytes = new TextEncoder().encode(large.body);
+    const hostile = new Hostile(largeBytes.length);
+    hostile.set(largeBytes);
+    const largeExpected = JSON.stringify(reference.verify({ ...large, body: largeBytes }, NOW));
+    assert.equal(JSON.parse(largeExpected).ok, true, largeExpected);
+    assert.equal(JSON.stringify(reference.verify({ ...large, body: hostile }, NOW)), largeExpected);
+    const largePending = verifier.verifyAsync({ ...large, body: hostile }, NOW);
+    hostile.fill(0x20);
+    assert.equal(JSON.stringify(await largePending), largeExpected);
     // A tampered body is still refused on this path (Standard Webhooks: the MAC covers it).
     const tampered = requests[0].body.slice();
     tampered[tampered.length - 2] ^= 1;
