@@ -22,7 +22,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -144,7 +144,7 @@ if (namedWasm) {
 }
 writeFileSync(join(stage, "syncgate_node.cjs"), nodeGlue);
 writeFileSync(join(stage, "syncgate_web.js"), webGlue);
-for (const file of ["browser.js", "workerd.js", "syncgate.mjs", "index.d.ts", "README.md"]) {
+for (const file of ["browser.js", "workerd.js", "index.d.ts", "README.md"]) {
   copyFileSync(join(jsDir, file), join(stage, file));
 }
 // The shared glue: ESM as written, and a CommonJS copy for the Node entry (its only
@@ -164,6 +164,10 @@ const nodeEntry = readFileSync(join(jsDir, "node.cjs"), "utf8");
 const placeholder = "const EXPORTS = null;";
 if (!nodeEntry.includes(placeholder)) fail(`js/node.cjs no longer has the line \`${placeholder}\``);
 writeFileSync(join(stage, "syncgate.cjs"), nodeEntry.replace(placeholder, `const EXPORTS = ${JSON.stringify(nodeExports)};`));
+// The ESM entry defines the same functions itself and loads syncgate.cjs on the first call.
+const esmEntry = readFileSync(join(jsDir, "syncgate.mjs"), "utf8");
+if (!esmEntry.includes(placeholder)) fail(`js/syncgate.mjs no longer has the line \`${placeholder}\``);
+writeFileSync(join(stage, "syncgate.mjs"), esmEntry.replace(placeholder, `const EXPORTS = ${JSON.stringify(nodeExports)};`));
 // ESM flavour of the types: the same declarations plus the default export the ESM entries have.
 const dts = readFileSync(join(jsDir, "index.d.ts"), "utf8");
 writeFileSync(join(stage, "index.d.mts"), `${dts}
@@ -196,6 +200,12 @@ for (const f of readdirSync(stage)) {
 const loaded = createRequire(import.meta.url)(join(stage, "syncgate.cjs"));
 for (const name of EXPORTS) {
   if (typeof loaded[name] !== "function") fail(`syncgate.cjs does not export a function ${name}`);
+}
+// And the ESM build: every function named, of the CommonJS build's arity, in the default export too.
+const esm = await import(pathToFileURL(join(stage, "syncgate.mjs")).href);
+for (const name of EXPORTS) {
+  if (typeof esm[name] !== "function" || esm[name].length !== loaded[name].length) fail(`syncgate.mjs does not export the function ${name}`);
+  if (esm.default[name] !== esm[name]) fail(`syncgate.mjs's default export lacks ${name}`);
 }
 
 rmSync(pkgDir, { recursive: true, force: true });

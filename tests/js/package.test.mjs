@@ -31,10 +31,29 @@ test("CJS require exposes the six functions", () => {
   assert.equal(cjs.contentDigest("hello"), "sha-256=:LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=:");
 });
 
-test("import and require share one WebAssembly instance (no dual-package hazard)", async () => {
-  const esm = await importSyncgate();
-  const cjs = requireSyncgate();
-  for (const name of FUNCTIONS) assert.equal(esm[name], cjs[name], name);
+test("import and require share one WebAssembly instance (no dual-package hazard)", () => {
+  // A fresh process that counts the WebAssembly instances made while it imports the package,
+  // requires it, and calls every function through both.
+  const script = [
+    "let instances = 0;",
+    "const Instance = WebAssembly.Instance;",
+    "WebAssembly.Instance = new Proxy(Instance, { construct(target, args) { instances += 1; return Reflect.construct(target, args); } });",
+    'const esm = await import("syncgate");',
+    'const { createRequire } = await import("node:module");',
+    'const cjs = createRequire(import.meta.url)("syncgate");',
+    "const before = instances;",
+    `const names = ${JSON.stringify(FUNCTIONS)};`,
+    "const answers = [];",
+    "for (const api of [esm, cjs, esm.default]) for (const name of names) answers.push(typeof api[name](new Uint8Array([1])));",
+    "console.log(JSON.stringify({ before, after: instances, answers: answers.length, digest: esm.contentDigest('hello') === cjs.contentDigest('hello') }));",
+  ].join("\n");
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { cwd: projectDir, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.before, 0, "importing or requiring the package instantiates nothing");
+  assert.equal(out.after, 1, "one instance serves import and require");
+  assert.equal(out.answers, 3 * FUNCTIONS.length);
+  assert.equal(out.digest, true);
 });
 
 test("a plain `node` script in the project can import and require it by name", () => {
