@@ -193,9 +193,6 @@ function canonicalPayload(p) {
   return out;
 }
 
-let utf8 = null;
-
-/** UTF-8 text of bytes the Rust reader accepted (so valid UTF-8; a BOM would have been refused). */
 // %TypedArray%.prototype's own `byteLength` getter: a subclass's override is never called.
 const BYTE_LENGTH = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), "byteLength").get;
 
@@ -209,6 +206,9 @@ function copyOf(bytes) {
   return copy;
 }
 
+let utf8 = null;
+
+/** UTF-8 text of bytes the Rust reader accepted (so valid UTF-8; a BOM would have been refused). */
 function decodeUtf8(bytes) {
   if (utf8 === null) utf8 = new TextDecoder("utf-8", { ignoreBOM: true });
   return utf8.decode(bytes);
@@ -452,7 +452,7 @@ export function bindSyncgate(wasm, host, asyncHost) {
       // decoded now or copied (it may be reused once this returns).
       const source = text !== null && typeof text.isWellFormed === "function" && text.isWellFormed() ? text
         : text !== null ? body
-          : body.byteLength <= DECODE_EAGERLY ? decodeUtf8(body) : owned ? body : copyOf(body);
+          : BYTE_LENGTH.call(body) <= DECODE_EAGERLY ? decodeUtf8(body) : owned ? body : copyOf(body);
       return payloads.attach(verdict, source);
     }
 

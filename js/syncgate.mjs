@@ -22,7 +22,11 @@ function load() {
   return loaded;
 }
 
-/** A function that loads the package on its first call, then calls `name` with `this` and its arguments. */
+/**
+ * A function that loads the package on its first call, then calls `name` with `this` and its
+ * arguments: js/node.cjs's `deferred`, written again here because this entry must not load the
+ * shared glue (or any CommonJS) at import, and js/node.cjs cannot import ES modules on Node 20.
+ */
 function deferred(name, arity) {
   const fn = function (...args) {
     return load()[name].apply(this, args);
