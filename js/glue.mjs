@@ -475,7 +475,8 @@ export function bindSyncgate(wasm, host, asyncHost) {
       if (flat === undefined) return JSON.parse(compiled.verifyValue(request, nowSeconds, full));
       // The bytes hashed are the bytes parsed: a caller's byte body is copied first, since it
       // could change while the host hashes (a string is encoded into fresh bytes anyway).
-      const bytes = typeof flat.body === "string" ? asyncHost.bytes(flat.body) : copyOf(flat.body);
+      const text = typeof flat.body === "string" ? flat.body : null;
+      const bytes = text === null ? copyOf(flat.body) : asyncHost.bytes(text);
       const plan = JSON.parse(compiled.prepare(flat.method, flat.url, flat.headers, bytes.byteLength, now, full));
       if (!Array.isArray(plan)) return plan;
       let sha;
@@ -501,7 +502,7 @@ export function bindSyncgate(wasm, host, asyncHost) {
         return hostFailure();
       }
       if (!full) return JSON.parse(compiled.finishSignature(plan[0], sha, macs));
-      return fullVerdict(compiled.finishFull(plan[0], sha, macs, bytes), typeof flat.body === "string" ? flat.body : null, bytes, true);
+      return fullVerdict(compiled.finishFull(plan[0], sha, macs, bytes), text, bytes, true);
     }
 
     const verifier = {

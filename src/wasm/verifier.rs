@@ -205,8 +205,14 @@ fn split_digests(pending: &Pending, digests: &[u8]) -> HostDigests {
     } else {
         (&[][..], digests)
     };
+    host_digests(sha, macs)
+}
+
+/// The host's digests from the body's SHA-256 (any other length: none) and the tags,
+/// concatenated in plan order.
+fn host_digests(sha256: &[u8], macs: &[u8]) -> HostDigests {
     HostDigests {
-        body_sha256: <[u8; SHA256_LEN]>::try_from(sha).ok(),
+        body_sha256: <[u8; SHA256_LEN]>::try_from(sha256).ok(),
         macs: tags(macs),
     }
 }
@@ -634,10 +640,7 @@ impl CompiledVerifier {
     #[must_use]
     pub fn finish_signature(&self, id: u32, sha256: &[u8], macs: &[u8]) -> String {
         json_answer(self.take(id).and_then(|(verifier, pending)| {
-            let digests = HostDigests {
-                body_sha256: <[u8; SHA256_LEN]>::try_from(sha256).ok(),
-                macs: tags(macs),
-            };
+            let digests = host_digests(sha256, macs);
             verifier
                 .finish_signature(pending, &digests)
                 .map(|v| signature_answer(&verifier.policy().tenant, v))
@@ -653,10 +656,7 @@ impl CompiledVerifier {
     #[must_use]
     pub fn finish_full(&self, id: u32, sha256: &[u8], macs: &[u8], body: &[u8]) -> u32 {
         let decided = self.take(id).and_then(|(verifier, pending)| {
-            let digests = HostDigests {
-                body_sha256: <[u8; SHA256_LEN]>::try_from(sha256).ok(),
-                macs: tags(macs),
-            };
+            let digests = host_digests(sha256, macs);
             verifier.finish_keyed_without_payload(pending, &digests, body)
         });
         self.answer_full(decided)
