@@ -265,6 +265,7 @@ bench: pkg worker origin
 	node --no-opt bench/edge-floor.mjs
 	node bench/edge-core.mjs
 	node --no-opt --experimental-websocket --no-warnings bench/edge-profile.mjs
+	node --no-opt bench/edge-native.mjs
 	node bench/size.mjs
 	node bench/summary.mjs
 

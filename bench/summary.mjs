@@ -7,7 +7,8 @@
 // (bench/edge-latency.mjs: edge.latency_ms, edge.rps, edge.process_cpu_ms, edge.tenants,
 // edge.by_size, startup_ms.worker_cold), core.json (bench/edge-core.mjs: edge.cpu_ms,
 // edge.core_cpu), floor.json (bench/edge-floor.mjs: edge.floor, edge.cost_split),
-// profile.json (bench/edge-profile.mjs: edge.profile), size.json (bench/size.mjs: size.*,
+// profile.json (bench/edge-profile.mjs: edge.profile), native.json (bench/edge-native.mjs:
+// edge.native, when perf is there), size.json (bench/size.mjs: size.*,
 // startup_ms.node_import, startup_ms.node_import_empty_module).
 // A missing part leaves its tables out; nothing here measures anything.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -166,6 +167,14 @@ if (edge.profile) {
   for (const [size, p] of Object.entries(edge.profile)) {
     console.log(`\nwhere the edge isolate's time goes, ${size} syncs (V8 CPU profile, % of sampled busy time):`);
     console.table(Object.fromEntries(Object.entries(p.percent_by_category).slice(0, 10).map(([k, v]) => [k, { "%": v }])));
+  }
+}
+if (edge.native) {
+  for (const [size, n] of Object.entries(edge.native).filter(([, v]) => isObject(v))) {
+    console.log(`\nCPU per sync by what runs it, ${size} body (ms; workerd process, perf; JIT: code V8 generated, i.e. syncgate's wasm and the JS glue):`);
+    console.table(Object.fromEntries(Object.entries(n.added_ms).sort((a, b) => b[1] - a[1]).map(([group, added]) => [group, {
+      syncgate: fmt(n.syncgate.groups_ms[group] ?? 0, 3), passthrough: fmt(n.passthrough.groups_ms[group] ?? 0, 3), added: fmt(added, 3),
+    }])));
   }
 }
 if (summary.size) {

@@ -541,6 +541,24 @@ export function bindSyncgate(wasm, host, asyncHost) {
 const KNOWN_KEY = [0x4a, 0x65, 0x66, 0x65];
 const KNOWN_TAG = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
 
+// FIPS 180-2, appendix B.1: SHA-256("abc").
+const KNOWN_SHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+
+/**
+ * SHA-256 with `crypto.hash` (Node ≥ 20.12), or null where it is missing or answers wrongly.
+ * The one-shot call makes no Hash object: ~1 µs less per body than createHash at 1–16 KiB.
+ */
+function oneShotSha256(crypto, Buffer) {
+  if (typeof crypto.hash !== "function") return null;
+  try {
+    const digest = crypto.hash("sha256", new Uint8Array([0x61, 0x62, 0x63]), "buffer");
+    if (digest.length !== 32 || Buffer.from(digest).toString("hex") !== KNOWN_SHA256) return null;
+  } catch {
+    return null;
+  }
+  return (body) => crypto.hash("sha256", body, "buffer");
+}
+
 /**
  * The synchronous host on Node's `crypto` module (also workerd's, with nodejs_compat), or
  * null when the module is missing or fails a known-answer test (then Rust hashes).
@@ -558,7 +576,7 @@ export function nodeCryptoHost(crypto, Buffer) {
   return {
     importKey: (bytes) => crypto.createSecretKey(bytes),
     bytes: (s) => Buffer.from(s, "utf8"),
-    sha256: (body) => crypto.createHash("sha256").update(body).digest(),
+    sha256: oneShotSha256(crypto, Buffer) ?? ((body) => crypto.createHash("sha256").update(body).digest()),
     hmac: (key, prefix, body) => {
       const mac = crypto.createHmac("sha256", key).update(prefix);
       if (body !== null) mac.update(body);
