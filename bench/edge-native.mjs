@@ -11,12 +11,16 @@
 // the edge's requests make the platform do, next to what the pass-through's make it do.
 //
 // Optional and bounded: with no `perf` on the PATH, or no permission to attach to a process,
-// it says so and writes nothing (make bench goes on). About 40 s with the defaults.
+// it says so and writes nothing (make bench goes on). About a minute with the defaults.
 //
 //   node --no-opt bench/edge-native.mjs [--seconds 8] [--sizes 1k,64k] [--warmup 50]
 //     [--out target/bench/native.json] [--keep]   (--keep: leave the perf.data files for `perf report`)
+//
+// With the default warm-up the wasm's tier-up is still under way while perf records: its
+// compiler's share is what a young isolate pays, and falls with a longer --warmup.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { startGatewayProcess } from "../tests/e2e/support/harness.mjs";
@@ -34,38 +38,54 @@ const { values } = parseArgs({
 });
 const SECONDS = Number(values.seconds);
 const SIZES = values.sizes.split(",").map((label) => [label, Number.parseInt(label, 10) * 1024]);
+if (!(SECONDS >= 1 && SECONDS <= 120)) throw new Error("--seconds: a number of seconds from 1 to 120");
+if (SIZES.some(([label, size]) => !(size >= 1024 && size <= 262144) || !/^\d+k$/.test(label))) {
+  throw new Error("--sizes: a comma-separated list like 1k,64k (1k to 256k)");
+}
 const FREQUENCY = 1999;
 const WARMUP = Number(values.warmup);
+if (!(WARMUP >= 0 && WARMUP <= 100_000)) throw new Error("--warmup: a number of requests");
 
 /**
- * What a sample's code is, first match wins: its object (`dso`) and symbol. The order matters
- * where names overlap (a V8 builtin is V8's, not the interpreter's caller's).
+ * What a sample's code is: the first group whose test takes its object (`dso`), its qualified
+ * name (the demangled symbol up to its first `<` or `(`: perf prints parameter and template
+ * lists, which name V8 and KJ types inside everyone's signatures) and whether it ran in the
+ * kernel. Names are matched at their start, so `kj::…<workerd::api::…>` is the event loop's.
  */
 const GROUPS = [
-  ["JIT code: wasm and JS", (dso) => dso.startsWith("[JIT]")],
-  ["kernel: syscalls, fsync, sockets, scheduling", (dso, sym, kernel) => kernel],
-  ["SQLite: statements and the durable commit", (dso, sym) => /sqlite3|pcache|Sqlite|ActorSqlite|vdbe|btree|Wal/.test(sym)],
-  ["V8 builtins: interpreter, ICs, wasm and JS entry", (dso, sym) => sym.startsWith("Builtins_")],
-  ["V8 compilers: wasm tier-up, JS", (dso, sym) => /v8::internal::wasm|turboshaft|compiler::|[Mm]aglev|[Bb]aseline/.test(sym)],
-  ["V8 garbage collector", (dso, sym) => /Heap::|Scaveng|Marking|MarkCompact|Sweep|cppgc|heap::|Evacuat/.test(sym)],
-  ["V8 runtime and API: objects, strings, handles", (dso, sym) => sym.includes("v8::")],
-  ["malloc", (dso, sym) => /tcmalloc|TCMalloc/.test(sym)],
-  ["jsg: workerd's JS bindings", (dso, sym) => sym.includes("jsg::")],
-  ["Workers API: Request, Response, Headers, fetch, SQL cursors", (dso, sym) => sym.includes("workerd::api::")],
-  ["KJ and Cap'n Proto: event loop, promises, HTTP, RPC", (dso, sym) => /kj::|capnp::/.test(sym)],
-  ["workerd, other", (dso, sym) => sym.includes("workerd::")],
-  ["libc and other libraries", (dso) => !dso.startsWith("workerd")],
-  ["workerd, unnamed", () => true],
+  ["JIT code: wasm and compiled JS (syncgate's, workers-rs', the runtime's)", (dso) => dso.startsWith("[JIT]")],
+  ["kernel: syscalls, fsync, sockets, scheduling", (dso, name, kernel) => kernel],
+  ["SQLite: statements and the durable commit", (dso, name) => /^(sqlite3|pcache1|vdbe|btree|wal|pager)/i.test(name) || /^workerd::(Sqlite|ActorSqlite)/.test(name)],
+  ["V8 builtins: interpreter, ICs, wasm and JS entry", (dso, name) => name.startsWith("Builtins_")],
+  ["V8 compilers and wasm engine (tier-up)", (dso, name) => /^(v8::internal::(wasm|compiler|maglev|baseline)::|_ZN2v88internal(4wasm|8compiler|6maglev))/.test(name)],
+  ["V8 garbage collector", (dso, name) => /^(v8::internal::(Heap|Scaveng|Marking|MarkCompact|Sweep|MinorMark|Evacuat)|cppgc::|heap::)/.test(name)],
+  ["V8 runtime and API: objects, strings, handles", (dso, name) => /^(v8::|_ZN2v8)/.test(name)],
+  ["malloc", (dso, name) => /^(tcmalloc|TCMalloc|operator (new|delete)|malloc$|free$|calloc$|realloc$)/.test(name)],
+  ["jsg: workerd's JS bindings", (dso, name) => /^(workerd::)?jsg::/.test(name)],
+  ["Workers API: Request, Response, Headers, fetch, SQL cursors", (dso, name) => name.startsWith("workerd::api::")],
+  ["KJ and Cap'n Proto: event loop, promises, HTTP, RPC", (dso, name) => /^(kj|capnp)::/.test(name)],
+  ["workerd, other", (dso, name) => name.startsWith("workerd::")],
+  ["libc, other libraries, unknown", (dso) => !dso.startsWith("workerd")],
+  ["other code in workerd: BoringSSL, libc++, ICU, SQLite's internals", () => true],
 ];
+
+/** The qualified name of a demangled symbol: up to its first template or parameter list. */
+function qualifiedName(symbol) {
+  const cut = symbol.search(/[<(]/);
+  return (cut === -1 ? symbol : symbol.slice(0, cut)).trim();
+}
 
 /** perf could not record or report here. */
 class PerfError extends Error {}
 
 const round = (x, digits = 3) => Number(x.toFixed(digits));
 
-function perfWorks() {
+/** Why `perf` cannot run here, or null when it can. */
+function perfMissing() {
   const probe = spawnSync("perf", ["--version"], { encoding: "utf8" });
-  return probe.status === 0;
+  if (probe.error) return "no `perf` on the PATH: Debian's linux-perf package has it";
+  if (probe.status !== 0) return `perf --version: ${`${probe.stdout}${probe.stderr}`.trim().split("\n")[0]}`;
+  return null;
 }
 
 /** Samples per group in `file` (perf report, self time, by object and symbol). */
@@ -78,52 +98,79 @@ function groupSamples(file) {
   if (report.status !== 0) throw new PerfError(`perf report failed: ${report.stderr.slice(0, 300)}`);
   const groups = new Map(GROUPS.map(([name]) => [name, 0]));
   let total = 0;
+  let kernelSamples = 0;
   for (const line of report.stdout.split("\n")) {
     const m = /^\s*(\d+)\s+(.+?)\s+\[([.k])\]\s+(.*)$/.exec(line);
     if (!m) continue;
     const samples = Number(m[1]);
-    const [name] = GROUPS.find(([, test]) => test(m[2], m[4], m[3] === "k"));
+    const kernel = m[3] === "k";
+    const [name] = GROUPS.find(([, test]) => test(m[2], qualifiedName(m[4]), kernel));
     groups.set(name, groups.get(name) + samples);
     total += samples;
+    if (kernel) kernelSamples += samples;
   }
+  // Without kernel samples (perf falls back to user space alone where perf_event_paranoid
+  // forbids more) the shares could not be scaled by the process's CPU, which counts both.
+  if (kernelSamples === 0) throw new PerfError("perf recorded no kernel samples (perf_event_paranoid?); run as root or lower it");
   return { groups, total };
+}
+
+/** `promise`, or a rejection after `ms`: a request that hangs ends the run instead of stalling it. */
+function within(promise, ms, what) {
+  let timer;
+  const late = new Promise((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`${what} took over ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 /**
  * Sends `send()` one after another while `perf` records `pids` for SECONDS; answers the
- * requests completed and the processes' CPU (ms) over the recording.
+ * requests completed and the processes' CPU (ms) over the recording. perf is stopped on every
+ * way out.
  */
 async function record(pids, send, file) {
-  const perf = spawn("perf", ["record", "-F", String(FREQUENCY), "-p", pids.join(","), "-o", file, "--", "sleep", String(SECONDS)], {
+  if (pids.length === 0) throw new Error("no workerd process to record (the gateway gave no pids)");
+  // -N: no copy of every object perf saw (the 120 MB workerd binary) in ~/.debug.
+  const perf = spawn("perf", ["record", "-N", "-F", String(FREQUENCY), "-p", pids.join(","), "-o", file, "--", "sleep", String(SECONDS)], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
   perf.stderr.on("data", (chunk) => (stderr += chunk));
-  const exited = new Promise((ok) => perf.once("exit", (code) => ok(code)));
   let done = false;
-  exited.then(() => (done = true));
-  // perf is attached once it has written its header; give it a moment before counting.
-  await new Promise((ok) => setTimeout(ok, 300));
-  const cpuBefore = cpuMs(pids);
-  let requests = 0;
-  while (!done) {
-    await send();
-    requests += 1;
+  const closed = new Promise((ok) => perf.once("close", (code) => {
+    done = true;
+    ok(code);
+  }));
+  try {
+    // perf is attached once it has written its header; give it a moment before counting.
+    await new Promise((ok) => setTimeout(ok, 300));
+    const cpuBefore = cpuMs(pids);
+    let requests = 0;
+    while (!done) {
+      await within(send(), 10_000, "a request");
+      requests += 1;
+    }
+    const cpu = cpuMs(pids) - cpuBefore;
+    const code = await closed;
+    if (code !== 0) throw new PerfError(`perf record exited ${code}: ${stderr.slice(0, 300)}`);
+    if (requests === 0) throw new Error("no request completed while perf recorded");
+    return { requests, cpuMs: cpu };
+  } finally {
+    if (!done) {
+      perf.kill("SIGINT");
+      await closed;
+    }
   }
-  const cpu = cpuMs(pids) - cpuBefore;
-  const code = await exited;
-  if (code !== 0) throw new PerfError(`perf record exited ${code}: ${stderr.slice(0, 300)}`);
-  return { requests, cpuMs: cpu };
 }
 
-if (!perfWorks()) {
-  console.log("edge-native: skipped (no `perf` on the PATH: Debian's linux-perf package has it)");
+const missing = perfMissing();
+if (missing !== null) {
+  console.log(`edge-native: skipped (${missing})`);
   process.exit(0);
 }
 
-const work = join(dirname(values.out), "perf");
-rmSync(work, { recursive: true, force: true });
-mkdirSync(work, { recursive: true });
+const work = mkdtempSync(join(tmpdir(), "syncgate-perf-"));
 const gw = await startGatewayProcess();
 const out = {
   edge: {
@@ -187,5 +234,6 @@ try {
   console.log(`edge-native: skipped (${err.message.split("\n")[0]})`);
 } finally {
   await gw.stop();
-  if (!values.keep) rmSync(work, { recursive: true, force: true });
+  if (values.keep) console.log(`perf data kept in ${work}`);
+  else rmSync(work, { recursive: true, force: true });
 }

@@ -170,11 +170,14 @@ if (edge.profile) {
   }
 }
 if (edge.native) {
-  for (const [size, n] of Object.entries(edge.native).filter(([, v]) => isObject(v))) {
-    console.log(`\nCPU per sync by what runs it, ${size} body (ms; workerd process, perf; JIT: code V8 generated, i.e. syncgate's wasm and the JS glue):`);
-    console.table(Object.fromEntries(Object.entries(n.added_ms).sort((a, b) => b[1] - a[1]).map(([group, added]) => [group, {
-      syncgate: fmt(n.syncgate.groups_ms[group] ?? 0, 3), passthrough: fmt(n.passthrough.groups_ms[group] ?? 0, 3), added: fmt(added, 3),
-    }])));
+  for (const [size, n] of Object.entries(edge.native).filter(([, v]) => isObject(v) && isObject(v.added_ms))) {
+    const ms = (path, group) => n[path]?.groups_ms?.[group] ?? 0;
+    console.log(`\nCPU per sync by what runs it, ${size} body (ms; workerd process, perf; JIT: code V8 compiled, almost all of it the edge's wasm and JS):`);
+    const rows = Object.entries(n.added_ms).sort((a, b) => b[1] - a[1]).map(([group, added]) => [group, {
+      syncgate: fmt(ms("syncgate", group), 3), passthrough: fmt(ms("passthrough", group), 3), added: fmt(added, 3),
+    }]);
+    rows.push(["all", { syncgate: fmt(n.syncgate?.cpu_ms, 3), passthrough: fmt(n.passthrough?.cpu_ms, 3), added: fmt(n.syncgate?.cpu_ms - n.passthrough?.cpu_ms, 3) }]);
+    console.table(Object.fromEntries(rows));
   }
 }
 if (summary.size) {

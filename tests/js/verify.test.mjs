@@ -347,3 +347,33 @@ test("verifyAsync on WebCrypto: interleaved verifications get their own verdicts
     reference.free();
   }
 });
+
+test("node:crypto host: the body's SHA-256 by crypto.hash when it passes its known answer, else by createHash", async () => {
+  const crypto = await import("node:crypto");
+  const { nodeCryptoHost } = createRequire(import.meta.url)(join(pkgDir, "glue.cjs"));
+  // A body that is a view inside a larger buffer, as callers' Buffers often are.
+  const backing = Uint8Array.from({ length: 2048 }, (_, i) => (i * 31) & 0xff);
+  const body = backing.subarray(7, 1031);
+  const expected = createHash("sha256").update(body).digest("hex");
+  let oneShot = 0;
+  const hosts = {
+    real: { hash: (...args) => (oneShot++, crypto.hash(...args)) },
+    missing: { hash: undefined },
+    throwing: { hash: () => { throw new Error("no such digest"); } },
+    wrong: { hash: () => Buffer.alloc(32) },
+    hex: { hash: (alg, data) => crypto.hash(alg, data, "hex") },
+    ignoresOffset: { hash: (alg, data, out) => crypto.hash(alg, new Uint8Array(data.buffer, 0, data.length), out) },
+  };
+  for (const [name, override] of Object.entries(hosts)) {
+    oneShot = 0;
+    const host = nodeCryptoHost({ ...crypto, ...override }, Buffer);
+    assert.notEqual(host, null, name);
+    assert.equal(Buffer.from(host.sha256(body)).toString("hex"), expected, name);
+    if (name === "real") assert.ok(oneShot >= 2, "the known answer and the body, both by crypto.hash");
+  }
+  // A verdict's payloadHash is the same through the host as through Rust.
+  const request = sign(syncRequest(JSON.stringify(brandingPayload(9))), { scheme: "standard-webhooks" });
+  const viaHost = requireSyncgate().createVerifier(policy()).verify(request, NOW);
+  assert.equal(viaHost.ok, true, JSON.stringify(viaHost));
+  assert.equal(viaHost.payloadHash, createHash("sha256").update(request.body).digest("hex"));
+});
