@@ -1,14 +1,17 @@
 // Where the edge's CPU goes: a V8 CPU profile of the edge worker's isolate (workerd's inspector,
 // Miniflare `inspectorPort`) over sequential signed syncs of each body size, self time grouped
-// by what the code does. The worker's wasm keeps its function names (worker-build), so Rust
-// frames are named; `(program)` is the runtime's own native work outside JS and wasm frames.
+// by what the code does. It runs the copy scripts/worker-strip.mjs keeps in target/worker-named/
+// (the worker before its name section is stripped); Rust frames are named there only when the
+// worker was built with `strip = "none"` (Cargo.toml), else they are one bucket, and the output
+// says which (`edge.profile.function_names`). `(program)` is the runtime's own native work
+// outside JS and wasm frames.
 //
 //   node --experimental-websocket bench/edge-profile.mjs [--requests 150] [--out target/bench/profile.json]
 //
 // The profiler samples wall time of the isolate's thread: on a busy machine a descheduled thread
 // is counted against the frame it was in, so read the shares, not the absolute figures (the
 // absolute CPU per sync is bench/edge-latency.mjs's `edge.process_cpu_ms`, from the kernel).
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { branding, startGatewayProcess } from "../tests/e2e/support/harness.mjs";
@@ -52,11 +55,41 @@ const STEPS = [
 const categorize = (name) => CATEGORIES.find(([, re]) => re.test(name))?.[0] ?? "other";
 
 // The build that keeps its function names (scripts/worker-strip.mjs), when there is one.
-const named = resolve(import.meta.dirname, "../target/worker-named/index.js");
-if (!process.env.SYNCGATE_WORKER_DIR && existsSync(named)) process.env.SYNCGATE_WORKER_DIR = dirname(named);
+const namedCopy = resolve(import.meta.dirname, "../target/worker-named/index.js");
+if (!process.env.SYNCGATE_WORKER_DIR && existsSync(namedCopy)) process.env.SYNCGATE_WORKER_DIR = dirname(namedCopy);
+const profiled = process.env.SYNCGATE_WORKER_DIR ?? "worker/build";
+
+/** Whether the module has a `name` custom section (wasm binary format: section id 0, then its name). */
+function hasNameSection(file) {
+  const bytes = readFileSync(file);
+  const leb = (at) => {
+    let value = 0;
+    let shift = 0;
+    for (;;) {
+      const byte = bytes[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+      if (byte < 0x80) return [value, at];
+    }
+  };
+  for (let at = 8; at < bytes.length;) {
+    const id = bytes[at];
+    const [size, body] = leb(at + 1);
+    if (id === 0) {
+      const [length, name] = leb(body);
+      if (bytes.toString("utf8", name, name + length) === "name") return true;
+    }
+    at = body + size;
+  }
+  return false;
+}
+const named = hasNameSection(resolve(profiled, "index_bg.wasm"));
+if (!named) {
+  console.log(`${profiled} has no function names: its wasm frames are one bucket. For named frames, build the worker once with \`strip = "none"\` in Cargo.toml's [profile.release.package.syncgate-worker] (scripts/worker-strip.mjs keeps that copy in target/worker-named/).`);
+}
 const gw = await startGatewayProcess({ inspectorPort: Number(values.port) });
-console.log(`profiling ${process.env.SYNCGATE_WORKER_DIR ?? "worker/build"}`);
-const out = { edge: { profile: {} } };
+console.log(`profiling ${profiled}`);
+const out = { edge: { profile: { build: profiled, function_names: named } } };
 try {
   const t = await gw.createInstance("bench-eu1", "bench");
   let version = 0;

@@ -164,8 +164,8 @@ if (edge.tenants) {
   }])));
 }
 if (edge.profile) {
-  for (const [size, p] of Object.entries(edge.profile)) {
-    console.log(`\nwhere the edge isolate's time goes, ${size} syncs (V8 CPU profile, % of sampled busy time):`);
+  for (const [size, p] of Object.entries(edge.profile).filter(([, v]) => isObject(v) && isObject(v.percent_by_category))) {
+    console.log(`\nwhere the edge isolate's time goes, ${size} syncs (V8 CPU profile, % of sampled busy time${edge.profile.function_names === false ? "; wasm frames unnamed" : ""}):`);
     console.table(Object.fromEntries(Object.entries(p.percent_by_category).slice(0, 10).map(([k, v]) => [k, { "%": v }])));
   }
 }
