@@ -67,6 +67,7 @@ function hasNameSection(file) {
     let shift = 0;
     for (;;) {
       const byte = bytes[at++];
+      if (byte === undefined) return [Number.POSITIVE_INFINITY, at]; // truncated: no more sections
       value += (byte & 0x7f) * 2 ** shift;
       shift += 7;
       if (byte < 0x80) return [value, at];
@@ -83,7 +84,7 @@ function hasNameSection(file) {
   }
   return false;
 }
-const named = hasNameSection(resolve(profiled, "index_bg.wasm"));
+const named = hasNameSection(resolve(import.meta.dirname, "..", profiled, "index_bg.wasm"));
 if (!named) {
   console.log(`${profiled} has no function names: its wasm frames are one bucket. For named frames, build the worker once with \`strip = "none"\` in Cargo.toml's [profile.release.package.syncgate-worker] (scripts/worker-strip.mjs keeps that copy in target/worker-named/).`);
 }
