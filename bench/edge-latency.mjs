@@ -13,7 +13,7 @@
 // - latency: `requests` sequential syncs per path, the three paths interleaved request by
 //   request (a drift of the shared machine hits all alike), p50/p99 per path;
 // - rps: 16 clients at once, each its own tenant sending its syncs one after another, a fixed
-//   number each; edge and pass-through in five pairs of rounds, the median round of each path;
+//   number each; edge and pass-through in six pairs of rounds, the median of the pairs' ratios;
 // - cpu: CPU time of the workerd processes per sync, from the kernel's per-thread accounting
 //   (/proc/PID/task/*/schedstat, nanoseconds): the edge's workerd and the pass-through's, per
 //   body size (1 KiB, 64 KiB, 256 KiB); `edge.process_cpu_ms` is the edge's minus the pass-through's, so
@@ -48,7 +48,7 @@ const KNOWN_SECTIONS = ["latency", "rps", "cpu", "tenants", "customers"];
 for (const s of sections) if (!KNOWN_SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s}`);
 const CONCURRENCY = 16;
 const PER_CLIENT = 30;
-const RPS_ROUNDS = 5;
+const RPS_ROUNDS = 6;
 const SIZES = { "1k": 1024, "64k": 65536, "256k": 262144 };
 const SIZE_REQUESTS = { "1k": 100, "64k": 60, "256k": 30 };
 const TENANT_COUNTS = [1, 10, 100];
@@ -128,9 +128,13 @@ try {
   // Throughput at concurrency 16: each client its own tenant, PER_CLIENT syncs in sequence.
   if (sections.has("rps")) {
   const clients = instances.slice(0, CONCURRENCY);
-  for (const t of clients) await send("syncgate", t);
-  // Rounds in pairs, the pair's order alternating, so a drift of the shared machine hits both
-  // paths of a pair alike; each path's figure is its median round, and each pair's ratio is kept.
+  for (const t of clients) {
+    await send("syncgate", t);
+    await send("passthrough", t);
+  }
+  // Rounds in pairs, which path goes first alternating from pair to pair (an even count, so
+  // each goes first as often), so a drift of the shared machine hits both paths of a pair
+  // alike. The ratio is the median of the pairs' ratios; each path's rate, its median round.
   const rps = { syncgate: [], passthrough: [] };
   const ratios = [];
   for (let round_ = 0; round_ < RPS_ROUNDS; round_++) {
@@ -146,13 +150,18 @@ try {
     }
     ratios.push(pair.syncgate / pair.passthrough);
   }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const median = (xs) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  };
   out.edge.rps = {
     syncgate: { c16: round(median(rps.syncgate), 1) },
     passthrough: { c16: round(median(rps.passthrough), 1) },
+    ratio_c16: round(median(ratios), 3),
   };
   out.edge.rps_rounds = {
-    method: `${RPS_ROUNDS} rounds of ${CONCURRENCY} clients × ${PER_CLIENT} syncs per path, paired, the pair's order alternating; edge.rps is each path's median round`,
+    method: `${RPS_ROUNDS} pairs of rounds of ${CONCURRENCY} clients × ${PER_CLIENT} syncs per path, which path goes first alternating from pair to pair; edge.rps.ratio_c16 is the median of the pairs' ratios, edge.rps.*.c16 each path's median round`,
     syncgate: rps.syncgate.map((x) => round(x, 1)),
     passthrough: rps.passthrough.map((x) => round(x, 1)),
     ratio_per_pair: ratios.map((x) => round(x, 3)),
@@ -268,8 +277,7 @@ if (l) {
   console.table(Object.fromEntries(Object.entries(l).map(([p, q]) => [p, { ...q, "added p50": round(q.p50 - l.passthrough.p50), "added p99": round(q.p99 - l.passthrough.p99) }])));
 }
 if (out.edge.rps) {
-  console.log(`rps at c${CONCURRENCY}:`, out.edge.rps, `ratio ${round(out.edge.rps.syncgate.c16 / out.edge.rps.passthrough.c16, 2)};`,
-    `per pair ${out.edge.rps_rounds.ratio_per_pair.join(" ")}`);
+  console.log(`rps at c${CONCURRENCY}:`, out.edge.rps, `per pair ${out.edge.rps_rounds.ratio_per_pair.join(" ")}`);
 }
 if (out.edge.process_cpu_ms) console.log("workerd CPU per sync (ms, edge minus pass-through):", out.edge.process_cpu_ms, out.edge.process_cpu_detail);
 if (out.edge.tenants) console.log("tenants:", out.edge.tenants);

@@ -59,9 +59,15 @@ const namedCopy = resolve(import.meta.dirname, "../target/worker-named/index.js"
 if (!process.env.SYNCGATE_WORKER_DIR && existsSync(namedCopy)) process.env.SYNCGATE_WORKER_DIR = dirname(namedCopy);
 const profiled = process.env.SYNCGATE_WORKER_DIR ?? "worker/build";
 
-/** Whether the module has a `name` custom section (wasm binary format: section id 0, then its name). */
-function hasNameSection(file) {
+/**
+ * Whether the module names its functions: a `name` custom section (wasm binary format: section
+ * id 0 and its name) holding a function-names subsection (id 1) with at least one entry. Null
+ * when there is no module to read.
+ */
+function namesFunctions(file) {
+  if (!existsSync(file)) return null;
   const bytes = readFileSync(file);
+  if (bytes.length < 8 || bytes.readUInt32BE(0) !== 0x0061736d) return false;
   const leb = (at) => {
     let value = 0;
     let shift = 0;
@@ -76,16 +82,27 @@ function hasNameSection(file) {
   for (let at = 8; at < bytes.length;) {
     const id = bytes[at];
     const [size, body] = leb(at + 1);
+    const end = body + size;
     if (id === 0) {
       const [length, name] = leb(body);
-      if (bytes.toString("utf8", name, name + length) === "name") return true;
+      if (bytes.toString("utf8", name, name + length) === "name") {
+        // Subsections: an id byte, a size, then the content; function names are id 1, whose
+        // content starts with the count of names.
+        for (let sub = name + length; sub < Math.min(end, bytes.length);) {
+          const subId = bytes[sub];
+          const [subSize, content] = leb(sub + 1);
+          if (subId === 1) return leb(content)[0] > 0;
+          sub = content + subSize;
+        }
+        return false;
+      }
     }
-    at = body + size;
+    at = end;
   }
   return false;
 }
-const named = hasNameSection(resolve(import.meta.dirname, "..", profiled, "index_bg.wasm"));
-if (!named) {
+const named = namesFunctions(resolve(import.meta.dirname, "..", profiled, "index_bg.wasm"));
+if (named === false) {
   console.log(`${profiled} has no function names: its wasm frames are one bucket. For named frames, build the worker once with \`strip = "none"\` in Cargo.toml's [profile.release.package.syncgate-worker] (scripts/worker-strip.mjs keeps that copy in target/worker-named/).`);
 }
 const gw = await startGatewayProcess({ inspectorPort: Number(values.port) });

@@ -4,7 +4,7 @@
 //   node bench/summary.mjs [--dir target/bench]
 //
 // Parts: js.json (bench/verify.mjs: js.verify_ops.{1k,16k,256k}.{syncgate,…}), edge.json
-// (bench/edge-latency.mjs: edge.latency_ms, edge.rps, edge.process_cpu_ms, edge.tenants,
+// (bench/edge-latency.mjs: edge.latency_ms, edge.rps, edge.rps_rounds, edge.process_cpu_ms, edge.tenants,
 // edge.by_size, startup_ms.worker_cold), core.json (bench/edge-core.mjs: edge.cpu_ms,
 // edge.core_cpu), floor.json (bench/edge-floor.mjs: edge.floor, edge.cost_split),
 // profile.json (bench/edge-profile.mjs: edge.profile), native.json (bench/edge-native.mjs:
@@ -110,8 +110,10 @@ if (edge.latency_ms) {
   check("added latency p99 (ms)", l.syncgate.p99 - l.passthrough.p99, TARGETS.added_p99_ms);
 }
 if (edge.rps) {
-  const r = ratio(edge.rps.syncgate?.c16, edge.rps.passthrough?.c16);
-  console.log(`\nthroughput at concurrency 16: edge ${fmt(edge.rps.syncgate?.c16, 1)} rps, pass-through ${fmt(edge.rps.passthrough?.c16, 1)} rps (${fmt(r)}×)`);
+  // The median of paired rounds' ratios where the run kept them (edge.rps_rounds), else the
+  // ratio of the two rates.
+  const r = edge.rps.ratio_c16 ?? ratio(edge.rps.syncgate?.c16, edge.rps.passthrough?.c16);
+  console.log(`\nthroughput at concurrency 16: edge ${fmt(edge.rps.syncgate?.c16, 1)} rps, pass-through ${fmt(edge.rps.passthrough?.c16, 1)} rps (${fmt(r)}×${edge.rps_rounds ? `, the median of pairs ${edge.rps_rounds.ratio_per_pair.join(" ")}` : ""})`);
   check("rps vs pass-through at c16 (×)", r, TARGETS.rps_ratio_c16, false);
 }
 if (edge.cpu_ms) {
