@@ -34,6 +34,7 @@ import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 import { cpuMs, workerdChildren } from "../tests/e2e/support/proc.mjs";
 import { featuresBody } from "./support/bodies.mjs";
+import { median } from "./support/stats.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -103,7 +104,6 @@ const kid = "bench-2026-12";
 const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const policy = { instance: "bench-eu1", tenant: "bench", keys: [{ kid, version: 1, status: "active", secret }] };
 const round = (x, digits = 3) => Number(x.toFixed(digits));
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const out = { edge: { cpu_ms: {}, core_cpu: { method: "", hosts: {} } } };
 out.edge.core_cpu.method = "the syncgate core in a Worker (npm package, pkg/workerd.js, in workerd): CPU of the workerd " +

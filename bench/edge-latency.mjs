@@ -34,6 +34,7 @@ import { parseArgs } from "node:util";
 import { branding, request, startGatewayProcess } from "../tests/e2e/support/harness.mjs";
 import { cpuMs } from "../tests/e2e/support/proc.mjs";
 import { featuresBody } from "./support/bodies.mjs";
+import { median } from "./support/stats.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -150,11 +151,6 @@ try {
     }
     ratios.push(pair.syncgate / pair.passthrough);
   }
-  const median = (xs) => {
-    const sorted = [...xs].sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  };
   out.edge.rps = {
     syncgate: { c16: round(median(rps.syncgate), 1) },
     passthrough: { c16: round(median(rps.passthrough), 1) },

@@ -17,6 +17,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
+import { median } from "./support/stats.mjs";
 
 const { values } = parseArgs({ options: { out: { type: "string", default: "target/bench/size.json" } } });
 const root = resolve(import.meta.dirname, "..");
@@ -41,12 +42,12 @@ const policy = { instance: "acme-eu1", tenant: "acme", keys: [{ kid: "k1", versi
 const RUNS = 15;
 const timeOnce = (script) =>
   Number(execFileSync(process.execPath, ["--input-type=module", "-e", `const t = performance.now(); ${script} console.log(performance.now() - t);`]).toString());
-const median = (runs) => Number([...runs].sort((a, b) => a - b)[(RUNS - 1) / 2].toFixed(2));
+const medianOf = (runs) => Number(median(runs).toFixed(2));
 /** The medians over RUNS rounds of each script, one process each, the scripts alternating. */
 const medianMs = (...scripts) => {
   const runs = scripts.map(() => []);
   for (let i = 0; i < RUNS; i++) scripts.forEach((script, k) => runs[k].push(timeOnce(script)));
-  return runs.map(median);
+  return runs.map(medianOf);
 };
 const emptyModule = resolve(root, "target/bench/empty-module.mjs");
 mkdirSync(dirname(emptyModule), { recursive: true });
