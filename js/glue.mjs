@@ -122,6 +122,28 @@ function readNow(nowSeconds) {
   return undefined;
 }
 
+/**
+ * Writes a synchronous host's digest at `at` in the exchange: 32 bytes, or a string of 32
+ * characters each holding one byte (latin1), which is how node:crypto answers a digest
+ * cheapest — a digest as a Buffer costs an ArrayBuffer and its backing store, ~1.4 µs of a
+ * 1 KiB body's SHA-256 and ~2.4 µs of its HMAC (BENCHMARKS.md, *Before and after this
+ * round*). False for anything else (the host is then broken: `internal_error`).
+ */
+function putDigest(bytes, at, digest) {
+  if (typeof digest === "string") {
+    if (digest.length !== 32) return false;
+    for (let i = 0; i < 32; i++) {
+      const byte = digest.charCodeAt(i);
+      if (byte > 0xff) return false;
+      bytes[at + i] = byte;
+    }
+    return true;
+  }
+  if (digest === null || typeof digest !== "object" || digest.length !== 32) return false;
+  bytes.set(digest, at);
+  return true;
+}
+
 function concatTags(tags) {
   if (tags.length === 1) return tags[0];
   const out = new Uint8Array(tags.length * 32);
@@ -287,7 +309,8 @@ function parsed(exported) {
  * @param wasm the wasm-bindgen exports (`CompiledVerifier`, `signRequest`, …)
  * @param host `{ importKey(bytes), bytes(string), sha256(bytes), hmac(key, prefix, bytes?) }`
  *   computing synchronously (Node's crypto), or null to hash in Rust; `prefix` is bytes (a
- *   view on the wasm memory, valid during the call), each digest 32 bytes
+ *   view on the wasm memory, valid during the call), each digest 32 bytes or a string of 32
+ *   characters, one a byte (latin1: see `putDigest`)
  * @param asyncHost the same with every method answering a Promise (WebCrypto), or null
  */
 export function bindSyncgate(wasm, host, asyncHost) {
@@ -379,9 +402,7 @@ export function bindSyncgate(wasm, host, asyncHost) {
         const count = plan >>> 2;
         let digest = at + 4;
         if ((plan & 2) !== 0) {
-          const sha = host.sha256(body);
-          if (sha.length !== 32) return hostFailure();
-          bytes.set(sha, digest);
+          if (!putDigest(bytes, digest, host.sha256(body))) return hostFailure();
           digest += 32;
         }
         let mac = digest + 32 * count;
@@ -389,8 +410,7 @@ export function bindSyncgate(wasm, host, asyncHost) {
           const key = view.getUint32(mac, true);
           const end = mac + 8 + view.getUint32(mac + 4, true);
           const tag = host.hmac(keys[key >>> 1], bytes.subarray(mac + 8, end), (key & 1) !== 0 ? body : null);
-          if (tag.length !== 32) return hostFailure();
-          bytes.set(tag, digest);
+          if (!putDigest(bytes, digest, tag)) return hostFailure();
           mac = end;
         }
       } catch {
@@ -544,48 +564,73 @@ const KNOWN_TAG = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3
 // FIPS 180-2, appendix B.1: SHA-256("abc").
 const KNOWN_SHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
-/**
- * SHA-256 with `crypto.hash` (Node ≥ 20.12; workerd's node:crypto where it has it), or null
- * where it is missing or fails the known-answer test — asked of a view inside a larger buffer,
- * as callers' bodies often are. The one-shot call makes no Hash object: 3.3 → 2.2 µs per
- * 1 KiB body, 14.4 → 13.5 µs per 16 KiB (BENCHMARKS.md, *Before and after this round*).
- */
-function oneShotSha256(crypto, Buffer) {
-  if (typeof crypto.hash !== "function") return null;
-  try {
-    const abc = new Uint8Array([0x00, 0x61, 0x62, 0x63, 0x00]).subarray(1, 4);
-    const digest = crypto.hash("sha256", abc, "buffer");
-    if (digest.length !== 32 || Buffer.from(digest).toString("hex") !== KNOWN_SHA256) return null;
-  } catch {
-    return null;
+/** Lowercase hex of a 32-byte digest given as bytes or as latin1 text (`putDigest`), else null. */
+function digestHex(digest) {
+  if (digest === null || digest === undefined || digest.length !== 32) return null;
+  let hex = "";
+  for (let i = 0; i < 32; i++) {
+    const byte = typeof digest === "string" ? digest.charCodeAt(i) : digest[i];
+    if (!(byte >= 0 && byte <= 0xff)) return null;
+    hex += (byte < 16 ? "0" : "") + byte.toString(16);
   }
-  return (body) => crypto.hash("sha256", body, "buffer");
+  return hex;
+}
+
+/** The first of `candidates` whose answer to `ask` is `expected` in hex (throwing counts as wrong), or null. */
+function firstPassing(candidates, ask, expected) {
+  for (const candidate of candidates) {
+    try {
+      if (digestHex(ask(candidate)) === expected) return candidate;
+    } catch {
+      // the next one
+    }
+  }
+  return null;
+}
+
+/**
+ * The node:crypto host's body SHA-256: `crypto.hash` (Node ≥ 20.12; workerd's node:crypto
+ * where it has it) answering latin1 text, else answering a Buffer, else `createHash`. Each is
+ * taken only when it passes the known-answer test, asked of a view inside a larger buffer, as
+ * callers' bodies often are. The one-shot call makes no Hash object (3.3 → 2.2 µs per 1 KiB
+ * body), and its text answer no Buffer (a further ~1.4 µs; BENCHMARKS.md, *Before and after
+ * this round*).
+ */
+function bodySha256(crypto) {
+  const oneShot = (encoding) => (body) => crypto.hash("sha256", body, encoding);
+  const candidates = typeof crypto.hash === "function" ? [oneShot("latin1"), oneShot("buffer")] : [];
+  candidates.push((body) => crypto.createHash("sha256").update(body).digest());
+  const abc = new Uint8Array([0x00, 0x61, 0x62, 0x63, 0x00]).subarray(1, 4);
+  return firstPassing(candidates, (sha256) => sha256(abc), KNOWN_SHA256);
 }
 
 /**
  * The synchronous host on Node's `crypto` module (also workerd's, with nodejs_compat), or
- * null when the module is missing or fails the HMAC known-answer test (then Rust hashes). The
- * body's SHA-256 is `crypto.hash` when that passes its own test, else `createHash`.
+ * null when the module is missing or its HMAC and SHA-256 fail their known-answer tests (then
+ * Rust hashes). Digests answer as latin1 text where that passes its test (no Buffer made per
+ * digest; see `putDigest`), else as Buffers.
  */
 export function nodeCryptoHost(crypto, Buffer) {
   if (!crypto || typeof crypto.createHmac !== "function" || typeof crypto.createSecretKey !== "function") return null;
   if (!Buffer || typeof Buffer.from !== "function") return null;
-  try {
-    const key = crypto.createSecretKey(new Uint8Array(KNOWN_KEY));
-    const tag = crypto.createHmac("sha256", key).update("what do ya ").update(new TextEncoder().encode("want for nothing?")).digest("hex");
-    if (tag !== KNOWN_TAG) return null;
-  } catch {
-    return null;
-  }
+  const hmacAnswering = (encoding) => (key, prefix, body) => {
+    const mac = crypto.createHmac("sha256", key).update(prefix);
+    if (body !== null) mac.update(body);
+    return mac.digest(encoding);
+  };
+  const encoder = new TextEncoder();
+  const hmac = firstPassing(
+    [hmacAnswering("latin1"), hmacAnswering(undefined)],
+    (candidate) => candidate(crypto.createSecretKey(new Uint8Array(KNOWN_KEY)), encoder.encode("what do ya "), encoder.encode("want for nothing?")),
+    KNOWN_TAG,
+  );
+  const sha256 = bodySha256(crypto);
+  if (hmac === null || sha256 === null) return null;
   return {
     importKey: (bytes) => crypto.createSecretKey(bytes),
     bytes: (s) => Buffer.from(s, "utf8"),
-    sha256: oneShotSha256(crypto, Buffer) ?? ((body) => crypto.createHash("sha256").update(body).digest()),
-    hmac: (key, prefix, body) => {
-      const mac = crypto.createHmac("sha256", key).update(prefix);
-      if (body !== null) mac.update(body);
-      return mac.digest();
-    },
+    sha256,
+    hmac,
   };
 }
 

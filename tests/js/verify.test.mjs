@@ -348,32 +348,53 @@ test("verifyAsync on WebCrypto: interleaved verifications get their own verdicts
   }
 });
 
-test("node:crypto host: the body's SHA-256 by crypto.hash when it passes its known answer, else by createHash", async () => {
+test("node:crypto host: each digest by the cheapest call that passes its known answer", async () => {
   const crypto = await import("node:crypto");
   const { nodeCryptoHost } = createRequire(import.meta.url)(join(pkgDir, "glue.cjs"));
+  // A host answers a digest as 32 bytes or as 32 latin1 characters (one a byte).
+  const hex = (digest) => Buffer.from(digest, typeof digest === "string" ? "latin1" : undefined).toString("hex");
   // A body that is a view inside a larger buffer, as callers' Buffers often are.
   const backing = Uint8Array.from({ length: 2048 }, (_, i) => (i * 31) & 0xff);
   const body = backing.subarray(7, 1031);
   const expected = createHash("sha256").update(body).digest("hex");
+  const key = crypto.createSecretKey(Buffer.from("a key of the test, 32 bytes long"));
+  const prefix = Buffer.from("msg_1.1800000000.");
+  const expectedTag = crypto.createHmac("sha256", key).update(prefix).update(body).digest("hex");
   let oneShot = 0;
-  const hosts = {
-    real: { hash: (...args) => (oneShot++, crypto.hash(...args)) },
-    missing: { hash: undefined },
-    throwing: { hash: () => { throw new Error("no such digest"); } },
-    wrong: { hash: () => Buffer.alloc(32) },
-    hex: { hash: (alg, data) => crypto.hash(alg, data, "hex") },
-    ignoresOffset: { hash: (alg, data, out) => crypto.hash(alg, new Uint8Array(data.buffer, 0, data.length), out) },
+  const latin1Hmac = (createHmac) => (...args) => {
+    const mac = crypto.createHmac(...args);
+    return { update(data) { mac.update(data); return this; }, digest: (encoding) => createHmac(mac, encoding) };
   };
-  for (const [name, override] of Object.entries(hosts)) {
+  // name → [what the host is given over node:crypto, the body digest's type, the tag's type]
+  const hosts = {
+    real: [{ hash: (...args) => (oneShot++, crypto.hash(...args)) }, "string", "string"],
+    missing: [{ hash: undefined }, "object", "string"],
+    throwing: [{ hash: () => { throw new Error("no such digest"); } }, "object", "string"],
+    wrong: [{ hash: () => Buffer.alloc(32) }, "object", "string"],
+    hex: [{ hash: (alg, data) => crypto.hash(alg, data, "hex") }, "object", "string"],
+    ignoresOffset: [{ hash: (alg, data, out) => crypto.hash(alg, new Uint8Array(data.buffer, 0, data.length), out) }, "object", "string"],
+    latin1Wrong: [{ hash: (alg, data, out) => (out === "latin1" ? "x".repeat(32) : crypto.hash(alg, data, out)) }, "object", "string"],
+    hmacLatin1Utf8: [{ createHmac: latin1Hmac((mac, enc) => (enc === "latin1" ? mac.digest().toString("utf8") : mac.digest(enc))) }, "string", "object"],
+    hmacLatin1Throws: [{ createHmac: latin1Hmac((mac, enc) => { if (enc === "latin1") throw new Error("unknown encoding"); return mac.digest(enc); }) }, "string", "object"],
+  };
+  for (const [name, [override, shaType, tagType]] of Object.entries(hosts)) {
     oneShot = 0;
     const host = nodeCryptoHost({ ...crypto, ...override }, Buffer);
     assert.notEqual(host, null, name);
-    assert.equal(Buffer.from(host.sha256(body)).toString("hex"), expected, name);
+    const sha = host.sha256(body);
+    assert.equal(typeof sha, shaType, name);
+    assert.equal(hex(sha), expected, name);
+    const tag = host.hmac(key, prefix, body);
+    assert.equal(typeof tag, tagType, name);
+    assert.equal(hex(tag), expectedTag, name);
     if (name === "real") assert.ok(oneShot >= 2, "the known answer and the body, both by crypto.hash");
   }
-  // A verdict's payloadHash is the same through the host as through Rust.
+  assert.equal(nodeCryptoHost({ ...crypto, createHmac: latin1Hmac(() => Buffer.alloc(32)) }, Buffer), null, "no HMAC passes: Rust hashes");
+  // Verdicts are the same through the host as through Rust, and payloadHash is the body's.
   const request = sign(syncRequest(JSON.stringify(brandingPayload(9))), { scheme: "standard-webhooks" });
   const viaHost = requireSyncgate().createVerifier(policy()).verify(request, NOW);
+  const viaRust = requireSyncgate().createVerifier(policy(), { hashing: "rust" }).verify(request, NOW);
   assert.equal(viaHost.ok, true, JSON.stringify(viaHost));
+  assert.deepEqual(viaHost, viaRust);
   assert.equal(viaHost.payloadHash, createHash("sha256").update(request.body).digest("hex"));
 });
