@@ -310,7 +310,9 @@ function parsed(exported) {
  * @param host `{ importKey(bytes), bytes(string), sha256(bytes), hmac(key, prefix, bytes?) }`
  *   computing synchronously (Node's crypto), or null to hash in Rust; `prefix` is bytes (a
  *   view on the wasm memory, valid during the call), each digest 32 bytes or a string of 32
- *   characters, one a byte (latin1: see `putDigest`)
+ *   characters, one a byte (latin1: see `putDigest`). With `byteLength(string)`, the UTF-8
+ *   length of a string, `sha256` and `hmac` also take a string body and hash its UTF-8 bytes,
+ *   exactly those `bytes(string)` answers
  * @param asyncHost the same with every method answering a Promise (WebCrypto), or null
  */
 export function bindSyncgate(wasm, host, asyncHost) {
@@ -376,9 +378,13 @@ export function bindSyncgate(wasm, host, asyncHost) {
 
     /** Steps 1–7 (or 1–5) with the synchronous host; see src/wasm/verifier.rs `begin`. */
     function viaHost(flat, now, full) {
-      // A string body is encoded once (natively) and the bytes serve every pass over it.
+      // A string body is encoded once (natively) and the bytes serve every pass over it. A
+      // signature check alone never hands the body to the wasm, so a host that hashes strings
+      // (`byteLength`) is given a well-formed string itself: node:crypto encodes it as
+      // Buffer.from would, without making the Buffer (a lone surrogate keeps the bytes path).
       const text = typeof flat.body === "string" ? flat.body : null;
-      const body = text === null ? flat.body : host.bytes(text);
+      const hashesText = text !== null && !full && typeof host.byteLength === "function" && text.isWellFormed?.() === true;
+      const body = text === null || hashesText ? flat.body : host.bytes(text);
       // The head goes into the wasm's head buffer as UTF-8: one byte per UTF-16 unit when it is
       // ASCII, else again with room for 3 a unit (the most any takes).
       const head = `${flat.method}\0${flat.url}\0${flat.read}`;
@@ -392,7 +398,7 @@ export function bindSyncgate(wasm, host, asyncHost) {
         exchange();
         encoded = encoder.encodeInto(head, bytes.subarray(into, into + 3 * head.length));
       }
-      const at = compiled.begin(encoded.written, body.byteLength, now, full);
+      const at = compiled.begin(encoded.written, hashesText ? host.byteLength(text) : body.byteLength, now, full);
       if (at === 0) return JSON.parse(compiled.failure());
       // The plan, then room for the digests, then each MAC's key and prefix. No wasm runs until
       // end*, so the views (and the prefixes handed to the host) stay valid until then.
@@ -626,12 +632,15 @@ export function nodeCryptoHost(crypto, Buffer) {
   );
   const sha256 = bodySha256(crypto);
   if (hmac === null || sha256 === null) return null;
-  return {
+  const host = {
     importKey: (bytes) => crypto.createSecretKey(bytes),
     bytes: (s) => Buffer.from(s, "utf8"),
     sha256,
     hmac,
   };
+  // node:crypto hashes a string as its UTF-8 (a lone surrogate as U+FFFD, as Buffer.from does).
+  if (typeof Buffer.byteLength === "function") host.byteLength = (s) => Buffer.byteLength(s, "utf8");
+  return host;
 }
 
 /** The asynchronous host on WebCrypto (`crypto.subtle`), or null when there is none. */

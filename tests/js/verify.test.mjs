@@ -398,3 +398,44 @@ test("node:crypto host: each digest by the cheapest call that passes its known a
   assert.deepEqual(viaHost, viaRust);
   assert.equal(viaHost.payloadHash, createHash("sha256").update(request.body).digest("hex"));
 });
+
+test("node:crypto host: a signature check hashes a well-formed string body as it is, with the verdicts of its bytes", async () => {
+  const crypto = await import("node:crypto");
+  const load = createRequire(import.meta.url);
+  const { bindSyncgate, nodeCryptoHost } = load(join(pkgDir, "glue.cjs"));
+  const real = nodeCryptoHost(crypto, Buffer);
+  const seen = [];
+  const host = { ...real, hmac: (key, prefix, body) => (seen.push(typeof body), real.hmac(key, prefix, body)) };
+  const sg = bindSyncgate(load(join(pkgDir, "syncgate_node.cjs")), host, null);
+  const bodies = {
+    ascii: JSON.stringify(brandingPayload(9)),
+    nonAscii: JSON.stringify({ ...brandingPayload(9), branding: { title: "Café ✓ 🚀" } }),
+    // JSON.stringify escapes a lone surrogate; the body holds one as it is.
+    loneSurrogate: JSON.stringify({ ...brandingPayload(9), branding: { title: "Caf#" } }).replace("#", "\uD800"),
+  };
+  assert.equal(bodies.loneSurrogate.isWellFormed(), false);
+  for (const [name, text] of Object.entries(bodies)) {
+    const request = sign(syncRequest(text), { scheme: "standard-webhooks" });
+    assert.equal(typeof request.body, "string", name);
+    const asBytes = { ...request, body: Buffer.from(text, "utf8") };
+    const verifier = sg.createVerifier(policy());
+    const rust = sg.createVerifier(policy(), { hashing: "rust" });
+    seen.length = 0;
+    const verdict = verifier.verifySignature(request, NOW);
+    // One MAC per key of the ring, each over the body as the host was given it.
+    assert.ok(seen.length > 0, name);
+    assert.deepEqual([...new Set(seen)], [name === "loneSurrogate" ? "object" : "string"], name);
+    assert.equal(verdict.ok, true, `${name}: ${JSON.stringify(verdict)}`);
+    assert.deepEqual(verdict, rust.verifySignature(request, NOW), name);
+    assert.deepEqual(verdict, verifier.verifySignature(asBytes, NOW), name);
+    // A changed character is refused whichever way the body is hashed.
+    const tampered = { ...request, body: `${text.slice(0, -1)} ` };
+    assert.equal(verifier.verifySignature(tampered, NOW).code, "invalid_signature", name);
+    // `verify` hands the body to the wasm, so it hashes the bytes.
+    seen.length = 0;
+    assert.deepEqual(verifier.verify(request, NOW), rust.verify(request, NOW), name);
+    assert.deepEqual([...new Set(seen)], ["object"], name);
+    verifier.free();
+    rust.free();
+  }
+});
