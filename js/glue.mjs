@@ -625,11 +625,8 @@ export function nodeCryptoHost(crypto, Buffer) {
     return mac.digest(encoding);
   };
   const encoder = new TextEncoder();
-  const hmac = firstPassing(
-    [hmacAnswering("latin1"), hmacAnswering(undefined)],
-    (candidate) => candidate(crypto.createSecretKey(new Uint8Array(KNOWN_KEY)), encoder.encode("what do ya "), encoder.encode("want for nothing?")),
-    KNOWN_TAG,
-  );
+  const knownTag = (hmac, body) => hmac(crypto.createSecretKey(new Uint8Array(KNOWN_KEY)), encoder.encode("what do ya "), body);
+  const hmac = firstPassing([hmacAnswering("latin1"), hmacAnswering(undefined)], (c) => knownTag(c, encoder.encode("want for nothing?")), KNOWN_TAG);
   const sha256 = bodySha256(crypto);
   if (hmac === null || sha256 === null) return null;
   const host = {
@@ -638,8 +635,12 @@ export function nodeCryptoHost(crypto, Buffer) {
     sha256,
     hmac,
   };
-  // node:crypto hashes a string as its UTF-8 (a lone surrogate as U+FFFD, as Buffer.from does).
-  if (typeof Buffer.byteLength === "function") host.byteLength = (s) => Buffer.byteLength(s, "utf8");
+  // Given a string, node:crypto hashes its UTF-8: the host takes string bodies (`byteLength`)
+  // only when both digests give their known answers for one.
+  const takesText = typeof Buffer.byteLength === "function"
+    && firstPassing([sha256], (f) => f("abc"), KNOWN_SHA256) !== null
+    && firstPassing([hmac], (f) => knownTag(f, "want for nothing?"), KNOWN_TAG) !== null;
+  if (takesText) host.byteLength = (s) => Buffer.byteLength(s, "utf8");
   return host;
 }
 

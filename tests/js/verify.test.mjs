@@ -390,6 +390,15 @@ test("node:crypto host: each digest by the cheapest call that passes its known a
     if (name === "real") assert.ok(oneShot >= 2, "the known answer and the body, both by crypto.hash");
   }
   assert.equal(nodeCryptoHost({ ...crypto, createHmac: latin1Hmac(() => Buffer.alloc(32)) }, Buffer), null, "no HMAC passes: Rust hashes");
+  // A host takes string bodies only when its digests answer right for a string.
+  assert.equal(typeof nodeCryptoHost(crypto, Buffer).byteLength, "function");
+  const bytesOnly = (hash) => (alg, data, out) => (typeof data === "string" ? hash(alg, Buffer.alloc(1), out) : hash(alg, data, out));
+  assert.equal(nodeCryptoHost({ ...crypto, hash: bytesOnly(crypto.hash) }, Buffer).byteLength, undefined);
+  const stringsMisread = (...args) => {
+    const mac = crypto.createHmac(...args);
+    return { update(data) { mac.update(typeof data === "string" ? Buffer.from(data, "latin1").reverse() : data); return this; }, digest: (e) => mac.digest(e) };
+  };
+  assert.equal(nodeCryptoHost({ ...crypto, createHmac: stringsMisread }, Buffer).byteLength, undefined);
   // Verdicts are the same through the host as through Rust, and payloadHash is the body's.
   const request = sign(syncRequest(JSON.stringify(brandingPayload(9))), { scheme: "standard-webhooks" });
   const viaHost = requireSyncgate().createVerifier(policy()).verify(request, NOW);
