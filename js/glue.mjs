@@ -570,28 +570,22 @@ const KNOWN_TAG = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3
 // FIPS 180-2, appendix B.1: SHA-256("abc").
 const KNOWN_SHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
-/** Lowercase hex of a 32-byte digest given as bytes or as latin1 text (`putDigest`), else null. */
-function digestHex(digest) {
-  if (digest === null || digest === undefined || digest.length !== 32) return null;
-  let hex = "";
-  for (let i = 0; i < 32; i++) {
-    const byte = typeof digest === "string" ? digest.charCodeAt(i) : digest[i];
-    if (!(byte >= 0 && byte <= 0xff)) return null;
-    hex += (byte < 16 ? "0" : "") + byte.toString(16);
+/** Whether `answer()` is a digest (`putDigest`'s two forms) whose hex is `expected`; throwing counts as no. */
+function answers(answer, expected) {
+  const digest = new Uint8Array(32);
+  try {
+    if (!putDigest(digest, 0, answer())) return false;
+  } catch {
+    return false;
   }
-  return hex;
+  let hex = "";
+  for (const byte of digest) hex += (byte < 16 ? "0" : "") + byte.toString(16);
+  return hex === expected;
 }
 
-/** The first of `candidates` whose answer to `ask` is `expected` in hex (throwing counts as wrong), or null. */
+/** The first of `candidates` whose answer to `ask` is the digest `expected` (hex), or null. */
 function firstPassing(candidates, ask, expected) {
-  for (const candidate of candidates) {
-    try {
-      if (digestHex(ask(candidate)) === expected) return candidate;
-    } catch {
-      // the next one
-    }
-  }
-  return null;
+  return candidates.find((candidate) => answers(() => ask(candidate), expected)) ?? null;
 }
 
 /**
@@ -638,8 +632,8 @@ export function nodeCryptoHost(crypto, Buffer) {
   // Given a string, node:crypto hashes its UTF-8: the host takes string bodies (`byteLength`)
   // only when both digests give their known answers for one.
   const takesText = typeof Buffer.byteLength === "function"
-    && firstPassing([sha256], (f) => f("abc"), KNOWN_SHA256) !== null
-    && firstPassing([hmac], (f) => knownTag(f, "want for nothing?"), KNOWN_TAG) !== null;
+    && answers(() => sha256("abc"), KNOWN_SHA256)
+    && answers(() => knownTag(hmac, "want for nothing?"), KNOWN_TAG);
   if (takesText) host.byteLength = (s) => Buffer.byteLength(s, "utf8");
   return host;
 }

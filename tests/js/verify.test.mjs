@@ -361,10 +361,12 @@ test("node:crypto host: each digest by the cheapest call that passes its known a
   const prefix = Buffer.from("msg_1.1800000000.");
   const expectedTag = crypto.createHmac("sha256", key).update(prefix).update(body).digest("hex");
   let oneShot = 0;
-  const latin1Hmac = (createHmac) => (...args) => {
+  // A createHmac whose Hmac objects pass what they are given through `input` and answer `output(mac, encoding)`.
+  const wrappedHmac = ({ input = (data) => data, output = (mac, encoding) => mac.digest(encoding) }) => (...args) => {
     const mac = crypto.createHmac(...args);
-    return { update(data) { mac.update(data); return this; }, digest: (encoding) => createHmac(mac, encoding) };
+    return { update(data) { mac.update(input(data)); return this; }, digest: (encoding) => output(mac, encoding) };
   };
+  const latin1Hmac = (output) => wrappedHmac({ output });
   // name → [what the host is given over node:crypto, the body digest's type, the tag's type]
   const hosts = {
     real: [{ hash: (...args) => (oneShot++, crypto.hash(...args)) }, "string", "string"],
@@ -394,10 +396,7 @@ test("node:crypto host: each digest by the cheapest call that passes its known a
   assert.equal(typeof nodeCryptoHost(crypto, Buffer).byteLength, "function");
   const bytesOnly = (hash) => (alg, data, out) => (typeof data === "string" ? hash(alg, Buffer.alloc(1), out) : hash(alg, data, out));
   assert.equal(nodeCryptoHost({ ...crypto, hash: bytesOnly(crypto.hash) }, Buffer).byteLength, undefined);
-  const stringsMisread = (...args) => {
-    const mac = crypto.createHmac(...args);
-    return { update(data) { mac.update(typeof data === "string" ? Buffer.from(data, "latin1").reverse() : data); return this; }, digest: (e) => mac.digest(e) };
-  };
+  const stringsMisread = wrappedHmac({ input: (data) => (typeof data === "string" ? Buffer.from(data, "latin1").reverse() : data) });
   assert.equal(nodeCryptoHost({ ...crypto, createHmac: stringsMisread }, Buffer).byteLength, undefined);
   // Verdicts are the same through the host as through Rust, and payloadHash is the body's.
   const request = sign(syncRequest(JSON.stringify(brandingPayload(9))), { scheme: "standard-webhooks" });
