@@ -46,8 +46,14 @@ const { values } = parseArgs({
     only: { type: "string", default: "latency,rps,cpu,tenants,customers" },
   },
 });
-const n = Number(values.requests);
-const customerRequests = Number(values["customer-requests"]);
+/** A count option: a positive integer, else the run stops before starting anything. */
+const count = (name) => {
+  const value = Number(values[name]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name}: a positive integer, not ${JSON.stringify(values[name])}`);
+  return value;
+};
+const n = count("requests");
+const customerRequests = count("customer-requests");
 const sections = new Set(values.only.split(",").map((s) => s.trim()));
 const KNOWN_SECTIONS = ["latency", "rps", "cpu", "tenants", "customers"];
 for (const s of sections) if (!KNOWN_SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s}`);
