@@ -38,25 +38,35 @@ import { cpuMs } from "../tests/e2e/support/proc.mjs";
 import { featuresBody } from "./support/bodies.mjs";
 import { median } from "./support/stats.mjs";
 
-const { values } = parseArgs({
-  options: {
-    requests: { type: "string", default: "1000" },
-    "customer-requests": { type: "string", default: "300" },
-    out: { type: "string", default: "target/bench/edge.json" },
-    only: { type: "string", default: "latency,rps,cpu,tenants,customers" },
-  },
-});
-/** A count option: a positive integer, else the run stops before starting anything. */
+/** Bad options stop the run before anything starts: one line on stderr, exit status 2. */
+const refuse = (message) => {
+  console.error(`edge-latency: ${message}`);
+  process.exit(2);
+};
+let values;
+try {
+  ({ values } = parseArgs({
+    options: {
+      requests: { type: "string", default: "1000" },
+      "customer-requests": { type: "string", default: "300" },
+      out: { type: "string", default: "target/bench/edge.json" },
+      only: { type: "string", default: "latency,rps,cpu,tenants,customers" },
+    },
+  }));
+} catch (error) {
+  refuse(error.message);
+}
+/** A count option: a positive integer. */
 const count = (name) => {
   const value = Number(values[name]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name}: a positive integer, not ${JSON.stringify(values[name])}`);
+  if (!Number.isInteger(value) || value < 1) refuse(`--${name}: a positive integer, not ${JSON.stringify(values[name])}`);
   return value;
 };
 const n = count("requests");
 const customerRequests = count("customer-requests");
 const sections = new Set(values.only.split(",").map((s) => s.trim()));
 const KNOWN_SECTIONS = ["latency", "rps", "cpu", "tenants", "customers"];
-for (const s of sections) if (!KNOWN_SECTIONS.includes(s)) throw new Error(`--only: unknown section ${s}`);
+for (const s of sections) if (!KNOWN_SECTIONS.includes(s)) refuse(`--only: unknown section ${JSON.stringify(s)}`);
 const CONCURRENCY = 16;
 const PER_CLIENT = 30;
 const RPS_ROUNDS = 6;
